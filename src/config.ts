@@ -1,0 +1,132 @@
+import { z } from 'zod';
+import { isTimeZone } from './domain/calendar';
+import type { Roles } from './domain/roles';
+
+const SLACK_USER_ID = /^[UW][A-Z0-9]{2,}$/;
+const SLACK_CHANNEL_ID = /^[CGD][A-Z0-9]{2,}$/;
+
+const userIds = (required: boolean) =>
+  z
+    .string()
+    .transform((value) => value.split(',').map((id) => id.trim()).filter(Boolean))
+    .pipe(
+      z
+        .array(z.string().regex(SLACK_USER_ID, { error: 'each entry must be a Slack user ID like U012ABCDEF' }))
+        .min(required ? 1 : 0, { error: 'needs at least one Slack user ID (comma-separated)' }),
+    );
+
+const positiveInt = (fallback: number) => z.coerce.number().int({ error: 'must be a whole number' }).positive({ error: 'must be positive' }).default(fallback);
+
+const channelId = z.string().regex(SLACK_CHANNEL_ID, { error: 'must be a Slack channel ID like C012ABCDEF' });
+
+export const Environment = z
+  .object({
+    SLACK_BOT_TOKEN: z.string().startsWith('xoxb-', { error: 'must be a bot token starting with xoxb-' }),
+    SLACK_SIGNING_SECRET: z.string().min(8, { error: 'must be the signing secret from the app settings' }),
+    SLACK_APP_TOKEN: z.string().startsWith('xapp-', { error: 'must be an app-level token starting with xapp-' }).optional(),
+    SLACK_API_URL: z.url({ error: 'must be a URL such as https://slack.com/api/' }).default('https://slack.com/api/'),
+    PORT: z.coerce.number().int().min(0).max(65535, { error: 'must be a port number' }).default(3000),
+    DATABASE_PATH: z.string().min(1).default('./data/exceptions.db'),
+    SECURITY_TEAM_IDS: userIds(true),
+    APPROVER_IDS: userIds(true),
+    COMMITTEE_IDS: userIds(true),
+    AUDITOR_IDS: userIds(false).default([]),
+    APPROVALS_CHANNEL: channelId,
+    COMMITTEE_CHANNEL: channelId,
+    COMMITTEE_QUORUM: positiveInt(2),
+    COMMITTEE_RISK_THRESHOLD: z.coerce.number().int().min(1).max(25, { error: 'must be a risk score from 1 to 25' }).default(12),
+    MAX_EXCEPTION_DAYS: positiveInt(90),
+    STRUCTURAL_MAX_DAYS: positiveInt(365),
+    REMINDER_DAYS: z
+      .string()
+      .default('14,7,1')
+      .transform((value) => value.split(',').map((d) => Number(d.trim())))
+      .pipe(z.array(z.number().int().positive({ error: 'must be comma-separated positive whole days' })).min(1)),
+    WATCH_CHANNELS: z
+      .string()
+      .default('')
+      .transform((value) => value.split(',').map((c) => c.trim()).filter(Boolean))
+      .pipe(z.array(channelId)),
+    EXCEPTIONS_WEBHOOK_URL: z.url().optional(),
+    EXCEPTIONS_WEBHOOK_SECRET: z.string().min(16, { error: 'must be at least 16 characters' }).optional(),
+    TZ: z.string().default('UTC').refine(isTimeZone, { error: 'must be an IANA time zone such as Europe/Berlin' }),
+    METRICS_CRON: z.string().default('0 9 * * 1'),
+    EXPIRY_CRON: z.string().default('0 * * * *'),
+    REVIEW_CRON: z.string().default('0 9 1-7 1,4,7,10 1'),
+    LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  })
+  .superRefine((env, ctx) => {
+    if (env.STRUCTURAL_MAX_DAYS < env.MAX_EXCEPTION_DAYS) {
+      ctx.addIssue({ code: 'custom', path: ['STRUCTURAL_MAX_DAYS'], message: 'must be at least MAX_EXCEPTION_DAYS' });
+    }
+    if (env.COMMITTEE_QUORUM > env.COMMITTEE_IDS.length) {
+      ctx.addIssue({ code: 'custom', path: ['COMMITTEE_QUORUM'], message: `is ${env.COMMITTEE_QUORUM} but COMMITTEE_IDS lists only ${env.COMMITTEE_IDS.length} members` });
+    }
+    if (env.EXCEPTIONS_WEBHOOK_URL && !env.EXCEPTIONS_WEBHOOK_SECRET) {
+      ctx.addIssue({ code: 'custom', path: ['EXCEPTIONS_WEBHOOK_SECRET'], message: 'is required when EXCEPTIONS_WEBHOOK_URL is set' });
+    }
+  });
+
+export interface Config {
+  slack: { botToken: string; signingSecret: string; appToken?: string; apiUrl: string };
+  port: number;
+  databasePath: string;
+  roles: Roles;
+  channels: { approvals: string; committee: string; watch: string[] };
+  rules: {
+    committeeQuorum: number;
+    committeeRiskThreshold: number;
+    maxExceptionDays: number;
+    structuralMaxDays: number;
+    reminderDays: number[];
+  };
+  webhook?: { url: string; secret: string };
+  timeZone: string;
+  schedules: { metrics: string; expiry: string; review: string };
+  logLevel: 'debug' | 'info' | 'warn' | 'error';
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Configuration is invalid:\n${problems.join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Every problem at once, one line each naming the variable, so a misconfigured deploy is fixed in one pass. */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const parsed = Environment.safeParse(present);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => {
+      const variable = String(issue.path[0] ?? 'environment');
+      const missing = issue.code === 'invalid_type' && present[variable] === undefined;
+      return `${variable}: ${missing ? 'is required but not set' : issue.message}`;
+    });
+    throw new ConfigError([...new Set(problems)]);
+  }
+  const e = parsed.data;
+  return {
+    slack: { botToken: e.SLACK_BOT_TOKEN, signingSecret: e.SLACK_SIGNING_SECRET, appToken: e.SLACK_APP_TOKEN, apiUrl: e.SLACK_API_URL.endsWith('/') ? e.SLACK_API_URL : `${e.SLACK_API_URL}/` },
+    port: e.PORT,
+    databasePath: e.DATABASE_PATH,
+    roles: {
+      securityTeam: new Set(e.SECURITY_TEAM_IDS),
+      approvers: new Set(e.APPROVER_IDS),
+      committee: new Set(e.COMMITTEE_IDS),
+      auditors: new Set(e.AUDITOR_IDS),
+    },
+    channels: { approvals: e.APPROVALS_CHANNEL, committee: e.COMMITTEE_CHANNEL, watch: e.WATCH_CHANNELS },
+    rules: {
+      committeeQuorum: e.COMMITTEE_QUORUM,
+      committeeRiskThreshold: e.COMMITTEE_RISK_THRESHOLD,
+      maxExceptionDays: e.MAX_EXCEPTION_DAYS,
+      structuralMaxDays: e.STRUCTURAL_MAX_DAYS,
+      reminderDays: e.REMINDER_DAYS,
+    },
+    webhook: e.EXCEPTIONS_WEBHOOK_URL && e.EXCEPTIONS_WEBHOOK_SECRET ? { url: e.EXCEPTIONS_WEBHOOK_URL, secret: e.EXCEPTIONS_WEBHOOK_SECRET } : undefined,
+    timeZone: e.TZ,
+    schedules: { metrics: e.METRICS_CRON, expiry: e.EXPIRY_CRON, review: e.REVIEW_CRON },
+    logLevel: e.LOG_LEVEL,
+  };
+}

@@ -1,0 +1,42 @@
+import { DomainError } from './errors';
+import type { ApprovalRoute } from './exception';
+import type { Roles } from './roles';
+
+export interface Parties {
+  requesterId: string;
+  ownerId: string;
+}
+
+/** SPEC §1: nobody assesses or decides an exception they requested or own. */
+function assertIndependent(actorId: string, parties: Parties, verb: string): void {
+  if (actorId === parties.requesterId || actorId === parties.ownerId) {
+    const role = actorId === parties.requesterId ? 'requested' : 'own';
+    throw new DomainError(
+      'separation_of_duties',
+      `You cannot ${verb} an exception you ${role}: separation of duties. Ask another member of the team to do it.`,
+    );
+  }
+}
+
+export function assertMayAssess(actorId: string, parties: Parties, roles: Roles): void {
+  if (!roles.securityTeam.has(actorId)) {
+    throw new DomainError('not_authorised', 'Only the security team can assess risk. Ask a member of the security team to assess it.');
+  }
+  assertIndependent(actorId, parties, 'assess');
+}
+
+export function decidersFor(route: ApprovalRoute, roles: Roles): ReadonlySet<string> {
+  return route === 'committee' ? roles.committee : roles.approvers;
+}
+
+export function assertMayDecide(actorId: string, parties: Parties, route: ApprovalRoute, roles: Roles): void {
+  if (!decidersFor(route, roles).has(actorId)) {
+    throw new DomainError(
+      'not_authorised',
+      route === 'committee'
+        ? 'This exception is decided by the steering committee, and you are not on it. Ask a committee member to decide.'
+        : 'Only the CISO or a delegated approver can decide this exception. Ask one of the approvers.',
+    );
+  }
+  assertIndependent(actorId, parties, 'approve or reject');
+}

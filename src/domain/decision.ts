@@ -1,0 +1,25 @@
+import type { ApprovalRoute, DecisionOutcome } from './exception';
+
+export interface Vote {
+  deciderId: string;
+  outcome: DecisionOutcome;
+}
+
+export interface Tally {
+  approvals: number;
+  rejections: number;
+  needed: number;
+  outcome: 'approved' | 'rejected' | 'pending';
+}
+
+/** Fast path: one approver decides. Committee: any rejection rejects; approval needs a quorum of distinct members. */
+export function tallyVotes(votes: readonly Vote[], route: ApprovalRoute, quorum: number): Tally {
+  const byDecider = new Map<string, DecisionOutcome>();
+  for (const vote of votes) if (!byDecider.has(vote.deciderId)) byDecider.set(vote.deciderId, vote.outcome);
+  const outcomes = [...byDecider.values()];
+  const approvals = outcomes.filter((o) => o === 'approve').length;
+  const rejections = outcomes.length - approvals;
+  const needed = route === 'committee' ? quorum : 1;
+  const outcome = rejections > 0 ? 'rejected' : approvals >= needed ? 'approved' : 'pending';
+  return { approvals, rejections, needed, outcome };
+}

@@ -1,0 +1,28 @@
+export const DOMAIN_ERROR_CODES = [
+  'invalid_transition',
+  'not_found',
+  'not_authorised',
+  'separation_of_duties',
+  'already_decided',
+  'already_voted',
+  'conflict',
+  'invalid_request',
+  'invalid_assessment',
+  'expiry_passed',
+] as const;
+export type DomainErrorCode = (typeof DOMAIN_ERROR_CODES)[number];
+
+/** A refusal the person who caused it can act on: the message says why and what to do instead. */
+export class DomainError extends Error {
+  constructor(
+    readonly code: DomainErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'DomainError';
+  }
+}
+
+export function isDomainError(error: unknown): error is DomainError {
+  return error instanceof DomainError;
+}

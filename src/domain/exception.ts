@@ -1,0 +1,39 @@
+export const EXCEPTION_STATUSES = [
+  'requested',
+  'pending_approval',
+  'active',
+  'expired',
+  'rejected',
+  'closed',
+  'revoked',
+] as const;
+export type ExceptionStatus = (typeof EXCEPTION_STATUSES)[number];
+
+export const APPROVAL_ROUTES = ['fast_path', 'committee'] as const;
+export type ApprovalRoute = (typeof APPROVAL_ROUTES)[number];
+
+export const DECISION_OUTCOMES = ['approve', 'reject'] as const;
+export type DecisionOutcome = (typeof DECISION_OUTCOMES)[number];
+
+export const STATUS_LABELS: Record<ExceptionStatus, string> = {
+  requested: 'Waiting for risk assessment',
+  pending_approval: 'Waiting for approval',
+  active: 'Active',
+  expired: 'Expired',
+  rejected: 'Rejected',
+  closed: 'Closed',
+  revoked: 'Revoked',
+};
+
+const REF_PATTERN = /^EXC-(\d{4,})$/i;
+
+export function formatExceptionRef(id: number): string {
+  return `EXC-${String(id).padStart(4, '0')}`;
+}
+
+export function parseExceptionRef(ref: string): number | undefined {
+  const match = REF_PATTERN.exec(ref.trim());
+  if (!match?.[1]) return undefined;
+  const id = Number(match[1]);
+  return Number.isSafeInteger(id) && id > 0 ? id : undefined;
+}

@@ -1,0 +1,52 @@
+import { DomainError } from './errors';
+import type { ExceptionStatus } from './exception';
+
+export const LIFECYCLE_ACTIONS = ['assess', 'approve', 'reject', 'withdraw', 'expire', 'close', 'revoke', 'renew'] as const;
+export type LifecycleAction = (typeof LIFECYCLE_ACTIONS)[number];
+
+/** SPEC §1 as data: the only moves an exception can make. Anything missing here is refused. */
+export const TRANSITIONS: Readonly<Record<ExceptionStatus, Partial<Record<LifecycleAction, ExceptionStatus>>>> = {
+  requested: { assess: 'pending_approval', reject: 'rejected', withdraw: 'rejected' },
+  pending_approval: { approve: 'active', reject: 'rejected', withdraw: 'rejected' },
+  active: { expire: 'expired', close: 'closed', revoke: 'revoked', renew: 'active' },
+  expired: {},
+  rejected: {},
+  closed: {},
+  revoked: {},
+};
+
+const ACTION_VERBS: Record<LifecycleAction, string> = {
+  assess: 'assessed',
+  approve: 'approved',
+  reject: 'rejected',
+  withdraw: 'withdrawn',
+  expire: 'expired',
+  close: 'closed',
+  revoke: 'revoked',
+  renew: 'renewed',
+};
+
+const STATUS_WORDS: Record<ExceptionStatus, string> = {
+  requested: 'waiting for risk assessment',
+  pending_approval: 'waiting for a decision',
+  active: 'active',
+  expired: 'expired',
+  rejected: 'rejected',
+  closed: 'closed',
+  revoked: 'revoked',
+};
+
+export function canTransition(from: ExceptionStatus, action: LifecycleAction): boolean {
+  return TRANSITIONS[from][action] !== undefined;
+}
+
+export function nextStatus(from: ExceptionStatus, action: LifecycleAction): ExceptionStatus {
+  const to = TRANSITIONS[from][action];
+  if (!to) {
+    throw new DomainError(
+      'invalid_transition',
+      `This exception is ${STATUS_WORDS[from]}, so it cannot be ${ACTION_VERBS[action]}.`,
+    );
+  }
+  return to;
+}

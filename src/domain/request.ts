@@ -1,0 +1,171 @@
+import { z } from 'zod';
+import { addCalendarDays, daysBetween, isCalendarDate, type CalendarDate } from './calendar';
+
+export const REQUEST_FIELDS = [
+  'policy',
+  'title',
+  'scope',
+  'justification',
+  'compensatingControls',
+  'owner',
+  'expiresOn',
+  'affectedSystems',
+  'externalRef',
+  'structural',
+  'structuralReason',
+] as const;
+export type RequestField = (typeof REQUEST_FIELDS)[number];
+export type FieldErrors<F extends string> = Partial<Record<F, string>>;
+
+/** Upper bounds keep every field displayable in one Block Kit section (3,000 characters) with room for its label. */
+export const REQUEST_TEXT_LIMITS = {
+  title: { min: 5, max: 150 },
+  scope: { min: 10, max: 1000 },
+  justification: { min: 40, max: 2000, minWords: 6 },
+  compensatingControls: { min: 20, max: 2000 },
+  affectedSystems: { max: 500 },
+  externalRef: { max: 200 },
+  structuralReason: { min: 40, max: 1000 },
+} as const;
+
+const CONTROL_CHARACTERS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/;
+const SLACK_USER_ID = /^[UW][A-Z0-9]{2,}$/;
+
+function requiredText(label: string, min: number, max: number, hint: string) {
+  return z
+    .string({ error: `${label} is required. ${hint}` })
+    .trim()
+    .min(1, { error: `${label} is required. ${hint}` })
+    .min(min, { error: `${label} must be at least ${min} characters. ${hint}` })
+    .max(max, { error: `${label} must be at most ${max} characters; link to a document for the details.` })
+    .refine((value) => !CONTROL_CHARACTERS.test(value), { error: `${label} contains control characters; paste it as plain text.` });
+}
+
+function optionalText(label: string, max: number) {
+  return z
+    .string()
+    .trim()
+    .max(max, { error: `${label} must be at most ${max} characters.` })
+    .refine((value) => !CONTROL_CHARACTERS.test(value), { error: `${label} contains control characters; paste it as plain text.` })
+    .optional()
+    .transform((value) => (value ? value : undefined));
+}
+
+const limits = REQUEST_TEXT_LIMITS;
+
+export const ExceptionRequestText = z.object({
+  policy: z
+    .string({ error: 'Choose the policy you need an exception from.' })
+    .trim()
+    .min(1, { error: 'Choose the policy you need an exception from.' }),
+  title: requiredText('Title', limits.title.min, limits.title.max, 'Name the exception in a few words.'),
+  scope: requiredText('Scope', limits.scope.min, limits.scope.max, 'Say which systems, people or data the exception covers.'),
+  justification: requiredText(
+    'Business justification',
+    limits.justification.min,
+    limits.justification.max,
+    'Explain why the policy cannot be met and what the plan is; "because it\'s urgent" is not a justification.',
+  ).refine((value) => value.split(/\s+/).filter(Boolean).length >= limits.justification.minWords, {
+    error: `Business justification needs at least ${limits.justification.minWords} words: explain why the policy cannot be met and what the plan is.`,
+  }),
+  compensatingControls: requiredText(
+    'Compensating control',
+    limits.compensatingControls.min,
+    limits.compensatingControls.max,
+    'No compensating control, no exception: describe what reduces the risk meanwhile.',
+  ),
+  owner: z
+    .string({ error: 'Choose the owner who is accountable for this exception.' })
+    .regex(SLACK_USER_ID, { error: 'Choose the owner who is accountable for this exception.' }),
+  expiresOn: z
+    .string({ error: 'Choose an expiry date.' })
+    .refine(isCalendarDate, { error: 'Choose an expiry date from the date picker.' }),
+  affectedSystems: optionalText('Affected systems', limits.affectedSystems.max),
+  externalRef: optionalText('External reference', limits.externalRef.max),
+  structural: z.boolean().default(false),
+  structuralReason: optionalText('Structural reason', limits.structuralReason.max),
+});
+export type ExceptionRequestText = z.input<typeof ExceptionRequestText>;
+
+export interface DurationLimits {
+  maxExceptionDays: number;
+  structuralMaxDays: number;
+}
+
+export interface ExceptionRequest {
+  policyKey: string;
+  title: string;
+  scope: string;
+  justification: string;
+  compensatingControls: string;
+  ownerId: string;
+  expiresOn: CalendarDate;
+  durationDays: number;
+  affectedSystems?: string;
+  externalRef?: string;
+  structural: boolean;
+  structuralReason?: string;
+}
+
+export type RequestValidation =
+  | { ok: true; request: ExceptionRequest }
+  | { ok: false; errors: FieldErrors<RequestField> };
+
+/** The maximum duration the request may ask for, counted from today. */
+export function allowedDays(structural: boolean, limits: DurationLimits): number {
+  return structural ? limits.structuralMaxDays : limits.maxExceptionDays;
+}
+
+export function defaultExpiry(today: CalendarDate, limits: DurationLimits): CalendarDate {
+  return addCalendarDays(today, limits.maxExceptionDays);
+}
+
+/** SPEC §2, checked the same way in the modal and in the service: every field, and the duration against today. */
+export function validateRequest(input: ExceptionRequestText, today: CalendarDate, durationLimits: DurationLimits): RequestValidation {
+  const parsed = ExceptionRequestText.safeParse(input);
+  const errors: FieldErrors<RequestField> = {};
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const field = issue.path[0] as RequestField | undefined;
+      if (field && !errors[field]) errors[field] = issue.message;
+    }
+  }
+  const structural = input.structural === true;
+  const structuralReason = input.structuralReason?.trim() ?? '';
+  if (structural && structuralReason.length < limits.structuralReason.min && !errors.structuralReason) {
+    errors.structuralReason = `A structural exception needs a written reason of at least ${limits.structuralReason.min} characters: why would a shorter clock force an unsafe workaround?`;
+  }
+
+  let durationDays = 0;
+  if (!errors.expiresOn && typeof input.expiresOn === 'string') {
+    durationDays = daysBetween(today, input.expiresOn);
+    const maxDays = allowedDays(structural, durationLimits);
+    if (durationDays <= 0) {
+      errors.expiresOn = 'The expiry date must be in the future.';
+    } else if (durationDays > maxDays) {
+      errors.expiresOn = structural
+        ? `A structural exception can last at most ${maxDays} days (until ${addCalendarDays(today, maxDays)}).`
+        : `An exception can last at most ${maxDays} days (until ${addCalendarDays(today, maxDays)}). If a shorter clock would force an unsafe workaround, mark it structural and say why.`;
+    }
+  }
+
+  if (!parsed.success || Object.keys(errors).length > 0) return { ok: false, errors };
+  const data = parsed.data;
+  return {
+    ok: true,
+    request: {
+      policyKey: data.policy,
+      title: data.title,
+      scope: data.scope,
+      justification: data.justification,
+      compensatingControls: data.compensatingControls,
+      ownerId: data.owner,
+      expiresOn: data.expiresOn,
+      durationDays,
+      affectedSystems: data.affectedSystems,
+      externalRef: data.externalRef,
+      structural: data.structural,
+      structuralReason: data.structural ? data.structuralReason : undefined,
+    },
+  };
+}

@@ -1,0 +1,82 @@
+import { z } from 'zod';
+import type { ApprovalRoute } from './exception';
+import type { FieldErrors } from './request';
+
+export const RISK_SCALE = [1, 2, 3, 4, 5] as const;
+export const LIKELIHOOD_LABELS = ['Rare', 'Unlikely', 'Possible', 'Likely', 'Almost certain'] as const;
+export const IMPACT_LABELS = ['Negligible', 'Minor', 'Moderate', 'Major', 'Severe'] as const;
+
+const rating = (label: string) =>
+  z.coerce
+    .number({ error: `Choose a ${label} from 1 to 5.` })
+    .int({ error: `Choose a ${label} from 1 to 5.` })
+    .min(1, { error: `Choose a ${label} from 1 to 5.` })
+    .max(5, { error: `Choose a ${label} from 1 to 5.` });
+
+export const RiskAssessmentInput = z.object({
+  likelihood: rating('likelihood'),
+  impact: rating('impact'),
+  rationale: z
+    .string({ error: 'Rationale is required: say why you chose these ratings.' })
+    .trim()
+    .min(20, { error: 'Rationale must be at least 20 characters: say why you chose these ratings.' })
+    .max(2000, { error: 'Rationale must be at most 2000 characters.' }),
+});
+export type RiskAssessmentInput = z.output<typeof RiskAssessmentInput>;
+export type AssessmentField = keyof RiskAssessmentInput;
+
+export interface RiskAssessment extends RiskAssessmentInput {
+  score: number;
+}
+
+export type AssessmentValidation = { ok: true; assessment: RiskAssessment } | { ok: false; errors: FieldErrors<AssessmentField> };
+
+export function validateAssessment(input: unknown): AssessmentValidation {
+  const parsed = RiskAssessmentInput.safeParse(input);
+  if (!parsed.success) {
+    const errors: FieldErrors<AssessmentField> = {};
+    for (const issue of parsed.error.issues) {
+      const field = issue.path[0] as AssessmentField | undefined;
+      if (field && !errors[field]) errors[field] = issue.message;
+    }
+    return { ok: false, errors };
+  }
+  return { ok: true, assessment: { ...parsed.data, score: parsed.data.likelihood * parsed.data.impact } };
+}
+
+export const RISK_BANDS = ['low', 'medium', 'high', 'critical'] as const;
+export type RiskBand = (typeof RISK_BANDS)[number];
+
+export function riskBand(score: number): RiskBand {
+  if (score >= 20) return 'critical';
+  if (score >= 12) return 'high';
+  if (score >= 6) return 'medium';
+  return 'low';
+}
+
+export interface RoutingPolicy {
+  committeeRiskThreshold: number;
+  maxExceptionDays: number;
+}
+
+export interface Routing {
+  route: ApprovalRoute;
+  /** Why the committee decides; empty on the fast path. */
+  reasons: string[];
+}
+
+/** SPEC §1: high risk, a structural case or a long duration goes to the steering committee; the rest takes the fast path. */
+export function routeApproval(
+  subject: { score: number; structural: boolean; durationDays: number },
+  policy: RoutingPolicy,
+): Routing {
+  const reasons: string[] = [];
+  if (subject.score >= policy.committeeRiskThreshold) {
+    reasons.push(`risk score ${subject.score} is at or above the committee threshold of ${policy.committeeRiskThreshold}`);
+  }
+  if (subject.structural) reasons.push('it is marked structural');
+  if (subject.durationDays > policy.maxExceptionDays) {
+    reasons.push(`it asks for ${subject.durationDays} days, more than the ${policy.maxExceptionDays}-day maximum`);
+  }
+  return { route: reasons.length > 0 ? 'committee' : 'fast_path', reasons };
+}

@@ -1,0 +1,119 @@
+import { asc, sql } from 'drizzle-orm';
+import { z } from 'zod';
+import { appendAuditEvent } from '../db/audit-chain';
+import { policies } from '../db/schema';
+import type { Db } from '../db/client';
+import { DomainError } from '../domain/errors';
+import type { Clock } from './context';
+
+export const PolicyRow = z.object({
+  key: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, { error: 'key must be 1–64 letters, digits, dots, dashes or underscores' }),
+  title: z.string().trim().min(1, { error: 'title is required' }).max(150, { error: 'title must be at most 150 characters' }),
+  description: z.string().trim().max(1000, { error: 'description must be at most 1000 characters' }).default(''),
+});
+export type PolicyRow = z.infer<typeof PolicyRow>;
+
+export interface Policy extends PolicyRow {
+  id: number;
+}
+
+/** RFC 4180: quoted fields may hold commas, doubled quotes and line breaks. */
+export function parseCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let field = '';
+  let quoted = false;
+  const input = text.replace(/^\uFEFF/, '');
+  for (let i = 0; i < input.length; i++) {
+    const char = input[i];
+    if (quoted) {
+      if (char === '"' && input[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else if (char === '"') quoted = false;
+      else field += char;
+    } else if (char === '"') quoted = true;
+    else if (char === ',') {
+      row.push(field);
+      field = '';
+    } else if (char === '\n' || char === '\r') {
+      if (char === '\r' && input[i + 1] === '\n') i++;
+      row.push(field);
+      rows.push(row);
+      row = [];
+      field = '';
+    } else field += char;
+  }
+  if (quoted) throw new DomainError('invalid_request', 'The CSV has an unterminated quoted field.');
+  if (field !== '' || row.length > 0) {
+    row.push(field);
+    rows.push(row);
+  }
+  return rows.filter((r) => r.some((cell) => cell.trim() !== ''));
+}
+
+export function parsePolicyCsv(text: string): PolicyRow[] {
+  const [header, ...body] = parseCsv(text);
+  const columns = (header ?? []).map((h) => h.trim().toLowerCase());
+  for (const required of ['key', 'title']) {
+    if (!columns.includes(required)) throw new DomainError('invalid_request', `The CSV header must name the columns key, title and description; "${required}" is missing.`);
+  }
+  const problems: string[] = [];
+  const seen = new Map<string, number>();
+  const rows = body.flatMap((cells, index) => {
+    const line = index + 2;
+    const record = Object.fromEntries(columns.map((column, i) => [column, cells[i] ?? '']));
+    const parsed = PolicyRow.safeParse(record);
+    if (!parsed.success) {
+      problems.push(`row ${line}: ${parsed.error.issues.map((issue) => issue.message).join('; ')}`);
+      return [];
+    }
+    const earlier = seen.get(parsed.data.key);
+    if (earlier) problems.push(`row ${line}: key ${parsed.data.key} already appears on row ${earlier}`);
+    seen.set(parsed.data.key, line);
+    return [parsed.data];
+  });
+  if (problems.length > 0) throw new DomainError('invalid_request', `Nothing was imported:\n${problems.join('\n')}`);
+  return rows;
+}
+
+/** Re-importing the same file updates titles and descriptions in place; keys never duplicate. */
+export function importPolicies(db: Db, clock: Clock, csv: string, actorId: string): { created: number; updated: number } {
+  const rows = parsePolicyCsv(csv);
+  const at = clock().toISOString();
+  return db.transaction(
+    (tx) => {
+      const existing = new Set(tx.select({ key: policies.key }).from(policies).all().map((p) => p.key));
+      for (const row of rows) {
+        tx.insert(policies)
+          .values({ ...row, createdAt: at, updatedAt: at })
+          .onConflictDoUpdate({ target: policies.key, set: { title: row.title, description: row.description, updatedAt: at } })
+          .run();
+      }
+      const created = rows.filter((r) => !existing.has(r.key)).length;
+      const result = { created, updated: rows.length - created };
+      appendAuditEvent(tx, { exceptionId: null, actorId, kind: 'policy.imported', payload: { ...result, keys: rows.map((r) => r.key) }, occurredAt: at });
+      return result;
+    },
+    { behavior: 'immediate' },
+  );
+}
+
+export function listPolicies(db: Db): Policy[] {
+  return db.select({ id: policies.id, key: policies.key, title: policies.title, description: policies.description }).from(policies).orderBy(asc(policies.key)).all();
+}
+
+/** Feeds the policy picker; Slack shows at most 100 options, so the person narrows by typing. */
+export function searchPolicies(db: Db, query: string, limit = 100): Policy[] {
+  const pattern = `%${query.trim().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+  return db
+    .select({ id: policies.id, key: policies.key, title: policies.title, description: policies.description })
+    .from(policies)
+    .where(sql`${policies.key} like ${pattern} escape '\\' or ${policies.title} like ${pattern} escape '\\'`)
+    .orderBy(asc(policies.key))
+    .limit(limit)
+    .all();
+}

@@ -1,0 +1,81 @@
+import { eq } from 'drizzle-orm';
+import { appendAuditEvent } from '../db/audit-chain';
+import { exceptions, policies } from '../db/schema';
+import { calendarDateIn } from '../domain/calendar';
+import { formatExceptionRef } from '../domain/exception';
+import { validateRequest, type ExceptionRequestText, type FieldErrors, type RequestField } from '../domain/request';
+import type { ServiceContext } from './context';
+import { queueNotifications } from './notifications';
+
+export interface RequestExceptionCommand {
+  requesterId: string;
+  input: ExceptionRequestText;
+  /** Slack's view id: a retried submission of the same modal returns the exception it already created. */
+  submissionKey?: string;
+  originPermalink?: string;
+}
+
+export type RequestExceptionResult =
+  | { ok: true; exceptionId: number; ref: string; duplicate: boolean }
+  | { ok: false; errors: FieldErrors<RequestField> };
+
+export function requestException(ctx: ServiceContext, command: RequestExceptionCommand): RequestExceptionResult {
+  const now = ctx.clock();
+  const validation = validateRequest(command.input, calendarDateIn(now, ctx.timeZone), ctx.rules);
+  if (!validation.ok) return validation;
+  const request = validation.request;
+
+  return ctx.db.transaction(
+    (tx) => {
+      if (command.submissionKey) {
+        const existing = tx.select({ id: exceptions.id }).from(exceptions).where(eq(exceptions.submissionKey, command.submissionKey)).get();
+        if (existing) return { ok: true as const, exceptionId: existing.id, ref: formatExceptionRef(existing.id), duplicate: true };
+      }
+      const policy = tx.select({ id: policies.id }).from(policies).where(eq(policies.key, request.policyKey)).get();
+      if (!policy) {
+        return { ok: false as const, errors: { policy: 'That policy is not in the catalogue. Pick one from the list, or ask the security team to add it.' } };
+      }
+      const at = now.toISOString();
+      const inserted = tx
+        .insert(exceptions)
+        .values({
+          policyId: policy.id,
+          title: request.title,
+          scope: request.scope,
+          justification: request.justification,
+          compensatingControls: request.compensatingControls,
+          affectedSystems: request.affectedSystems ?? null,
+          externalRef: request.externalRef ?? null,
+          requesterId: command.requesterId,
+          ownerId: request.ownerId,
+          structural: request.structural,
+          structuralReason: request.structuralReason ?? null,
+          requestedExpiresOn: request.expiresOn,
+          status: 'requested',
+          originPermalink: command.originPermalink ?? null,
+          submissionKey: command.submissionKey ?? null,
+          createdAt: at,
+          updatedAt: at,
+        })
+        .returning({ id: exceptions.id })
+        .get();
+      appendAuditEvent(tx, {
+        exceptionId: inserted.id,
+        actorId: command.requesterId,
+        kind: 'exception.requested',
+        payload: { ...request, requesterId: command.requesterId },
+        occurredAt: at,
+      });
+      queueNotifications(
+        tx,
+        [
+          { kind: 'direct_message', exceptionId: inserted.id, recipientId: command.requesterId, message: 'receipt' },
+          { kind: 'post_card', exceptionId: inserted.id, card: 'triage', channel: ctx.channels.approvals },
+        ],
+        now,
+      );
+      return { ok: true as const, exceptionId: inserted.id, ref: formatExceptionRef(inserted.id), duplicate: false };
+    },
+    { behavior: 'immediate' },
+  );
+}
