@@ -15,7 +15,7 @@ const userIds = (required: boolean) =>
         .min(required ? 1 : 0, { error: 'needs at least one Slack user ID (comma-separated)' }),
     );
 
-const positiveInt = (fallback: number) => z.coerce.number().int({ error: 'must be a whole number' }).positive({ error: 'must be positive' }).default(fallback);
+const positiveInt = (fallback: number) => z.coerce.number({ error: 'must be a whole number' }).int({ error: 'must be a whole number' }).positive({ error: 'must be positive' }).default(fallback);
 
 const channelId = z.string().regex(SLACK_CHANNEL_ID, { error: 'must be a Slack channel ID like C012ABCDEF' });
 
@@ -25,7 +25,7 @@ export const Environment = z
     SLACK_SIGNING_SECRET: z.string().min(8, { error: 'must be the signing secret from the app settings' }),
     SLACK_APP_TOKEN: z.string().startsWith('xapp-', { error: 'must be an app-level token starting with xapp-' }).optional(),
     SLACK_API_URL: z.url({ error: 'must be a URL such as https://slack.com/api/' }).default('https://slack.com/api/'),
-    PORT: z.coerce.number().int().min(0).max(65535, { error: 'must be a port number' }).default(3000),
+    PORT: z.coerce.number({ error: 'must be a port number' }).int().min(0).max(65535, { error: 'must be a port number' }).default(3000),
     DATABASE_PATH: z.string().min(1).default('./data/exceptions.db'),
     SECURITY_TEAM_IDS: userIds(true),
     APPROVER_IDS: userIds(true),
@@ -34,7 +34,7 @@ export const Environment = z
     APPROVALS_CHANNEL: channelId,
     COMMITTEE_CHANNEL: channelId,
     COMMITTEE_QUORUM: positiveInt(2),
-    COMMITTEE_RISK_THRESHOLD: z.coerce.number().int().min(1).max(25, { error: 'must be a risk score from 1 to 25' }).default(12),
+    COMMITTEE_RISK_THRESHOLD: z.coerce.number({ error: 'must be a risk score from 1 to 25' }).int().min(1).max(25, { error: 'must be a risk score from 1 to 25' }).default(12),
     MAX_EXCEPTION_DAYS: positiveInt(90),
     STRUCTURAL_MAX_DAYS: positiveInt(365),
     REMINDER_DAYS: z

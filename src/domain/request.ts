@@ -85,7 +85,8 @@ export const ExceptionRequestText = z.object({
   structural: z.boolean().default(false),
   structuralReason: optionalText('Structural reason', limits.structuralReason.max),
 });
-export type ExceptionRequestText = z.input<typeof ExceptionRequestText>;
+/** What a person typed, field by field; anything may be missing until it is validated. */
+export type ExceptionRequestDraft = { [K in Exclude<RequestField, 'structural'>]?: string } & { structural?: boolean };
 
 export interface DurationLimits {
   maxExceptionDays: number;
@@ -121,7 +122,7 @@ export function defaultExpiry(today: CalendarDate, limits: DurationLimits): Cale
 }
 
 /** SPEC §2, checked the same way in the modal and in the service: every field, and the duration against today. */
-export function validateRequest(input: ExceptionRequestText, today: CalendarDate, durationLimits: DurationLimits): RequestValidation {
+export function validateRequest(input: ExceptionRequestDraft, today: CalendarDate, durationLimits: DurationLimits): RequestValidation {
   const parsed = ExceptionRequestText.safeParse(input);
   const errors: FieldErrors<RequestField> = {};
   if (!parsed.success) {

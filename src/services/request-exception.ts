@@ -3,13 +3,13 @@ import { appendAuditEvent } from '../db/audit-chain';
 import { exceptions, policies } from '../db/schema';
 import { calendarDateIn } from '../domain/calendar';
 import { formatExceptionRef } from '../domain/exception';
-import { validateRequest, type ExceptionRequestText, type FieldErrors, type RequestField } from '../domain/request';
+import { validateRequest, type ExceptionRequestDraft, type FieldErrors, type RequestField } from '../domain/request';
 import type { ServiceContext } from './context';
 import { queueNotifications } from './notifications';
 
 export interface RequestExceptionCommand {
   requesterId: string;
-  input: ExceptionRequestText;
+  input: ExceptionRequestDraft;
   /** Slack's view id: a retried submission of the same modal returns the exception it already created. */
   submissionKey?: string;
   originPermalink?: string;

@@ -1,7 +1,34 @@
+import type { types } from '@slack/bolt';
+
 /**
  * Slack mrkdwn treats only &, < and > as control characters; escaping them turns `<!channel>` or
  * `<https://evil|click>` into visible text instead of a ping or a forged link.
  */
 export function escapeMrkdwn(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/** Cuts on a code point boundary so an emoji or a right-to-left mark is never split in half. */
+export function truncate(text: string, max: number): string {
+  const chars = Array.from(text);
+  return chars.length <= max ? text : `${chars.slice(0, max - 1).join('')}…`;
+}
+
+export function mention(userId: string): string {
+  return /^[UW][A-Z0-9]+$/.test(userId) ? `<@${userId}>` : escapeMrkdwn(userId);
+}
+
+/** Renders in each reader's own time zone; the fallback is what clients without date support show. */
+export function slackTime(iso: string): string {
+  const seconds = Math.floor(new Date(iso).getTime() / 1000);
+  return `<!date^${seconds}^{date_short_pretty} {time}|${iso.slice(0, 16).replace('T', ' ')} UTC>`;
+}
+
+export function plainText(text: string, max = 75): types.PlainTextElement {
+  return { type: 'plain_text', text: truncate(text, max), emoji: true };
+}
+
+/** A labelled field of user text; the label is ours, the value is escaped and bounded to fit one section. */
+export function labelledSection(label: string, value: string): types.SectionBlock {
+  return { type: 'section', text: { type: 'mrkdwn', text: `*${label}*\n${truncate(escapeMrkdwn(value), 2900 - label.length)}` } };
 }

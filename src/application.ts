@@ -1,0 +1,79 @@
+import type { Server } from 'node:http';
+import { sql } from 'drizzle-orm';
+import type { App } from '@slack/bolt';
+import type { Config } from './config';
+import { openRegister, type Register } from './db/client';
+import { createLogger, type StructuredLogger } from './logger';
+import type { Clock, ServiceContext } from './services/context';
+import { createSlackApp } from './slack/app';
+import { createNotifier, outboxBacklog, type Notifier } from './slack/notifier';
+
+export interface Application {
+  app: App;
+  register: Register;
+  services: ServiceContext;
+  notifier: Notifier;
+  /** The bound HTTP port (useful when started on port 0). */
+  port: number;
+  stop(): Promise<void>;
+}
+
+export interface ApplicationOptions {
+  clock?: Clock;
+  logger?: StructuredLogger;
+  /** How often the outbox is polled for retries, in milliseconds. */
+  deliveryIntervalMs?: number;
+}
+
+/** Composition root: configuration → register → services → Slack app → delivery. Only here is the real clock read. */
+export async function startApplication(config: Config, options: ApplicationOptions = {}): Promise<Application> {
+  const clock = options.clock ?? (() => new Date());
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const register = openRegister(config.databasePath);
+  const services: ServiceContext = {
+    db: register.db,
+    clock,
+    roles: config.roles,
+    rules: config.rules,
+    timeZone: config.timeZone,
+    channels: { approvals: config.channels.approvals, committee: config.channels.committee },
+  };
+  const cards = { approverIds: [...config.roles.approvers], committeeQuorum: config.rules.committeeQuorum };
+
+  let notifier: Notifier | undefined;
+  const app = createSlackApp({
+    config,
+    logger,
+    listeners: { services, logger, cards, wakeNotifier: () => notifier?.wake() },
+    health: () => {
+      try {
+        register.db.get(sql`select 1`);
+        return { ok: true, database: 'ok', outbox: outboxBacklog(register.db) };
+      } catch (error) {
+        return { ok: false, database: error instanceof Error ? error.message : String(error) };
+      }
+    },
+  });
+  notifier = createNotifier({ db: register.db, client: app.client, clock, logger, cards });
+
+  const started = config.slack.appToken ? await app.start() : await app.start(config.port);
+  const address = (started as Server | undefined)?.address?.();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  notifier.start(options.deliveryIntervalMs ?? 5000);
+  // Whatever was queued before a crash or restart goes out now.
+  notifier.wake();
+  logger.info(`exception register listening on port ${port}`);
+
+  return {
+    app,
+    register,
+    services,
+    notifier,
+    port,
+    async stop() {
+      await app.stop();
+      await notifier.stop();
+      register.close();
+    },
+  };
+}

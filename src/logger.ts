@@ -1,0 +1,43 @@
+import { LogLevel, type Logger } from '@slack/bolt';
+
+const ORDER: Record<LogLevel, number> = { [LogLevel.DEBUG]: 10, [LogLevel.INFO]: 20, [LogLevel.WARN]: 30, [LogLevel.ERROR]: 40 };
+const SECRET_PATTERN = /\b(xox[abpr]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+)\b/g;
+
+export interface StructuredLogger extends Logger {
+  event(level: LogLevel, message: string, fields?: Record<string, unknown>): void;
+}
+
+function render(value: unknown): unknown {
+  if (value instanceof Error) return { name: value.name, message: value.message, code: (value as { code?: unknown }).code };
+  return value;
+}
+
+/** One JSON object per line, so logs can be searched by exception or request; tokens are masked wherever they appear. */
+export function createLogger(level: `${LogLevel}` = 'info', write: (line: string) => void = (line) => process.stderr.write(`${line}\n`)): StructuredLogger {
+  let threshold = ORDER[level as LogLevel];
+  let name = 'exceptions';
+  const emit = (lvl: LogLevel, message: string, fields: Record<string, unknown> = {}) => {
+    if (ORDER[lvl] < threshold) return;
+    const entry = { time: new Date().toISOString(), level: lvl, name, message, ...fields };
+    write(JSON.stringify(entry, (_key, value) => render(value)).replace(SECRET_PATTERN, '[redacted]'));
+  };
+  const fromArgs = (lvl: LogLevel) => (...msg: unknown[]) => {
+    const [first, ...rest] = msg;
+    const text = first instanceof Error ? first.message : String(first);
+    emit(lvl, text, rest.length > 0 || first instanceof Error ? { details: [first instanceof Error ? first : undefined, ...rest].filter(Boolean) } : {});
+  };
+  return {
+    debug: fromArgs(LogLevel.DEBUG),
+    info: fromArgs(LogLevel.INFO),
+    warn: fromArgs(LogLevel.WARN),
+    error: fromArgs(LogLevel.ERROR),
+    setLevel: (next) => {
+      threshold = ORDER[next];
+    },
+    getLevel: () => (Object.keys(ORDER) as LogLevel[]).find((key) => ORDER[key] === threshold) ?? LogLevel.INFO,
+    setName: (next) => {
+      name = next;
+    },
+    event: emit,
+  };
+}

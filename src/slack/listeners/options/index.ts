@@ -1,0 +1,7 @@
+import type { App } from '@slack/bolt';
+import type { ListenerDeps } from '../deps';
+import { registerPolicyOptions } from './policy-options';
+
+export function registerOptions(app: App, deps: ListenerDeps): void {
+  registerPolicyOptions(app, deps);
+}

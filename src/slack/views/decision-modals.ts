@@ -1,0 +1,72 @@
+import type { types } from '@slack/bolt';
+import { IMPACT_LABELS, LIKELIHOOD_LABELS, RISK_SCALE } from '../../domain/risk';
+import type { ExceptionRecord } from '../../services/exception-record';
+import { ASSESSMENT_BLOCK_IDS as A, CALLBACK_IDS, INPUT_ACTION_ID, REJECTION_BLOCK_ID } from '../ids';
+import { escapeMrkdwn, labelledSection, plainText } from './mrkdwn';
+
+function ratingSelect(blockId: string, label: string, labels: readonly string[]): types.InputBlock {
+  return {
+    type: 'input',
+    block_id: blockId,
+    label: plainText(label, 2000),
+    element: {
+      type: 'static_select',
+      action_id: INPUT_ACTION_ID,
+      placeholder: plainText(`Choose ${label.toLowerCase()}`, 150),
+      options: RISK_SCALE.map((n) => ({ text: plainText(`${n} · ${labels[n - 1]}`), value: String(n) })),
+    },
+  };
+}
+
+function summary(record: ExceptionRecord): types.KnownBlock[] {
+  return [
+    { type: 'section', text: { type: 'mrkdwn', text: `*${record.ref}* · ${escapeMrkdwn(record.title)}\nPolicy: ${escapeMrkdwn(record.policy.key)} · ${escapeMrkdwn(record.policy.title)}` } },
+    labelledSection('Business justification', record.justification),
+    labelledSection('Compensating control', record.compensatingControls),
+  ];
+}
+
+export function assessmentModal(record: ExceptionRecord, threshold: number): types.ModalView {
+  return {
+    type: 'modal',
+    callback_id: CALLBACK_IDS.assessment,
+    private_metadata: String(record.id),
+    title: plainText('Assess risk', 24),
+    submit: plainText('Save assessment', 24),
+    close: plainText('Cancel', 24),
+    blocks: [
+      ...summary(record),
+      { type: 'divider' },
+      ratingSelect(A.likelihood, 'Likelihood', LIKELIHOOD_LABELS),
+      ratingSelect(A.impact, 'Impact', IMPACT_LABELS),
+      {
+        type: 'input',
+        block_id: A.rationale,
+        label: plainText('Rationale', 2000),
+        hint: plainText(`Score = likelihood × impact. ${threshold} or more goes to the steering committee.`, 2000),
+        element: { type: 'plain_text_input', action_id: INPUT_ACTION_ID, multiline: true, max_length: 2000 },
+      },
+    ],
+  };
+}
+
+export function rejectionModal(record: ExceptionRecord): types.ModalView {
+  return {
+    type: 'modal',
+    callback_id: CALLBACK_IDS.rejection,
+    private_metadata: String(record.id),
+    title: plainText('Reject exception', 24),
+    submit: plainText('Reject', 24),
+    close: plainText('Cancel', 24),
+    blocks: [
+      ...summary(record),
+      {
+        type: 'input',
+        block_id: REJECTION_BLOCK_ID,
+        label: plainText('Reason for rejecting', 2000),
+        hint: plainText('The requester sees this reason; say what would have to change.', 2000),
+        element: { type: 'plain_text_input', action_id: INPUT_ACTION_ID, multiline: true, min_length: 10, max_length: 2000 },
+      },
+    ],
+  };
+}

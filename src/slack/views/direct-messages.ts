@@ -1,0 +1,50 @@
+import type { types } from '@slack/bolt';
+import type { DirectMessage } from '../../services/notifications';
+import type { ExceptionRecord } from '../../services/exception-record';
+import type { SlackMessage } from './exception-cards';
+import { escapeMrkdwn, labelledSection, mention } from './mrkdwn';
+
+function section(text: string): types.SectionBlock {
+  return { type: 'section', text: { type: 'mrkdwn', text } };
+}
+
+function link(record: ExceptionRecord): string {
+  return `*${record.ref}* (${escapeMrkdwn(record.title)})`;
+}
+
+export function directMessage(kind: DirectMessage, record: ExceptionRecord): SlackMessage {
+  switch (kind) {
+    case 'receipt':
+      return {
+        text: `Your exception request ${record.ref} was received.`,
+        blocks: [
+          section(
+            `Your exception request ${link(record)} was received and recorded in the register.\n` +
+              `Next, the security team assesses its risk; then ${record.structural ? 'the steering committee' : 'an approver'} decides. You will get a message here either way.`,
+          ),
+          section(`*Policy:* ${escapeMrkdwn(record.policy.key)} · *Owner:* ${mention(record.ownerId)} · *Requested expiry:* ${record.requestedExpiresOn}`),
+        ],
+      };
+    case 'approved':
+      return {
+        text: `${record.ref} was approved. It expires on ${record.expiresOn}.`,
+        blocks: [
+          section(
+            `:white_check_mark: ${link(record)} was *approved*. It is active until *${record.expiresOn}*, and then it expires by itself.\n` +
+              `Keep the compensating control in place; the owner (${mention(record.ownerId)}) gets reminders before the expiry date.`,
+          ),
+        ],
+      };
+    case 'rejected': {
+      const rejection = record.decisions.find((d) => d.outcome === 'reject');
+      const blocks: types.KnownBlock[] = [
+        section(
+          `:x: ${link(record)} was *rejected*${rejection ? ` by ${mention(rejection.deciderId)}` : ''}. The policy applies as written.\n` +
+            'If the reason can be addressed, submit a new request with `/exception request`.',
+        ),
+      ];
+      if (rejection?.comment) blocks.push(labelledSection('Reason', rejection.comment));
+      return { text: `${record.ref} was rejected.`, blocks };
+    }
+  }
+}

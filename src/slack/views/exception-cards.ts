@@ -1,0 +1,133 @@
+import type { types } from '@slack/bolt';
+import { STATUS_LABELS, type ApprovalRoute } from '../../domain/exception';
+import { IMPACT_LABELS, LIKELIHOOD_LABELS, riskBand } from '../../domain/risk';
+import type { Tally } from '../../domain/decision';
+import type { ExceptionRecord } from '../../services/exception-record';
+import { ACTION_IDS } from '../ids';
+import { escapeMrkdwn, labelledSection, mention, plainText, slackTime, truncate } from './mrkdwn';
+
+export interface SlackMessage {
+  text: string;
+  blocks: types.KnownBlock[];
+}
+
+export interface CardContext {
+  approverIds: readonly string[];
+  committeeQuorum: number;
+}
+
+const ROUTE_LABELS: Record<ApprovalRoute, string> = { fast_path: 'Fast path (one approver)', committee: 'Steering committee' };
+
+function header(text: string): types.HeaderBlock {
+  return { type: 'header', text: plainText(text, 150) };
+}
+
+function summaryFields(record: ExceptionRecord): types.SectionBlock {
+  const fields = [
+    `*Policy*\n${escapeMrkdwn(`${record.policy.key} · ${record.policy.title}`)}`,
+    `*Status*\n${STATUS_LABELS[record.status]}`,
+    `*Requester*\n${mention(record.requesterId)}`,
+    `*Owner*\n${mention(record.ownerId)}`,
+    `*Expiry date*\n${record.expiresOn ?? `${record.requestedExpiresOn} (requested)`}`,
+  ];
+  if (record.structural) fields.push('*Structural*\nYes');
+  if (record.riskScore !== null) fields.push(`*Risk score*\n${record.riskScore} (${riskBand(record.riskScore)})`);
+  if (record.route) fields.push(`*Decided by*\n${ROUTE_LABELS[record.route]}`);
+  return { type: 'section', fields: fields.map((text) => ({ type: 'mrkdwn', text })) };
+}
+
+function requestDetails(record: ExceptionRecord): types.KnownBlock[] {
+  const blocks: types.KnownBlock[] = [
+    labelledSection('Scope', record.scope),
+    labelledSection('Business justification', record.justification),
+    labelledSection('Compensating control', record.compensatingControls),
+  ];
+  if (record.affectedSystems) blocks.push(labelledSection('Affected systems', record.affectedSystems));
+  if (record.externalRef) blocks.push(labelledSection('External reference', record.externalRef));
+  if (record.structuralReason) blocks.push(labelledSection('Why structural', record.structuralReason));
+  return blocks;
+}
+
+function assessmentLine(record: ExceptionRecord): string | undefined {
+  const a = record.assessment;
+  if (!a) return undefined;
+  const route = record.route ? ` → ${ROUTE_LABELS[record.route]}` : '';
+  const reasons = a.routeReasons.length > 0 ? ` because ${a.routeReasons.join('; ')}` : '';
+  return `Risk assessed by ${mention(a.assessorId)} ${slackTime(a.assessedAt)}: likelihood ${a.likelihood} (${LIKELIHOOD_LABELS[a.likelihood - 1]}) × impact ${a.impact} (${IMPACT_LABELS[a.impact - 1]}) = *${a.score}* (${riskBand(a.score)})${route}${reasons}.`;
+}
+
+function context(text: string): types.ContextBlock {
+  return { type: 'context', elements: [{ type: 'mrkdwn', text: truncate(text, 3000) }] };
+}
+
+function title(record: ExceptionRecord): string {
+  return `${record.ref} · ${record.title}`;
+}
+
+/** The one message per exception in the approvals channel: the request, then its assessment. */
+export function triageCard(record: ExceptionRecord): SlackMessage {
+  const blocks: types.KnownBlock[] = [header(title(record)), summaryFields(record), ...requestDetails(record)];
+  const assessed = assessmentLine(record);
+  if (record.status === 'requested') {
+    blocks.push({
+      type: 'actions',
+      block_id: `triage_${record.id}`,
+      elements: [{ type: 'button', action_id: ACTION_IDS.assessRisk, text: plainText('Assess risk'), style: 'primary', value: String(record.id) }],
+    });
+    blocks.push(context(`Requested by ${mention(record.requesterId)} ${slackTime(record.createdAt)}. A member of the security team scores likelihood × impact.`));
+  } else if (assessed) {
+    blocks.push(context(assessed));
+  }
+  if (record.originPermalink) blocks.push(context(`Started from <${record.originPermalink}|this conversation>.`));
+  return { text: `${record.ref} requested: ${escapeMrkdwn(record.title)} (${STATUS_LABELS[record.status]})`, blocks };
+}
+
+function tallyLine(record: ExceptionRecord, tally: Tally): string {
+  const votes = record.decisions.map((d) => `${d.outcome === 'approve' ? 'Approved' : 'Rejected'} by ${mention(d.deciderId)} ${slackTime(d.decidedAt)}`);
+  const count = record.route === 'committee' ? `*${tally.approvals} of ${tally.needed}* committee approvals` : '';
+  return [count, ...votes].filter(Boolean).join('\n');
+}
+
+function outcomeLine(record: ExceptionRecord): string | undefined {
+  const last = record.decisions.at(-1);
+  if (record.status === 'active' && last) {
+    return `:white_check_mark: *Approved* by ${mention(last.deciderId)} ${slackTime(last.decidedAt)}. Expires on *${record.expiresOn}*.`;
+  }
+  if (record.status === 'rejected') {
+    const rejection = record.decisions.find((d) => d.outcome === 'reject');
+    if (rejection) return `:x: *Rejected* by ${mention(rejection.deciderId)} ${slackTime(rejection.decidedAt)}.`;
+  }
+  return undefined;
+}
+
+/** The decision message: Approve and Reject while a decision is open, then the outcome with no live buttons. */
+export function approvalCard(record: ExceptionRecord, tally: Tally, ctx: CardContext): SlackMessage {
+  const blocks: types.KnownBlock[] = [header(`Decision needed: ${title(record)}`), summaryFields(record), ...requestDetails(record)];
+  const assessed = assessmentLine(record);
+  if (assessed) blocks.push(context(assessed));
+  if (record.assessment) blocks.push(labelledSection('Risk rationale', record.assessment.rationale));
+  const votes = tallyLine(record, tally);
+  if (votes) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: votes } });
+  const rejection = record.decisions.find((d) => d.outcome === 'reject');
+  if (record.status === 'rejected' && rejection?.comment) blocks.push(labelledSection('Reason for rejecting', rejection.comment));
+  const outcome = outcomeLine(record);
+  if (record.status === 'pending_approval') {
+    const who =
+      record.route === 'committee'
+        ? `Steering committee: ${ctx.committeeQuorum} approvals needed; any rejection rejects.`
+        : `Approvers: ${ctx.approverIds.map(mention).join(' ')}`;
+    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: who } });
+    blocks.push({
+      type: 'actions',
+      block_id: `decision_${record.id}`,
+      elements: [
+        { type: 'button', action_id: ACTION_IDS.approve, text: plainText('Approve'), style: 'primary', value: String(record.id) },
+        { type: 'button', action_id: ACTION_IDS.reject, text: plainText('Reject'), style: 'danger', value: String(record.id) },
+      ],
+    });
+  } else if (outcome) {
+    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: outcome } });
+  }
+  const text = record.status === 'pending_approval' ? `Decision needed on ${record.ref}: ${escapeMrkdwn(record.title)}` : `${record.ref} ${STATUS_LABELS[record.status].toLowerCase()}: ${escapeMrkdwn(record.title)}`;
+  return { text, blocks };
+}

@@ -1,0 +1,10 @@
+import { SLASH_COMMAND } from '../ids';
+
+export function helpText(): string {
+  return [
+    '*Security exceptions*: ask to depart from a security policy for a limited time, formally.',
+    `• \`${SLASH_COMMAND} request\`: open the request form (policy, business justification, compensating control, owner, expiry date).`,
+    `• \`${SLASH_COMMAND} help\`: show this message.`,
+    'The security team assesses the risk, an approver or the steering committee decides, and every step is recorded in the register. Approvals given in a chat thread do not count.',
+  ].join('\n');
+}

@@ -1,0 +1,159 @@
+import type { types } from '@slack/bolt';
+import { z } from 'zod';
+import { REQUEST_TEXT_LIMITS, type ExceptionRequestDraft } from '../../domain/request';
+import { ACTION_IDS, CALLBACK_IDS, INPUT_ACTION_ID, REQUEST_BLOCK_IDS as B } from '../ids';
+import { plainText, truncate } from './mrkdwn';
+
+export interface RequestModalOptions {
+  requesterId: string;
+  defaultExpiry: string;
+  maxExceptionDays: number;
+  structuralMaxDays: number;
+  initialJustification?: string;
+  originPermalink?: string;
+}
+
+const STRUCTURAL_OPTION = 'structural';
+
+function textInput(
+  blockId: string,
+  label: string,
+  options: { multiline?: boolean; optional?: boolean; maxLength: number; hint?: string; placeholder?: string; initialValue?: string },
+): types.InputBlock {
+  return {
+    type: 'input',
+    block_id: blockId,
+    label: plainText(label, 2000),
+    optional: options.optional ?? false,
+    ...(options.hint ? { hint: plainText(options.hint, 2000) } : {}),
+    element: {
+      type: 'plain_text_input',
+      action_id: INPUT_ACTION_ID,
+      multiline: options.multiline ?? false,
+      max_length: options.maxLength,
+      ...(options.placeholder ? { placeholder: plainText(options.placeholder, 150) } : {}),
+      ...(options.initialValue ? { initial_value: truncate(options.initialValue, options.maxLength) } : {}),
+    },
+  };
+}
+
+export function requestModal(options: RequestModalOptions): types.ModalView {
+  const L = REQUEST_TEXT_LIMITS;
+  return {
+    type: 'modal',
+    callback_id: CALLBACK_IDS.request,
+    title: plainText('Request an exception', 24),
+    submit: plainText('Submit request', 24),
+    close: plainText('Cancel', 24),
+    private_metadata: JSON.stringify({ originPermalink: options.originPermalink }),
+    blocks: [
+      {
+        type: 'context',
+        elements: [
+          {
+            type: 'mrkdwn',
+            text: `An exception needs a compensating control, an owner and an expiry date: at most ${options.maxExceptionDays} days, or ${options.structuralMaxDays} for a structural case decided by the steering committee.`,
+          },
+        ],
+      },
+      {
+        type: 'input',
+        block_id: B.policy,
+        label: plainText('Policy', 2000),
+        element: {
+          type: 'external_select',
+          action_id: ACTION_IDS.policyPicker,
+          min_query_length: 0,
+          placeholder: plainText('Search the policy catalogue', 150),
+        },
+      },
+      textInput(B.title, 'Title', { maxLength: L.title.max, placeholder: 'e.g. Legacy HR system without MFA' }),
+      textInput(B.scope, 'Scope', { multiline: true, maxLength: L.scope.max, hint: 'Which systems, people or data the exception covers.' }),
+      textInput(B.justification, 'Business justification', {
+        multiline: true,
+        maxLength: L.justification.max,
+        hint: `Why the policy cannot be met, and the plan to meet it. At least ${L.justification.min} characters.`,
+        initialValue: options.initialJustification,
+      }),
+      textInput(B.compensatingControls, 'Compensating control', {
+        multiline: true,
+        maxLength: L.compensatingControls.max,
+        hint: 'What reduces the risk while the exception is active. No compensating control, no exception.',
+      }),
+      {
+        type: 'input',
+        block_id: B.owner,
+        label: plainText('Owner', 2000),
+        hint: plainText('The person accountable for the exception and its remediation.', 2000),
+        element: { type: 'users_select', action_id: INPUT_ACTION_ID, initial_user: options.requesterId },
+      },
+      {
+        type: 'input',
+        block_id: B.expiresOn,
+        label: plainText('Expiry date', 2000),
+        element: { type: 'datepicker', action_id: INPUT_ACTION_ID, initial_date: options.defaultExpiry },
+      },
+      textInput(B.affectedSystems, 'Affected systems', { optional: true, maxLength: L.affectedSystems.max, placeholder: 'e.g. hr-app-01, payroll-db' }),
+      textInput(B.externalRef, 'External reference', { optional: true, maxLength: L.externalRef.max, placeholder: 'Change ticket or IdP group, e.g. CHG-1234' }),
+      {
+        type: 'input',
+        block_id: B.structural,
+        label: plainText('Structural exception', 2000),
+        optional: true,
+        element: {
+          type: 'checkboxes',
+          action_id: INPUT_ACTION_ID,
+          options: [
+            {
+              text: plainText('Structural: a shorter clock would force an unsafe workaround'),
+              value: STRUCTURAL_OPTION,
+            },
+          ],
+        },
+      },
+      textInput(B.structuralReason, 'Structural reason', {
+        multiline: true,
+        optional: true,
+        maxLength: L.structuralReason.max,
+        hint: 'Required when structural: why this cannot be fixed within the normal limit.',
+      }),
+    ],
+  };
+}
+
+/** Slack's state shape for the elements this modal uses; anything else is treated as empty. */
+const StateValue = z
+  .object({
+    value: z.string().nullish(),
+    selected_user: z.string().nullish(),
+    selected_date: z.string().nullish(),
+    selected_option: z.object({ value: z.string() }).nullish(),
+    selected_options: z.array(z.object({ value: z.string() })).nullish(),
+  })
+  .partial();
+type StateValue = z.infer<typeof StateValue>;
+export const ViewState = z.record(z.string(), z.record(z.string(), StateValue));
+export type ViewState = z.infer<typeof ViewState>;
+
+export function readInput(values: ViewState, blockId: string, actionId = INPUT_ACTION_ID): StateValue {
+  return values[blockId]?.[actionId] ?? {};
+}
+
+export function readRequestForm(values: ViewState): ExceptionRequestDraft {
+  const text = (blockId: string) => readInput(values, blockId).value ?? undefined;
+  return {
+    policy: readInput(values, B.policy, ACTION_IDS.policyPicker).selected_option?.value,
+    title: text(B.title),
+    scope: text(B.scope),
+    justification: text(B.justification),
+    compensatingControls: text(B.compensatingControls),
+    owner: readInput(values, B.owner).selected_user ?? undefined,
+    expiresOn: readInput(values, B.expiresOn).selected_date ?? undefined,
+    affectedSystems: text(B.affectedSystems),
+    externalRef: text(B.externalRef),
+    structural: (readInput(values, B.structural).selected_options ?? []).some((o) => o.value === STRUCTURAL_OPTION),
+    structuralReason: text(B.structuralReason),
+  };
+}
+
+export const RequestModalMetadata = z.object({ originPermalink: z.url().optional() }).catch({});
