@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { desc } from 'drizzle-orm';
+import { asc, desc, eq } from 'drizzle-orm';
 import { auditEvents, type AuditEventKind } from './schema';
 import type { Tx } from './client';
 
@@ -27,4 +27,21 @@ export function appendAuditEvent(tx: Tx, input: AuditEventInput): void {
   tx.insert(auditEvents)
     .values({ exceptionId: input.exceptionId, actorId: input.actorId, kind: input.kind, payload, occurredAt: input.occurredAt, prevHash, hash })
     .run();
+}
+
+export interface AuditEntry {
+  kind: AuditEventKind;
+  actorId: string;
+  occurredAt: string;
+  payload: Record<string, unknown>;
+}
+
+export function auditTrail(db: Pick<Tx, 'select'>, exceptionId: number): AuditEntry[] {
+  return db
+    .select()
+    .from(auditEvents)
+    .where(eq(auditEvents.exceptionId, exceptionId))
+    .orderBy(asc(auditEvents.id))
+    .all()
+    .map((e) => ({ kind: e.kind, actorId: e.actorId, occurredAt: e.occurredAt, payload: JSON.parse(e.payload) as Record<string, unknown> }));
 }

@@ -111,6 +111,6 @@ export function loadExceptionRecord(db: Reader, id: number): ExceptionRecord | u
 
 export function getExceptionRecord(db: Reader, id: number): ExceptionRecord {
   const record = loadExceptionRecord(db, id);
-  if (!record) throw new DomainError('not_found', `${formatExceptionRef(id)} does not exist. Check the ID with /exception list.`);
+  if (!record) throw new DomainError('not_found', `${formatExceptionRef(id)} does not exist. Check the ID (it looks like EXC-0001) and try again.`);
   return record;
 }

@@ -1,0 +1,141 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { auditTrail } from '../db/audit-chain';
+import { openRegister, type Register } from '../db/client';
+import { isDomainError } from '../domain/errors';
+import { EXCEPTION_STATUSES, parseExceptionRef, STATUS_LABELS } from '../domain/exception';
+import { getExceptionRecord } from '../services/exception-record';
+import { listExceptions } from '../services/list-exceptions';
+import { importPolicies, listPolicies } from '../services/policy-catalogue';
+
+interface Streams {
+  out: { write(text: string): unknown };
+  err: { write(text: string): unknown };
+}
+
+const USAGE = `Usage: exceptions <command>
+
+  migrate                     create or upgrade the register (DATABASE_PATH)
+  policies import FILE.csv    add or update policies (columns: key,title,description)
+  policies list               show the policy catalogue
+  list [STATUS]               list exceptions, newest first (${EXCEPTION_STATUSES.join(', ')})
+  show EXC-n                  the full record of one exception with its audit trail
+  help                        show this text
+
+The register file is DATABASE_PATH (default ./data/exceptions.db).`;
+
+const CliEnvironment = z.object({ DATABASE_PATH: z.string().min(1).default('./data/exceptions.db') });
+
+class UsageError extends Error {}
+
+function table(rows: string[][]): string {
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
+  return rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd()).join('\n');
+}
+
+function run(register: Register, args: string[], out: Streams['out']): void {
+  const [command, ...rest] = args;
+  const db = register.db;
+  switch (command) {
+    case 'migrate':
+      out.write('The register is up to date.\n');
+      return;
+    case 'policies': {
+      const [sub, file] = rest;
+      if (sub === 'import') {
+        if (!file) throw new UsageError('policies import needs a CSV file: exceptions policies import policies.csv');
+        const result = importPolicies(db, () => new Date(), readFileSync(file, 'utf8'), 'cli');
+        out.write(`Imported ${file}: ${result.created} new, ${result.updated} updated.\n`);
+        return;
+      }
+      if (sub === 'list') {
+        const policies = listPolicies(db);
+        if (policies.length === 0) out.write('The catalogue is empty. Import one with: exceptions policies import FILE.csv\n');
+        else out.write(`${table([['KEY', 'TITLE'], ...policies.map((p) => [p.key, p.title])])}\n`);
+        return;
+      }
+      throw new UsageError(`Unknown policies command "${sub ?? ''}". Use "policies import FILE.csv" or "policies list".`);
+    }
+    case 'list': {
+      const status = rest[0];
+      if (status && !(EXCEPTION_STATUSES as readonly string[]).includes(status)) {
+        throw new UsageError(`Unknown status "${status}". Use one of: ${EXCEPTION_STATUSES.join(', ')}.`);
+      }
+      const rows = listExceptions(db, { statuses: status ? [status as (typeof EXCEPTION_STATUSES)[number]] : undefined });
+      if (rows.length === 0) out.write('No exceptions.\n');
+      else
+        out.write(
+          `${table([
+            ['ID', 'STATUS', 'POLICY', 'OWNER', 'EXPIRES', 'RISK', 'TITLE'],
+            ...rows.map((r) => [r.ref, r.status, r.policyKey, r.ownerId, r.expiresOn ?? `(${r.requestedExpiresOn})`, r.riskScore?.toString() ?? '-', r.title]),
+          ])}\n`,
+        );
+      return;
+    }
+    case 'show': {
+      const id = parseExceptionRef(rest[0] ?? '');
+      if (!id) throw new UsageError('show needs an exception ID such as EXC-0001.');
+      const r = getExceptionRecord(db, id);
+      const lines = [
+        `${r.ref}  ${r.title}`,
+        `Status:               ${STATUS_LABELS[r.status]}`,
+        `Policy:               ${r.policy.key} (${r.policy.title})`,
+        `Requester / owner:    ${r.requesterId} / ${r.ownerId}`,
+        `Expiry:               ${r.expiresOn ?? `${r.requestedExpiresOn} (requested)`}${r.originalExpiresOn ? `, original ${r.originalExpiresOn}` : ''}`,
+        `Risk score:           ${r.riskScore ?? 'not assessed'}${r.route ? ` (${r.route.replace('_', ' ')})` : ''}`,
+        `Scope:                ${r.scope}`,
+        `Justification:        ${r.justification}`,
+        `Compensating control: ${r.compensatingControls}`,
+        ...(r.affectedSystems ? [`Affected systems:     ${r.affectedSystems}`] : []),
+        ...(r.externalRef ? [`External reference:   ${r.externalRef}`] : []),
+        ...(r.structural ? [`Structural:           ${r.structuralReason ?? ''}`] : []),
+        '',
+        'History:',
+        ...auditTrail(db, id).map((e) => `  ${e.occurredAt}  ${e.kind.padEnd(24)}  ${e.actorId}`),
+      ];
+      out.write(`${lines.join('\n')}\n`);
+      return;
+    }
+    case undefined:
+    case 'help':
+    case '--help':
+      out.write(`${USAGE}\n`);
+      return;
+    default:
+      throw new UsageError(`Unknown command "${command}".\n\n${USAGE}`);
+  }
+}
+
+/** Returns the exit code: 0 done, 1 refused (bad input, nothing changed), 2 wrong usage. */
+export async function runCli(args: string[], env: Record<string, string | undefined>, streams: Streams): Promise<number> {
+  const parsedEnv = CliEnvironment.safeParse(env);
+  if (!parsedEnv.success) {
+    streams.err.write('DATABASE_PATH: must be a file path\n');
+    return 2;
+  }
+  if (args[0] === undefined || args[0] === 'help' || args[0] === '--help') {
+    streams.out.write(`${USAGE}\n`);
+    return 0;
+  }
+  const register = openRegister(parsedEnv.data.DATABASE_PATH);
+  try {
+    run(register, args, streams.out);
+    return 0;
+  } catch (error) {
+    if (error instanceof UsageError) {
+      streams.err.write(`${error.message}\n`);
+      return 2;
+    }
+    if (isDomainError(error)) {
+      streams.err.write(`${error.message}\n`);
+      return 1;
+    }
+    if (error instanceof Error && 'code' in error && error.code === 'ENOENT') {
+      streams.err.write(`${error.message}\n`);
+      return 1;
+    }
+    throw error;
+  } finally {
+    register.close();
+  }
+}
