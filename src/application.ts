@@ -15,6 +15,8 @@ export interface Application {
   notifier: Notifier;
   /** The bound HTTP port (useful when started on port 0). */
   port: number;
+  /** Resolves when no Slack request is being handled and nothing due is waiting in the outbox. */
+  idle(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -54,6 +56,16 @@ export async function startApplication(config: Config, options: ApplicationOptio
       }
     },
   });
+  // Counted so that shutdown (and tests) can wait for work that started after ack() to finish.
+  let inFlight = 0;
+  app.use(async ({ next }) => {
+    inFlight++;
+    try {
+      await next();
+    } finally {
+      inFlight--;
+    }
+  });
   notifier = createNotifier({ db: register.db, client: app.client, clock, logger, cards });
 
   const started = config.slack.appToken ? await app.start() : await app.start(config.port);
@@ -64,14 +76,24 @@ export async function startApplication(config: Config, options: ApplicationOptio
   notifier.wake();
   logger.info(`exception register listening on port ${port}`);
 
+  const handlersDone = async () => {
+    while (inFlight > 0) await new Promise((resolve) => setTimeout(resolve, 5));
+  };
+
   return {
     app,
     register,
     services,
     notifier,
     port,
+    async idle() {
+      await handlersDone();
+      await notifier.deliverDue();
+      await notifier.idle();
+    },
     async stop() {
       await app.stop();
+      await handlersDone();
       await notifier.stop();
       register.close();
     },
