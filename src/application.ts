@@ -40,13 +40,12 @@ export async function startApplication(config: Config, options: ApplicationOptio
     timeZone: config.timeZone,
     channels: { approvals: config.channels.approvals, committee: config.channels.committee },
   };
-  const cards = { approverIds: [...config.roles.approvers], committeeQuorum: config.rules.committeeQuorum };
+  const cards = { approverIds: [...config.roles.approvers], committeeChannel: config.channels.committee, committeeQuorum: config.rules.committeeQuorum };
 
-  let notifier: Notifier | undefined;
   const app = createSlackApp({
     config,
     logger,
-    listeners: { services, logger, cards, wakeNotifier: () => notifier?.wake() },
+    listeners: { services, logger, cards, wakeNotifier: () => notifier.wake() },
     health: () => {
       try {
         register.db.get(sql`select 1`);
@@ -66,7 +65,7 @@ export async function startApplication(config: Config, options: ApplicationOptio
       inFlight--;
     }
   });
-  notifier = createNotifier({ db: register.db, client: app.client, clock, logger, cards });
+  const notifier = createNotifier({ db: register.db, client: app.client, clock, logger, cards });
 
   const started = config.slack.appToken ? await app.start() : await app.start(config.port);
   const address = (started as Server | undefined)?.address?.();

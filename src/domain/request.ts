@@ -28,6 +28,8 @@ export const REQUEST_TEXT_LIMITS = {
   structuralReason: { min: 40, max: 1000 },
 } as const;
 
+// NUL and other control characters break Slack rendering and terminal output; line breaks and tabs are fine.
+// eslint-disable-next-line no-control-regex
 const CONTROL_CHARACTERS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/;
 const SLACK_USER_ID = /^[UW][A-Z0-9]{2,}$/;
 

@@ -56,10 +56,15 @@ export function createNotifier(deps: NotifierDeps): Notifier {
   let again = false;
   let timer: NodeJS.Timeout | undefined;
 
-  function render(card: Card, record: ExceptionRecord): SlackMessage {
-    if (card === 'triage') return triageCard(record);
+  function render(card: Card, record: ExceptionRecord, threaded: boolean): SlackMessage {
+    if (card === 'triage') return triageCard(record, deps.cards);
     const tally = tallyVotes(record.decisions, record.route ?? 'committee', deps.cards.committeeQuorum);
-    return approvalCard(record, tally, deps.cards);
+    return approvalCard(record, tally, deps.cards, { threaded });
+  }
+
+  /** One top-level message per exception per channel: a decision asked in the triage channel goes in its thread. */
+  function threadFor(card: Card, channel: string, record: ExceptionRecord): string | undefined {
+    return card === 'approval' && record.triageMessage?.channel === channel ? record.triageMessage.ts : undefined;
   }
 
   function markDelivered(id: number, note?: string): void {
@@ -72,8 +77,15 @@ export function createNotifier(deps: NotifierDeps): Notifier {
   async function deliver(row: OutboxRow, notification: Notification, record: ExceptionRecord): Promise<void> {
     switch (notification.kind) {
       case 'post_card': {
-        const message = render(notification.card, record);
-        const posted = await client.chat.postMessage({ channel: notification.channel, ...message, unfurl_links: false, unfurl_media: false });
+        const threadTs = threadFor(notification.card, notification.channel, record);
+        const message = render(notification.card, record, threadTs !== undefined);
+        const posted = await client.chat.postMessage({
+          channel: notification.channel,
+          ...message,
+          ...(threadTs ? { thread_ts: threadTs } : {}),
+          unfurl_links: false,
+          unfurl_media: false,
+        });
         const ref = { channel: posted.channel ?? notification.channel, ts: posted.ts ?? '' };
         // The message reference and the delivery mark commit together: a card is never posted twice by a retry.
         db.transaction((tx) => {
@@ -91,7 +103,8 @@ export function createNotifier(deps: NotifierDeps): Notifier {
           markDelivered(row.id, `no ${notification.card} message to update`);
           return;
         }
-        await client.chat.update({ channel: ref.channel, ts: ref.ts, ...render(notification.card, record) });
+        const threaded = threadFor(notification.card, ref.channel, record) !== undefined;
+        await client.chat.update({ channel: ref.channel, ts: ref.ts, ...render(notification.card, record, threaded) });
         markDelivered(row.id);
         return;
       }

@@ -76,6 +76,9 @@ describe('from /exception request to a fast-path approval', () => {
     const approval = cardFor(h, 'EXC-0001', CHANNELS.approvals, 'approval');
     expect(buttons(approval)).toEqual([ACTION_IDS.approve, ACTION_IDS.reject]);
     expect(JSON.stringify(approval.blocks)).toContain(`<@${PEOPLE.ciso}>`);
+    // One top-level message per exception per channel: the fast-path decision is asked in the triage thread.
+    expect(approval.threadTs).toBe(triage.ts);
+    expect(h.standIn.messages(CHANNELS.approvals).filter((m) => !m.threadTs)).toHaveLength(1);
 
     await clickButton(h, approval, ACTION_IDS.approve, PEOPLE.ciso);
     const active = h.app.register.db.select().from(exceptions).get()!;

@@ -74,11 +74,17 @@ export function buttons(message: StoredMessage): string[] {
   return ids;
 }
 
+function headerOf(message: StoredMessage): string {
+  const [first] = (message.blocks ?? []) as { type: string; text?: { text: string } }[];
+  return first?.type === 'header' ? (first.text?.text ?? '') : '';
+}
+
 export function cardFor(h: Harness, ref: string, channel: string = CHANNELS.approvals, kind: 'triage' | 'approval' = 'triage'): StoredMessage {
   const found = h.standIn
     .messages(channel)
-    .filter((m) => !m.threadTs && JSON.stringify(m.blocks ?? []).includes(ref))
-    .filter((m) => (kind === 'approval' ? JSON.stringify(m.blocks).includes('Decision needed') : !JSON.stringify(m.blocks).includes('Decision needed')));
+    .filter((m) => JSON.stringify(m.blocks ?? []).includes(ref))
+    // The triage card is top-level; a fast-path decision message sits in its thread.
+    .filter((m) => (kind === 'approval' ? headerOf(m).startsWith('Decision') : !m.threadTs && !headerOf(m).startsWith('Decision')));
   expect(found, `${kind} card for ${ref} in ${channel}`).toHaveLength(1);
   return found[0]!;
 }
@@ -139,4 +145,49 @@ export async function reject(h: Harness, approvalCard: StoredMessage, userId: st
 
 export function ephemeralsTo(h: Harness, userId: string): string[] {
   return h.standIn.callsTo('chat.postEphemeral').filter((c) => c.args.user === userId).map((c) => String(c.args.text));
+}
+
+/** Like clickButton, but does not wait for the app to settle: for concurrent clicks. */
+export async function pressButton(h: Harness, message: StoredMessage, actionId: string, userId: string, retryNum?: number) {
+  expect(hasButton(message, actionId), `${actionId} button on the message`).toBe(true);
+  const value = JSON.stringify(message.blocks).match(new RegExp(`"action_id":"${actionId}"[^}]*?"value":"(\\d+)"|"value":"(\\d+)"[^}]*?"action_id":"${actionId}"`));
+  return h.driver.blockAction({
+    userId,
+    actionId,
+    value: value?.[1] ?? value?.[2],
+    message: { channel: message.channel, ts: message.ts, blocks: message.blocks, text: message.text },
+    retryNum,
+  });
+}
+
+/** `/exception request` as `userId`; resolves with the id of the modal Slack opened for them. */
+export async function openRequestModal(h: Harness, userId: string = PEOPLE.requester): Promise<string> {
+  const command = await h.driver.slashCommand({ userId, text: 'request' });
+  expect(command.status).toBe(200);
+  await h.standIn.waitFor(() => h.standIn.views.some((v) => v.userId === userId && v.view.callback_id === CALLBACK_IDS.request));
+  return [...h.standIn.views].reverse().find((v) => v.userId === userId && v.view.callback_id === CALLBACK_IDS.request)!.id;
+}
+
+function headerText(message: StoredMessage): string {
+  const first = (message.blocks ?? [])[0] as { type?: string; text?: { text?: string } } | undefined;
+  return first?.type === 'header' ? (first.text?.text ?? '') : '';
+}
+
+/** Decision messages ("Decision needed: …", then "Decision: …") in a channel, top-level or threaded, whichever ref they carry. */
+export function approvalCardsIn(h: Harness, channel: string): StoredMessage[] {
+  return h.standIn.messages(channel).filter((m) => headerText(m).startsWith('Decision'));
+}
+
+/** The one decision message for `ref` in `channel`, wherever it sits (a fast-path one is threaded under the triage card). */
+export function decisionCard(h: Harness, ref: string, channel: string = CHANNELS.approvals): StoredMessage {
+  const found = approvalCardsIn(h, channel).filter((m) => headerText(m).includes(`${ref} `));
+  expect(found, `decision message for ${ref} in ${channel}`).toHaveLength(1);
+  return found[0]!;
+}
+
+/** The top-level triage message for `ref` in the approvals channel. */
+export function triageMessage(h: Harness, ref: string): StoredMessage {
+  const found = h.standIn.messages(CHANNELS.approvals).filter((m) => !m.threadTs && headerText(m).startsWith(`${ref} `));
+  expect(found, `triage message for ${ref}`).toHaveLength(1);
+  return found[0]!;
 }

@@ -13,6 +13,7 @@ export interface SlackMessage {
 
 export interface CardContext {
   approverIds: readonly string[];
+  committeeChannel: string;
   committeeQuorum: number;
 }
 
@@ -65,7 +66,7 @@ function title(record: ExceptionRecord): string {
 }
 
 /** The one message per exception in the approvals channel: the request, then its assessment. */
-export function triageCard(record: ExceptionRecord): SlackMessage {
+export function triageCard(record: ExceptionRecord, ctx: CardContext): SlackMessage {
   const blocks: types.KnownBlock[] = [header(title(record)), summaryFields(record), ...requestDetails(record)];
   const assessed = assessmentLine(record);
   if (record.status === 'requested') {
@@ -77,15 +78,25 @@ export function triageCard(record: ExceptionRecord): SlackMessage {
     blocks.push(context(`Requested by ${mention(record.requesterId)} ${slackTime(record.createdAt)}. A member of the security team scores likelihood × impact.`));
   } else if (assessed) {
     blocks.push(context(assessed));
+    if (record.status === 'pending_approval') {
+      blocks.push(
+        context(
+          record.route === 'committee'
+            ? `Decision requested from the steering committee in <#${ctx.committeeChannel}>.`
+            : `Decision requested from ${ctx.approverIds.map(mention).join(' ')} in this thread.`,
+        ),
+      );
+    }
   }
   if (record.originPermalink) blocks.push(context(`Started from <${record.originPermalink}|this conversation>.`));
   return { text: `${record.ref} requested: ${escapeMrkdwn(record.title)} (${STATUS_LABELS[record.status]})`, blocks };
 }
 
-function tallyLine(record: ExceptionRecord, tally: Tally): string {
+function votesLine(record: ExceptionRecord, tally: Tally): string | undefined {
+  if (record.route !== 'committee') return undefined;
   const votes = record.decisions.map((d) => `${d.outcome === 'approve' ? 'Approved' : 'Rejected'} by ${mention(d.deciderId)} ${slackTime(d.decidedAt)}`);
-  const count = record.route === 'committee' ? `*${tally.approvals} of ${tally.needed}* committee approvals` : '';
-  return [count, ...votes].filter(Boolean).join('\n');
+  const rule = record.status === 'pending_approval' ? '; any rejection rejects' : '';
+  return [`*${tally.approvals} of ${tally.needed}* committee approvals${rule}.`, ...votes].join('\n');
 }
 
 function outcomeLine(record: ExceptionRecord): string | undefined {
@@ -100,23 +111,25 @@ function outcomeLine(record: ExceptionRecord): string | undefined {
   return undefined;
 }
 
-/** The decision message: Approve and Reject while a decision is open, then the outcome with no live buttons. */
-export function approvalCard(record: ExceptionRecord, tally: Tally, ctx: CardContext): SlackMessage {
-  const blocks: types.KnownBlock[] = [header(`Decision needed: ${title(record)}`), summaryFields(record), ...requestDetails(record)];
+/**
+ * The decision message: Approve and Reject while a decision is open, then the outcome with no live buttons.
+ * In a thread under the triage card it leaves out what the card above already shows.
+ */
+export function approvalCard(record: ExceptionRecord, tally: Tally, ctx: CardContext, options: { threaded: boolean }): SlackMessage {
+  const pending = record.status === 'pending_approval';
+  const heading = pending ? `Decision needed: ${title(record)}` : `Decision: ${title(record)} · ${STATUS_LABELS[record.status]}`;
+  const blocks: types.KnownBlock[] = [header(heading)];
+  if (!options.threaded) blocks.push(summaryFields(record), ...requestDetails(record));
   const assessed = assessmentLine(record);
   if (assessed) blocks.push(context(assessed));
   if (record.assessment) blocks.push(labelledSection('Risk rationale', record.assessment.rationale));
-  const votes = tallyLine(record, tally);
+  const votes = votesLine(record, tally);
   if (votes) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: votes } });
   const rejection = record.decisions.find((d) => d.outcome === 'reject');
   if (record.status === 'rejected' && rejection?.comment) blocks.push(labelledSection('Reason for rejecting', rejection.comment));
   const outcome = outcomeLine(record);
-  if (record.status === 'pending_approval') {
-    const who =
-      record.route === 'committee'
-        ? `Steering committee: ${ctx.committeeQuorum} approvals needed; any rejection rejects.`
-        : `Approvers: ${ctx.approverIds.map(mention).join(' ')}`;
-    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: who } });
+  if (pending) {
+    if (record.route !== 'committee') blocks.push({ type: 'section', text: { type: 'mrkdwn', text: `Approvers: ${ctx.approverIds.map(mention).join(' ')}` } });
     blocks.push({
       type: 'actions',
       block_id: `decision_${record.id}`,
@@ -128,6 +141,6 @@ export function approvalCard(record: ExceptionRecord, tally: Tally, ctx: CardCon
   } else if (outcome) {
     blocks.push({ type: 'section', text: { type: 'mrkdwn', text: outcome } });
   }
-  const text = record.status === 'pending_approval' ? `Decision needed on ${record.ref}: ${escapeMrkdwn(record.title)}` : `${record.ref} ${STATUS_LABELS[record.status].toLowerCase()}: ${escapeMrkdwn(record.title)}`;
+  const text = pending ? `Decision needed on ${record.ref}: ${escapeMrkdwn(record.title)}` : `${record.ref} ${STATUS_LABELS[record.status].toLowerCase()}: ${escapeMrkdwn(record.title)}`;
   return { text, blocks };
 }

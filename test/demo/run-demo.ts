@@ -1,0 +1,232 @@
+/**
+ * `npm run demo`: the real app against the local Slack stand-in with a throwaway register, playing a short story.
+ * Prints what each person sees in Slack; needs no workspace and no network.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startApplication } from '../../src/application';
+import { loadConfig } from '../../src/config';
+import { createLogger } from '../../src/logger';
+import { importPolicies } from '../../src/services/policy-catalogue';
+import { ACTION_IDS, ASSESSMENT_BLOCK_IDS, CALLBACK_IDS, INPUT_ACTION_ID, REJECTION_BLOCK_ID } from '../../src/slack/ids';
+import { requestValues, type RequestForm } from '../e2e/flows';
+import { createSlackDriver } from '../support/slack-driver';
+import { startSlackStandIn, type SlackCall, type StoredMessage } from '../support/slack-stand-in';
+import { blocksAsText, readable } from './slack-as-text';
+
+const PEOPLE = {
+  alice: 'U0ALICE',
+  bob: 'U0BOB',
+  carol: 'U0CAROL',
+  sam: 'U0SAM',
+  ciso: 'U0CISO',
+  dana: 'U0DANA',
+  erin: 'U0ERIN',
+  frank: 'U0FRANK',
+} as const;
+const NAMES: Record<string, string> = {
+  U0ALICE: 'alice (finance)',
+  U0BOB: 'bob (infrastructure)',
+  U0CAROL: 'carol (marketing)',
+  U0SAM: 'sam (security team)',
+  U0CISO: 'ciso',
+  U0DANA: 'dana (committee)',
+  U0ERIN: 'erin (committee)',
+  U0FRANK: 'frank (committee)',
+};
+const CHANNEL_NAMES: Record<string, string> = { C0APPROVALS: '#security-approvals', C0COMMITTEE: '#risk-committee' };
+
+const dir = mkdtempSync(join(tmpdir(), 'exceptions-demo-'));
+const standIn = await startSlackStandIn({ users: Object.entries(NAMES).map(([id, name]) => ({ id, name })) });
+const signingSecret = 'demo-signing-secret-0123456789';
+const config = loadConfig({
+  SLACK_BOT_TOKEN: standIn.botToken,
+  SLACK_SIGNING_SECRET: signingSecret,
+  SLACK_API_URL: standIn.url,
+  PORT: '0',
+  DATABASE_PATH: join(dir, 'register.db'),
+  SECURITY_TEAM_IDS: PEOPLE.sam,
+  APPROVER_IDS: PEOPLE.ciso,
+  COMMITTEE_IDS: `${PEOPLE.dana},${PEOPLE.erin},${PEOPLE.frank}`,
+  APPROVALS_CHANNEL: 'C0APPROVALS',
+  COMMITTEE_CHANNEL: 'C0COMMITTEE',
+  LOG_LEVEL: 'error',
+});
+const app = await startApplication(config, { logger: createLogger('error') });
+const driver = createSlackDriver({ appUrl: `http://127.0.0.1:${app.port}/slack/events`, signingSecret, standIn });
+importPolicies(
+  app.register.db,
+  () => new Date(),
+  'key,title\nMFA-01,Multi-factor authentication\nNET-02,Network segmentation\nAUTH-04,Modern authentication for tier-0 systems',
+  'demo',
+);
+
+let seen = 0;
+function where(channel: string): string {
+  if (CHANNEL_NAMES[channel]) return CHANNEL_NAMES[channel];
+  const dm = standIn.calls.find((c) => c.method === 'conversations.open' && (c.response.channel as { id?: string })?.id === channel);
+  return dm ? `DM to ${NAMES[String(dm.args.users)]}` : channel;
+}
+
+/** Prints every Slack effect since the last call, as the people involved would see it. */
+function show(): void {
+  const fresh = standIn.calls.slice(seen).filter((c) => c.response.ok !== false);
+  seen = standIn.calls.length;
+  for (const call of fresh) printCall(call);
+}
+
+function printCall(call: SlackCall): void {
+  const args = call.args as { channel?: string; user?: string; text?: string; blocks?: unknown[]; view?: { title?: { text: string }; blocks: unknown[] }; ts?: string };
+  switch (call.method) {
+    case 'chat.postMessage':
+      console.log(`\n  ${where(String(args.channel ?? ''))} · ${(args as { thread_ts?: string }).thread_ts ? 'reply in the thread' : 'new message'}`);
+      console.log(blocksAsText(args.blocks ?? [], NAMES));
+      break;
+    case 'chat.update':
+      console.log(`\n  ${where(String(args.channel ?? ''))} · message updated`);
+      console.log(blocksAsText(args.blocks ?? [], NAMES));
+      break;
+    case 'chat.postEphemeral':
+      console.log(`\n  ${where(String(args.channel ?? ''))} · only visible to ${NAMES[String(args.user)]}`);
+      console.log(`  │ ${readable(String(args.text), NAMES)}`);
+      break;
+    case 'views.open':
+      console.log(`\n  Modal "${args.view?.title?.text}" opens`);
+      console.log(blocksAsText(args.view?.blocks ?? [], NAMES));
+      break;
+  }
+}
+
+function say(text: string): void {
+  console.log(`\n\x1b[1m▶ ${text}\x1b[0m`);
+}
+
+async function settle(): Promise<void> {
+  await app.idle();
+  show();
+}
+
+async function request(userId: string, form: RequestForm): Promise<void> {
+  await driver.slashCommand({ userId, text: 'request' });
+  await settle();
+  const viewId = (standIn.callsTo('views.open').at(-1)!.response.view as { id: string }).id;
+  const response = await driver.viewSubmission({ userId, callbackId: CALLBACK_IDS.request, viewId, values: requestValues(form) });
+  if (response.json?.response_action === 'errors') {
+    console.log('\n  The modal stays open with errors next to the fields:');
+    for (const [field, message] of Object.entries(response.json.errors as Record<string, string>)) console.log(`  │ ${field}: ${message}`);
+  }
+  await settle();
+}
+
+function card(ref: string, channel: string, decision: boolean): StoredMessage {
+  return standIn
+    .messages(channel)
+    .find((m) => JSON.stringify(m.blocks).includes(ref) && JSON.stringify(m.blocks).includes('"text":"Decision needed') === decision)!;
+}
+
+async function click(message: StoredMessage, actionId: string, userId: string): Promise<void> {
+  const value = /"value":"(\d+)"/.exec(JSON.stringify(message.blocks))?.[1];
+  await driver.blockAction({ userId, actionId, value, message: { channel: message.channel, ts: message.ts, blocks: message.blocks } });
+  await settle();
+}
+
+async function assess(ref: string, likelihood: number, impact: number, rationale: string): Promise<void> {
+  await click(card(ref, 'C0APPROVALS', false), ACTION_IDS.assessRisk, PEOPLE.sam);
+  const view = standIn.callsTo('views.open').at(-1)!.response.view as { id: string; private_metadata: string };
+  const pick = (n: number) => ({ type: 'static_select', selected_option: { text: { type: 'plain_text', text: String(n) }, value: String(n) } });
+  await driver.viewSubmission({
+    userId: PEOPLE.sam,
+    callbackId: CALLBACK_IDS.assessment,
+    viewId: view.id,
+    privateMetadata: view.private_metadata,
+    values: {
+      [ASSESSMENT_BLOCK_IDS.likelihood]: { [INPUT_ACTION_ID]: pick(likelihood) },
+      [ASSESSMENT_BLOCK_IDS.impact]: { [INPUT_ACTION_ID]: pick(impact) },
+      [ASSESSMENT_BLOCK_IDS.rationale]: { [INPUT_ACTION_ID]: { type: 'plain_text_input', value: rationale } },
+    },
+  });
+  await settle();
+}
+
+const inDays = (days: number) => new Date(Date.now() + days * 86_400_000).toISOString().slice(0, 10);
+
+try {
+  say('Alice asks for an exception, but her justification is "because it\'s urgent" and she names no compensating control.');
+  await request(PEOPLE.alice, { policy: 'MFA-01', title: 'Contractor MFA grace period', scope: 'Two contractors joining the finance team', justification: "because it's urgent", compensatingControls: '', owner: PEOPLE.alice, expiresOn: inDays(30) });
+
+  say('Alice fills the form in properly.');
+  await request(PEOPLE.alice, {
+    policy: 'MFA-01',
+    title: 'Contractor MFA grace period',
+    scope: 'Two contractors joining the finance team on Monday',
+    justification: 'Their hardware keys ship next week; they need the month-end close tools from day one to meet the audit deadline.',
+    compensatingControls: 'Access only from managed laptops on the VPN, sessions limited to 8 hours, logins reviewed daily by the SOC.',
+    owner: PEOPLE.alice,
+    expiresOn: inDays(30),
+  });
+
+  say('Alice tries to assess her own request; the app explains why not.');
+  await click(card('EXC-0001', 'C0APPROVALS', false), ACTION_IDS.assessRisk, PEOPLE.alice);
+
+  say('Sam from the security team assesses it: likelihood 2 × impact 2 = 4, the fast path.');
+  await assess('EXC-0001', 2, 2, 'Two named contractors, managed devices, short window; exploitation needs a stolen password plus VPN access.');
+
+  say('The CISO approves it.');
+  await click(card('EXC-0001', 'C0APPROVALS', true), ACTION_IDS.approve, PEOPLE.ciso);
+
+  say('Bob asks for a structural exception for a tier-0 system that cannot do modern authentication.');
+  await request(PEOPLE.bob, {
+    policy: 'AUTH-04',
+    title: 'Legacy payroll mainframe without modern auth',
+    scope: 'The payroll mainframe pay-mf-01, isolated VLAN 40',
+    justification: 'The quarterly close runs through a system that cannot do MFA, and its replacement is on the Q4 roadmap with budget approved.',
+    compensatingControls: 'Isolated VLAN reachable only from two jump hosts with MFA; all sessions recorded; weekly access review.',
+    owner: PEOPLE.bob,
+    expiresOn: inDays(200),
+    structural: true,
+    structuralReason: 'A 90-day clock would force a rushed migration of the payroll system in the middle of the year-end close.',
+  });
+
+  say('Sam scores it 4 × 4 = 16: it goes to the steering committee.');
+  await assess('EXC-0002', 4, 4, 'Tier-0 system holding payroll data; a compromise would be severe even with the VLAN isolation in place.');
+
+  say('Dana approves (1 of 2), Erin approves (2 of 2): the exception is active.');
+  await click(card('EXC-0002', 'C0COMMITTEE', true), ACTION_IDS.approve, PEOPLE.dana);
+  await click(card('EXC-0002', 'C0COMMITTEE', true), ACTION_IDS.approve, PEOPLE.erin);
+
+  say('Carol asks to skip network segmentation for a marketing tool; the CISO rejects it with a reason.');
+  await request(PEOPLE.carol, {
+    policy: 'NET-02',
+    title: 'Marketing analytics box on the production network',
+    scope: 'One analytics VM mkt-an-02 in the production zone',
+    justification: 'The vendor tool needs direct access to the production database replica to build the campaign dashboards on time.',
+    compensatingControls: 'Read-only database user, host firewall allowing only the replica port, vendor access via screen share only.',
+    owner: PEOPLE.carol,
+    expiresOn: inDays(60),
+  });
+  await assess('EXC-0003', 3, 3, 'Production zone access from a vendor-managed tool; read-only but broad data exposure.');
+  await click(card('EXC-0003', 'C0APPROVALS', true), ACTION_IDS.reject, PEOPLE.ciso);
+  const rejectView = standIn.callsTo('views.open').at(-1)!.response.view as { id: string; private_metadata: string };
+  await driver.viewSubmission({
+    userId: PEOPLE.ciso,
+    callbackId: CALLBACK_IDS.rejection,
+    viewId: rejectView.id,
+    privateMetadata: rejectView.private_metadata,
+    values: { [REJECTION_BLOCK_ID]: { [INPUT_ACTION_ID]: { type: 'plain_text_input', value: 'Use the analytics replica in the data zone instead; the vendor can reach it through the existing connector.' } } },
+  });
+  await settle();
+
+  say('The register now holds:');
+  const { listExceptions } = await import('../../src/services/list-exceptions');
+  for (const row of listExceptions(app.register.db).reverse()) {
+    console.log(`  ${row.ref}  ${row.status.padEnd(16)} ${row.policyKey.padEnd(8)} risk ${String(row.riskScore ?? '-').padEnd(3)} expires ${row.expiresOn ?? '-'}  ${row.title}`);
+  }
+  const refused = standIn.rejected();
+  console.log(`\n${standIn.calls.length} Slack API calls, ${refused.length} refused by the stand-in's Block Kit and argument checks.`);
+  if (refused.length > 0) process.exitCode = 1;
+} finally {
+  await app.stop();
+  await standIn.close();
+  rmSync(dir, { recursive: true, force: true });
+}
