@@ -1,0 +1,86 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { runCli } from '../../src/cli/main';
+
+const run = promisify(execFile);
+let dir: string;
+let env: Record<string, string>;
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'exceptions-cli-'));
+  env = { DATABASE_PATH: join(dir, 'register.db') };
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+async function cli(...args: string[]) {
+  let out = '';
+  let err = '';
+  const code = await runCli(args, env, { out: { write: (t: string) => (out += t) }, err: { write: (t: string) => (err += t) } });
+  return { code, out, err };
+}
+
+function csv(name: string, text: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+}
+
+describe('exceptions policies', () => {
+  it('imports a catalogue, and a re-import updates titles without duplicating keys', async () => {
+    const first = await cli('policies', 'import', csv('a.csv', 'key,title,description\nMFA-01,MFA,Second factor\nNET-02,"Segmentation, zones",\n'));
+    expect(first).toMatchObject({ code: 0, out: expect.stringContaining('2 new, 0 updated') });
+    const second = await cli('policies', 'import', csv('b.csv', 'key,title,description\nMFA-01,Multi-factor authentication,Second factor\n'));
+    expect(second.out).toContain('0 new, 1 updated');
+    const list = await cli('policies', 'list');
+    expect(list.out.trim().split('\n')).toEqual([
+      expect.stringMatching(/^KEY\s+TITLE$/),
+      expect.stringMatching(/^MFA-01\s+Multi-factor authentication$/),
+      expect.stringMatching(/^NET-02\s+Segmentation, zones$/),
+    ]);
+  });
+
+  it('refuses a file with a bad row, names the row, and imports nothing', async () => {
+    const result = await cli('policies', 'import', csv('bad.csv', 'key,title\nGOOD-1,Fine\n,No key\nGOOD-2,\n'));
+    expect(result.code).toBe(1);
+    expect(result.err).toContain('row 3');
+    expect(result.err).toContain('row 4');
+    expect((await cli('policies', 'list')).out).toContain('The catalogue is empty');
+  });
+
+  it('refuses a missing file and a file without the key column', async () => {
+    expect((await cli('policies', 'import', join(dir, 'nope.csv'))).code).toBe(1);
+    const noKey = await cli('policies', 'import', csv('nokey.csv', 'name,title\nA,B\n'));
+    expect(noKey).toMatchObject({ code: 1, err: expect.stringContaining('"key" is missing') });
+  });
+});
+
+describe('exceptions usage', () => {
+  it.each([
+    [['frobnicate'], 2, 'Unknown command "frobnicate"'],
+    [['show'], 2, 'EXC-0001'],
+    [['show', 'EXC-0042'], 1, 'EXC-0042 does not exist'],
+    [['list', 'sleeping'], 2, 'Unknown status "sleeping"'],
+  ])('exceptions %j exits %i and explains', async (args, code, message) => {
+    const result = await cli(...args);
+    expect(result.code).toBe(code);
+    expect(result.err).toContain(message);
+  });
+
+  it('prints the usage for help', async () => {
+    const result = await cli('help');
+    expect(result.code).toBe(0);
+    expect(result.out).toContain('policies import FILE.csv');
+  });
+
+  it('runs as the installed bin against the same register', async () => {
+    const bin = join(import.meta.dirname, '../../bin/exceptions.js');
+    const { stdout } = await run(process.execPath, [bin, 'policies', 'import', csv('c.csv', 'key,title\nPATCH-03,Patch management\n')], { env: { ...process.env, ...env } });
+    expect(stdout).toContain('1 new');
+    const listed = await run(process.execPath, [bin, 'list'], { env: { ...process.env, ...env } });
+    expect(listed.stdout).toContain('No exceptions.');
+  });
+});
