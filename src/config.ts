@@ -19,8 +19,7 @@ const positiveInt = (fallback: number) => z.coerce.number({ error: 'must be a wh
 
 const channelId = z.string().regex(SLACK_CHANNEL_ID, { error: 'must be a Slack channel ID like C012ABCDEF' });
 
-export const Environment = z
-  .object({
+export const Environment = z.object({
     SLACK_BOT_TOKEN: z.string().startsWith('xoxb-', { error: 'must be a bot token starting with xoxb-' }),
     SLACK_SIGNING_SECRET: z.string().min(8, { error: 'must be the signing secret from the app settings' }),
     SLACK_APP_TOKEN: z.string().startsWith('xapp-', { error: 'must be an app-level token starting with xapp-' }).optional(),
@@ -54,17 +53,6 @@ export const Environment = z
     EXPIRY_CRON: z.string().default('0 * * * *'),
     REVIEW_CRON: z.string().default('0 9 1-7 1,4,7,10 1'),
     LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
-  })
-  .superRefine((env, ctx) => {
-    if (env.STRUCTURAL_MAX_DAYS < env.MAX_EXCEPTION_DAYS) {
-      ctx.addIssue({ code: 'custom', path: ['STRUCTURAL_MAX_DAYS'], message: 'must be at least MAX_EXCEPTION_DAYS' });
-    }
-    if (env.COMMITTEE_QUORUM > env.COMMITTEE_IDS.length) {
-      ctx.addIssue({ code: 'custom', path: ['COMMITTEE_QUORUM'], message: `is ${env.COMMITTEE_QUORUM} but COMMITTEE_IDS lists only ${env.COMMITTEE_IDS.length} members` });
-    }
-    if (env.EXCEPTIONS_WEBHOOK_URL && !env.EXCEPTIONS_WEBHOOK_SECRET) {
-      ctx.addIssue({ code: 'custom', path: ['EXCEPTIONS_WEBHOOK_SECRET'], message: 'is required when EXCEPTIONS_WEBHOOK_URL is set' });
-    }
   });
 
 export interface Config {
@@ -93,18 +81,39 @@ export class ConfigError extends Error {
   }
 }
 
+/** Rules between variables, checked on whatever parses on its own, so they are reported alongside every other problem. */
+function crossVariableProblems(present: Record<string, string | undefined>): string[] {
+  const read = <K extends keyof typeof Environment.shape>(key: K) => Environment.shape[key].safeParse(present[key]).data as z.output<(typeof Environment.shape)[K]> | undefined;
+  const problems: string[] = [];
+  const maxDays = read('MAX_EXCEPTION_DAYS');
+  const structuralMaxDays = read('STRUCTURAL_MAX_DAYS');
+  if (maxDays !== undefined && structuralMaxDays !== undefined && structuralMaxDays < maxDays) {
+    problems.push(`STRUCTURAL_MAX_DAYS: is ${structuralMaxDays} but must be at least MAX_EXCEPTION_DAYS (${maxDays})`);
+  }
+  const quorum = read('COMMITTEE_QUORUM');
+  const committee = read('COMMITTEE_IDS');
+  if (quorum !== undefined && committee !== undefined && quorum > committee.length) {
+    problems.push(`COMMITTEE_QUORUM: is ${quorum} but COMMITTEE_IDS lists only ${committee.length} members`);
+  }
+  if (present.EXCEPTIONS_WEBHOOK_URL && !present.EXCEPTIONS_WEBHOOK_SECRET) {
+    problems.push('EXCEPTIONS_WEBHOOK_SECRET: is required when EXCEPTIONS_WEBHOOK_URL is set');
+  }
+  return problems;
+}
+
 /** Every problem at once, one line each naming the variable, so a misconfigured deploy is fixed in one pass. */
 export function loadConfig(env: Record<string, string | undefined>): Config {
   const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
   const parsed = Environment.safeParse(present);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => {
-      const variable = String(issue.path[0] ?? 'environment');
-      const missing = issue.code === 'invalid_type' && present[variable] === undefined;
-      return `${variable}: ${missing ? 'is required but not set' : issue.message}`;
-    });
-    throw new ConfigError([...new Set(problems)]);
-  }
+  const problems = parsed.success
+    ? []
+    : parsed.error.issues.map((issue) => {
+        const variable = String(issue.path[0] ?? 'environment');
+        const missing = issue.code === 'invalid_type' && present[variable] === undefined;
+        return `${variable}: ${missing ? 'is required but not set' : issue.message}`;
+      });
+  problems.push(...crossVariableProblems(present));
+  if (!parsed.success || problems.length > 0) throw new ConfigError([...new Set(problems)]);
   const e = parsed.data;
   return {
     slack: { botToken: e.SLACK_BOT_TOKEN, signingSecret: e.SLACK_SIGNING_SECRET, appToken: e.SLACK_APP_TOKEN, apiUrl: e.SLACK_API_URL.endsWith('/') ? e.SLACK_API_URL : `${e.SLACK_API_URL}/` },

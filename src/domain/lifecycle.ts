@@ -7,7 +7,7 @@ export type LifecycleAction = (typeof LIFECYCLE_ACTIONS)[number];
 /** SPEC §1 as data: the only moves an exception can make. Anything missing here is refused. */
 export const TRANSITIONS: Readonly<Record<ExceptionStatus, Partial<Record<LifecycleAction, ExceptionStatus>>>> = {
   requested: { assess: 'pending_approval', reject: 'rejected', withdraw: 'rejected' },
-  pending_approval: { approve: 'active', reject: 'rejected', withdraw: 'rejected' },
+  pending_approval: { approve: 'active', reject: 'rejected' },
   active: { expire: 'expired', close: 'closed', revoke: 'revoked', renew: 'active' },
   expired: {},
   rejected: {},

@@ -65,7 +65,6 @@ function isUniqueViolation(error: unknown): boolean {
 }
 
 export function decideException(ctx: ServiceContext, command: DecideCommand): DecideResult {
-  const comment = command.outcome === 'reject' ? parseRejectionReason(command.comment) : command.comment?.trim() || null;
   const now = ctx.clock();
   const at = now.toISOString();
 
@@ -74,6 +73,7 @@ export function decideException(ctx: ServiceContext, command: DecideCommand): De
       (tx) => {
         const record = getExceptionRecord(tx, command.exceptionId);
         assertDecidable(ctx, record, command.deciderId);
+        const comment = command.outcome === 'reject' ? parseRejectionReason(command.comment) : command.comment?.trim() || null;
         const route = record.route ?? 'committee';
         tx.insert(decisions).values({ exceptionId: record.id, deciderId: command.deciderId, outcome: command.outcome, comment, decidedAt: at }).run();
         const tally = tallyVotes([...record.decisions, { deciderId: command.deciderId, outcome: command.outcome }], route, ctx.rules.committeeQuorum);

@@ -20,15 +20,30 @@ export interface Policy extends PolicyRow {
   id: number;
 }
 
-/** RFC 4180: quoted fields may hold commas, doubled quotes and line breaks. */
-export function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
+export interface CsvRow {
+  /** The file line the row starts on, so an error points where a person looks. */
+  line: number;
+  cells: string[];
+}
+
+/** RFC 4180: quoted fields may hold commas, doubled quotes and line breaks. Blank lines are skipped. */
+export function parseCsv(text: string): CsvRow[] {
+  const rows: CsvRow[] = [];
   let row: string[] = [];
   let field = '';
   let quoted = false;
+  let line = 1;
+  let rowStart = 1;
   const input = text.replace(/^\uFEFF/, '');
+  const endRow = () => {
+    row.push(field);
+    if (row.some((cell) => cell.trim() !== '')) rows.push({ line: rowStart, cells: row });
+    row = [];
+    field = '';
+  };
   for (let i = 0; i < input.length; i++) {
     const char = input[i];
+    if (char === '\n' || (char === '\r' && input[i + 1] !== '\n')) line++;
     if (quoted) {
       if (char === '"' && input[i + 1] === '"') {
         field += '"';
@@ -40,31 +55,28 @@ export function parseCsv(text: string): string[][] {
       row.push(field);
       field = '';
     } else if (char === '\n' || char === '\r') {
-      if (char === '\r' && input[i + 1] === '\n') i++;
-      row.push(field);
-      rows.push(row);
-      row = [];
-      field = '';
+      if (char === '\r' && input[i + 1] === '\n') {
+        i++;
+        line++;
+      }
+      endRow();
+      rowStart = line;
     } else field += char;
   }
   if (quoted) throw new DomainError('invalid_request', 'The CSV has an unterminated quoted field.');
-  if (field !== '' || row.length > 0) {
-    row.push(field);
-    rows.push(row);
-  }
-  return rows.filter((r) => r.some((cell) => cell.trim() !== ''));
+  if (field !== '' || row.length > 0) endRow();
+  return rows;
 }
 
 export function parsePolicyCsv(text: string): PolicyRow[] {
   const [header, ...body] = parseCsv(text);
-  const columns = (header ?? []).map((h) => h.trim().toLowerCase());
+  const columns = (header?.cells ?? []).map((h) => h.trim().toLowerCase());
   for (const required of ['key', 'title']) {
     if (!columns.includes(required)) throw new DomainError('invalid_request', `The CSV header must name the columns key, title and description; "${required}" is missing.`);
   }
   const problems: string[] = [];
   const seen = new Map<string, number>();
-  const rows = body.flatMap((cells, index) => {
-    const line = index + 2;
+  const rows = body.flatMap(({ cells, line }) => {
     const record = Object.fromEntries(columns.map((column, i) => [column, cells[i] ?? '']));
     const parsed = PolicyRow.safeParse(record);
     if (!parsed.success) {

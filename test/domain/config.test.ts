@@ -1,0 +1,166 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config';
+
+const VALID = {
+  SLACK_BOT_TOKEN: 'xoxb-1234-5678-abcdef',
+  SLACK_SIGNING_SECRET: '8f742231b10e8888abcd99yyyzzz85a5',
+  SECURITY_TEAM_IDS: 'U0SEC1,U0SEC2',
+  APPROVER_IDS: 'U0CISO, U0DEP',
+  COMMITTEE_IDS: 'U0COM1,U0COM2,U0COM3',
+  APPROVALS_CHANNEL: 'C0APPROVAL',
+  COMMITTEE_CHANNEL: 'C0COMMITTEE',
+};
+
+const REQUIRED = Object.keys(VALID) as (keyof typeof VALID)[];
+
+function problemsOf(env: Record<string, string | undefined>): string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  throw new Error('expected the configuration to be refused');
+}
+
+describe('loadConfig (SPEC §4 Environment)', () => {
+  it('parses a minimal environment and fills in the documented defaults', () => {
+    const config = loadConfig(VALID);
+    expect(config.slack).toEqual({ botToken: VALID.SLACK_BOT_TOKEN, signingSecret: VALID.SLACK_SIGNING_SECRET, appToken: undefined, apiUrl: 'https://slack.com/api/' });
+    expect(config.port).toBe(3000);
+    expect(config.databasePath).toBe('./data/exceptions.db');
+    expect(config.roles.securityTeam).toEqual(new Set(['U0SEC1', 'U0SEC2']));
+    expect(config.roles.approvers).toEqual(new Set(['U0CISO', 'U0DEP']));
+    expect(config.roles.committee).toEqual(new Set(['U0COM1', 'U0COM2', 'U0COM3']));
+    expect(config.roles.auditors).toEqual(new Set());
+    expect(config.channels).toEqual({ approvals: 'C0APPROVAL', committee: 'C0COMMITTEE', watch: [] });
+    expect(config.rules).toEqual({ committeeQuorum: 2, committeeRiskThreshold: 12, maxExceptionDays: 90, structuralMaxDays: 365, reminderDays: [14, 7, 1] });
+    expect(config.timeZone).toBe('UTC');
+    expect(config.webhook).toBeUndefined();
+  });
+
+  it('reads every optional variable when it is set', () => {
+    const config = loadConfig({
+      ...VALID,
+      SLACK_APP_TOKEN: 'xapp-1-A0-123-abc',
+      SLACK_API_URL: 'http://127.0.0.1:4000/api',
+      PORT: '8080',
+      DATABASE_PATH: '/var/lib/exceptions/register.db',
+      AUDITOR_IDS: 'U0AUD1,U0AUD2',
+      COMMITTEE_QUORUM: '3',
+      COMMITTEE_RISK_THRESHOLD: '15',
+      MAX_EXCEPTION_DAYS: '60',
+      STRUCTURAL_MAX_DAYS: '180',
+      REMINDER_DAYS: '30, 7',
+      WATCH_CHANNELS: 'C0SEC,C0HELP',
+      EXCEPTIONS_WEBHOOK_URL: 'https://hooks.example.com/exceptions',
+      EXCEPTIONS_WEBHOOK_SECRET: 'a-secret-of-sixteen+',
+      TZ: 'Europe/Berlin',
+    });
+    expect(config.slack.appToken).toBe('xapp-1-A0-123-abc');
+    expect(config.slack.apiUrl).toBe('http://127.0.0.1:4000/api/');
+    expect(config.port).toBe(8080);
+    expect(config.databasePath).toBe('/var/lib/exceptions/register.db');
+    expect(config.roles.auditors).toEqual(new Set(['U0AUD1', 'U0AUD2']));
+    expect(config.channels.watch).toEqual(['C0SEC', 'C0HELP']);
+    expect(config.rules).toEqual({ committeeQuorum: 3, committeeRiskThreshold: 15, maxExceptionDays: 60, structuralMaxDays: 180, reminderDays: [30, 7] });
+    expect(config.webhook).toEqual({ url: 'https://hooks.example.com/exceptions', secret: 'a-secret-of-sixteen+' });
+    expect(config.timeZone).toBe('Europe/Berlin');
+  });
+
+  it.each(REQUIRED)('without %s: one line naming it', (variable) => {
+    const env: Record<string, string | undefined> = { ...VALID };
+    delete env[variable];
+    const problems = problemsOf(env);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(new RegExp(`^${variable}: `));
+  });
+
+  it.each(REQUIRED)('%s set to an empty string counts as missing', (variable) => {
+    const problems = problemsOf({ ...VALID, [variable]: '' });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(new RegExp(`^${variable}: `));
+  });
+
+  it.each([
+    ['SLACK_BOT_TOKEN', 'xoxp-user-token'],
+    ['SLACK_SIGNING_SECRET', 'short'],
+    ['SLACK_APP_TOKEN', 'xoxb-not-an-app-token'],
+    ['SLACK_API_URL', 'not a url'],
+    ['PORT', 'eighty'],
+    ['PORT', '70000'],
+    ['PORT', '80.5'],
+    ['SECURITY_TEAM_IDS', 'alice,bob'],
+    ['APPROVER_IDS', 'U0CISO,#security'],
+    ['COMMITTEE_IDS', 'U0COM1,carol,U0COM3'],
+    ['AUDITOR_IDS', 'auditor@example.com'],
+    ['APPROVALS_CHANNEL', '#approvals'],
+    ['COMMITTEE_CHANNEL', 'U0COM1'],
+    ['COMMITTEE_QUORUM', 'two'],
+    ['COMMITTEE_QUORUM', '0'],
+    ['COMMITTEE_QUORUM', '4'],
+    ['COMMITTEE_RISK_THRESHOLD', '0'],
+    ['COMMITTEE_RISK_THRESHOLD', '26'],
+    ['MAX_EXCEPTION_DAYS', '-1'],
+    ['MAX_EXCEPTION_DAYS', 'ninety'],
+    ['STRUCTURAL_MAX_DAYS', '30'],
+    ['REMINDER_DAYS', '14,x,1'],
+    ['REMINDER_DAYS', '14,-7'],
+    ['WATCH_CHANNELS', 'C0SEC,general'],
+    ['EXCEPTIONS_WEBHOOK_SECRET', 'too-short'],
+    ['TZ', 'Mars/Olympus_Mons'],
+  ])('%s=%j: one line naming it', (variable, value) => {
+    const problems = problemsOf({ ...VALID, [variable]: value, ...(variable === 'EXCEPTIONS_WEBHOOK_SECRET' ? { EXCEPTIONS_WEBHOOK_URL: 'https://hooks.example.com/x' } : {}) });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(new RegExp(`^${variable}: \\S`));
+  });
+
+  it('a webhook URL that is not a URL names the URL', () => {
+    expect(problemsOf({ ...VALID, EXCEPTIONS_WEBHOOK_URL: 'hooks.example.com', EXCEPTIONS_WEBHOOK_SECRET: 'a-secret-of-sixteen+' })).toEqual([
+      expect.stringMatching(/^EXCEPTIONS_WEBHOOK_URL: \S/),
+    ]);
+  });
+
+  it('COMMITTEE_IDS listing nobody names COMMITTEE_IDS', () => {
+    expect(problemsOf({ ...VALID, COMMITTEE_IDS: ' , ' })).toContainEqual(expect.stringMatching(/^COMMITTEE_IDS: \S/));
+  });
+
+  it('a webhook URL without its secret names the secret', () => {
+    const problems = problemsOf({ ...VALID, EXCEPTIONS_WEBHOOK_URL: 'https://hooks.example.com/exceptions' });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^EXCEPTIONS_WEBHOOK_SECRET: /);
+  });
+
+  it('reports every problem at once, one line per variable', () => {
+    const env: Record<string, string | undefined> = {
+      ...VALID,
+      SLACK_BOT_TOKEN: undefined,
+      APPROVALS_CHANNEL: 'approvals',
+      COMMITTEE_QUORUM: 'two',
+      TZ: 'Nowhere/Land',
+      REMINDER_DAYS: 'soon',
+    };
+    const problems = problemsOf(env);
+    const named = problems.map((line) => line.slice(0, line.indexOf(':')));
+    expect(named.sort()).toEqual(['APPROVALS_CHANNEL', 'COMMITTEE_QUORUM', 'REMINDER_DAYS', 'SLACK_BOT_TOKEN', 'TZ']);
+  });
+
+  it('reports a rule between variables even when another variable is missing', () => {
+    const problems = problemsOf({ ...VALID, SLACK_BOT_TOKEN: undefined, MAX_EXCEPTION_DAYS: '90', STRUCTURAL_MAX_DAYS: '30', PORT: 'abc' });
+    const named = problems.map((line) => line.slice(0, line.indexOf(':')));
+    expect(named.sort()).toEqual(['PORT', 'SLACK_BOT_TOKEN', 'STRUCTURAL_MAX_DAYS']);
+  });
+
+  it('the error message lists every problem on its own line', () => {
+    let caught: unknown;
+    try {
+      loadConfig({});
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(ConfigError);
+    const { problems, message } = caught as ConfigError;
+    expect(problems.map((line) => line.slice(0, line.indexOf(':'))).sort()).toEqual([...REQUIRED].sort());
+    for (const line of problems) expect(message.split('\n')).toContain(line);
+  });
+});
