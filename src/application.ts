@@ -5,7 +5,7 @@ import type { Config } from './config';
 import { openRegister, type Register } from './db/client';
 import { createLogger, type StructuredLogger } from './logger';
 import type { Clock, ServiceContext } from './services/context';
-import { createSlackApp } from './slack/app';
+import { createSlackApp, createWebClient } from './slack/app';
 import { createNotifier, outboxBacklog, type Notifier } from './slack/notifier';
 
 export interface Application {
@@ -42,8 +42,10 @@ export async function startApplication(config: Config, options: ApplicationOptio
   };
   const cards = { approverIds: [...config.roles.approvers], committeeChannel: config.channels.committee, committeeQuorum: config.rules.committeeQuorum };
 
+  const client = createWebClient(config, logger);
   const app = createSlackApp({
     config,
+    client,
     logger,
     listeners: { services, logger, cards, wakeNotifier: () => notifier.wake() },
     health: () => {
@@ -65,7 +67,7 @@ export async function startApplication(config: Config, options: ApplicationOptio
       inFlight--;
     }
   });
-  const notifier = createNotifier({ db: register.db, client: app.client, clock, logger, cards });
+  const notifier = createNotifier({ db: register.db, client, clock, logger, cards });
 
   const started = config.slack.appToken ? await app.start() : await app.start(config.port);
   const address = (started as Server | undefined)?.address?.();

@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import { App, LogLevel } from '@slack/bolt';
+import { App, LogLevel, webApi, type Authorize } from '@slack/bolt';
 import type { Config } from '../config';
 import type { StructuredLogger } from '../logger';
 import { registerListeners } from './listeners';
@@ -12,8 +12,30 @@ export interface SlackAppOptions {
   health: () => { ok: boolean; [key: string]: unknown };
 }
 
+/** Delivery retries belong to the outbox, which survives restarts; the client itself must not retry or sleep. */
+export function createWebClient(config: Config, logger: StructuredLogger): webApi.WebClient {
+  return new webApi.WebClient(config.slack.botToken, { slackApiUrl: config.slack.apiUrl, retryConfig: { retries: 0 }, rejectRateLimitedCalls: true, logger });
+}
+
+/**
+ * Bolt's single-token mode calls auth.test once and caches the promise, so one failure at start-up would refuse
+ * every request until a restart. This caches only a success and asks again after a failure.
+ */
+function authorizeWithRetry(client: webApi.WebClient, botToken: string): Authorize<boolean> {
+  let identity: Promise<{ botId?: string; botUserId?: string }> | undefined;
+  return async () => {
+    identity ??= client.auth.test().then((result) => ({ botId: result.bot_id, botUserId: result.user_id }));
+    try {
+      return { botToken, ...(await identity) };
+    } catch (error) {
+      identity = undefined;
+      throw error;
+    }
+  };
+}
+
 /** The real Bolt app: one endpoint, POST /slack/events, with Slack's signature verification; Socket Mode with an app token. */
-export function createSlackApp({ config, logger, listeners, health }: SlackAppOptions): App {
+export function createSlackApp({ config, logger, listeners, health, client }: SlackAppOptions & { client: webApi.WebClient }): App {
   const healthRoute = {
     path: '/healthz',
     method: ['GET'],
@@ -24,11 +46,10 @@ export function createSlackApp({ config, logger, listeners, health }: SlackAppOp
     },
   };
   const app = new App({
-    token: config.slack.botToken,
+    authorize: authorizeWithRetry(client, config.slack.botToken),
     signingSecret: config.slack.signingSecret,
     logger,
     logLevel: config.logLevel as LogLevel,
-    // Delivery retries belong to the outbox, which survives restarts; the client itself must not retry or sleep.
     clientOptions: { slackApiUrl: config.slack.apiUrl, retryConfig: { retries: 0 }, rejectRateLimitedCalls: true },
     customRoutes: [healthRoute],
     ...(config.slack.appToken ? { socketMode: true, appToken: config.slack.appToken, installerOptions: { port: config.port } } : {}),

@@ -1,5 +1,5 @@
 import { and, asc, eq, sql } from 'drizzle-orm';
-import { LogLevel, type webApi } from '@slack/bolt';
+import { LogLevel, webApi } from '@slack/bolt';
 import type { Db } from '../db/client';
 import { exceptions, outbox } from '../db/schema';
 import { tallyVotes } from '../domain/decision';
@@ -31,7 +31,8 @@ export interface Notifier {
   stop(): Promise<void>;
 }
 
-const MAX_ATTEMPTS = 10;
+/** Slack refused the call itself (bad arguments, unknown channel): retrying a few times covers a race, not more. */
+const MAX_REFUSED_ATTEMPTS = 10;
 const MAX_BACKOFF_MS = 10 * 60_000;
 
 type OutboxRow = typeof outbox.$inferSelect;
@@ -40,6 +41,14 @@ function retryDelayMs(error: unknown, attempts: number): number {
   const retryAfter = (error as { retryAfter?: unknown }).retryAfter;
   if (typeof retryAfter === 'number' && retryAfter > 0) return retryAfter * 1000;
   return Math.min(1000 * 2 ** (attempts - 1), MAX_BACKOFF_MS);
+}
+
+/**
+ * An outage (HTTP 5xx, 429, a network error) is waited out however long it lasts: a notification is never
+ * given up because Slack was down. Only a call Slack keeps refusing is abandoned, and logged as an error.
+ */
+function isRefusal(error: unknown): boolean {
+  return (error as { code?: unknown }).code === webApi.ErrorCode.PlatformError;
 }
 
 function describe(error: unknown): string {
@@ -120,7 +129,7 @@ export function createNotifier(deps: NotifierDeps): Notifier {
 
   function recordFailure(row: OutboxRow, error: unknown): void {
     const attempts = row.attempts + 1;
-    const dead = attempts >= MAX_ATTEMPTS;
+    const dead = isRefusal(error) && attempts >= MAX_REFUSED_ATTEMPTS;
     const next = new Date(clock().getTime() + retryDelayMs(error, attempts));
     db.update(outbox)
       .set({ attempts, lastError: describe(error), nextAttemptAt: next.toISOString(), state: dead ? 'dead' : 'pending' })

@@ -8,6 +8,23 @@ export function escapeMrkdwn(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
+const ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;' };
+
+/** Escapes and bounds the result to `max` characters, never cutting an entity or a code point in half. */
+export function escapeMrkdwnWithin(text: string, max: number): string {
+  if (text.length * 5 <= max) return escapeMrkdwn(text);
+  let out = '';
+  let length = 0;
+  for (const char of text) {
+    const piece = ENTITIES[char] ?? char;
+    const size = Array.from(piece).length;
+    if (length + size > max - 1) return `${out}…`;
+    out += piece;
+    length += size;
+  }
+  return out;
+}
+
 /** Cuts on a code point boundary so an emoji or a right-to-left mark is never split in half. */
 export function truncate(text: string, max: number): string {
   const chars = Array.from(text);
@@ -30,5 +47,5 @@ export function plainText(text: string, max = 75): types.PlainTextElement {
 
 /** A labelled field of user text; the label is ours, the value is escaped and bounded to fit one section. */
 export function labelledSection(label: string, value: string): types.SectionBlock {
-  return { type: 'section', text: { type: 'mrkdwn', text: `*${label}*\n${truncate(escapeMrkdwn(value), 2900 - label.length)}` } };
+  return { type: 'section', text: { type: 'mrkdwn', text: `*${label}*\n${escapeMrkdwnWithin(value, 2900 - label.length)}` } };
 }
