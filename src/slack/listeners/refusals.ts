@@ -24,3 +24,8 @@ export function parseExceptionId(value: string | undefined): number | undefined 
   const id = Number(value);
   return Number.isSafeInteger(id) && id > 0 ? id : undefined;
 }
+
+/** Domain field errors keyed by the modal's block ids, so each message shows next to its field. */
+export function blockErrors<F extends string>(errors: Partial<Record<F, string>>, blockIds: Record<F, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(errors).map(([field, message]) => [blockIds[field as F], message as string]));
+}

@@ -1,11 +1,10 @@
 import type { App } from '@slack/bolt';
-import { isDomainError } from '../../../domain/errors';
 import { assessRisk } from '../../../services/assess-risk';
 import { decideException } from '../../../services/decide-exception';
 import { ASSESSMENT_BLOCK_IDS, CALLBACK_IDS, REJECTION_BLOCK_ID } from '../../ids';
 import { readInput, ViewState } from '../../views/request-modal';
 import type { ListenerDeps } from '../deps';
-import { parseExceptionId, refusalText } from '../refusals';
+import { blockErrors, parseExceptionId, refusalText } from '../refusals';
 
 export function registerDecisionSubmissions(app: App, deps: ListenerDeps): void {
   app.view(CALLBACK_IDS.assessment, async ({ ack, body, view }) => {
@@ -23,8 +22,7 @@ export function registerDecisionSubmissions(app: App, deps: ListenerDeps): void 
         },
       });
       if (!result.ok) {
-        const errors = Object.fromEntries(Object.entries(result.errors).map(([field, message]) => [ASSESSMENT_BLOCK_IDS[field as keyof typeof ASSESSMENT_BLOCK_IDS], message]));
-        await ack({ response_action: 'errors', errors });
+        await ack({ response_action: 'errors', errors: blockErrors(result.errors, ASSESSMENT_BLOCK_IDS) });
         return;
       }
       await ack();
@@ -48,8 +46,7 @@ export function registerDecisionSubmissions(app: App, deps: ListenerDeps): void 
       await ack();
       deps.wakeNotifier();
     } catch (error) {
-      const message = isDomainError(error) ? error.message : refusalText(error, deps.logger, { exceptionId });
-      await ack({ response_action: 'errors', errors: { [REJECTION_BLOCK_ID]: message } });
+      await ack({ response_action: 'errors', errors: { [REJECTION_BLOCK_ID]: refusalText(error, deps.logger, { exceptionId }) } });
     }
   });
 }

@@ -3,7 +3,7 @@ import { requestException } from '../../../services/request-exception';
 import { CALLBACK_IDS, REQUEST_BLOCK_IDS } from '../../ids';
 import { readRequestForm, RequestModalMetadata, ViewState } from '../../views/request-modal';
 import type { ListenerDeps } from '../deps';
-import { refusalText } from '../refusals';
+import { blockErrors, refusalText } from '../refusals';
 
 export function registerRequestSubmitted(app: App, deps: ListenerDeps): void {
   app.view(CALLBACK_IDS.request, async ({ ack, body, view }) => {
@@ -16,8 +16,7 @@ export function registerRequestSubmitted(app: App, deps: ListenerDeps): void {
         originPermalink: metadata.originPermalink,
       });
       if (!result.ok) {
-        const errors = Object.fromEntries(Object.entries(result.errors).map(([field, message]) => [REQUEST_BLOCK_IDS[field as keyof typeof REQUEST_BLOCK_IDS], message]));
-        await ack({ response_action: 'errors', errors });
+        await ack({ response_action: 'errors', errors: blockErrors(result.errors, REQUEST_BLOCK_IDS) });
         return;
       }
       await ack();
