@@ -11,7 +11,8 @@ CREATE TABLE `assessments` (
 	`route_reasons` text DEFAULT '' NOT NULL,
 	`assessed_at` text NOT NULL,
 	FOREIGN KEY (`exception_id`) REFERENCES `exceptions`(`id`) ON UPDATE no action ON DELETE no action,
-	CONSTRAINT "assessments_scale_check" CHECK("assessments"."likelihood" between 1 and 5 and "assessments"."impact" between 1 and 5)
+	CONSTRAINT "assessments_scale_check" CHECK("assessments"."likelihood" between 1 and 5 and "assessments"."impact" between 1 and 5),
+	CONSTRAINT "assessments_route_check" CHECK("assessments"."route" in ('fast_path', 'committee'))
 );
 --> statement-breakpoint
 CREATE UNIQUE INDEX `assessments_round_idx` ON `assessments` (`exception_id`,`round`);--> statement-breakpoint
@@ -37,7 +38,8 @@ CREATE TABLE `decisions` (
 	`outcome` text NOT NULL,
 	`comment` text,
 	`decided_at` text NOT NULL,
-	FOREIGN KEY (`exception_id`) REFERENCES `exceptions`(`id`) ON UPDATE no action ON DELETE no action
+	FOREIGN KEY (`exception_id`) REFERENCES `exceptions`(`id`) ON UPDATE no action ON DELETE no action,
+	CONSTRAINT "decisions_outcome_check" CHECK("decisions"."outcome" in ('approve', 'reject'))
 );
 --> statement-breakpoint
 CREATE UNIQUE INDEX `decisions_one_per_person_idx` ON `decisions` (`exception_id`,`round`,`decider_id`);--> statement-breakpoint
@@ -71,7 +73,8 @@ CREATE TABLE `exceptions` (
 	`activated_at` text,
 	`closed_at` text,
 	FOREIGN KEY (`policy_id`) REFERENCES `policies`(`id`) ON UPDATE no action ON DELETE no action,
-	CONSTRAINT "exceptions_status_check" CHECK("exceptions"."status" in ('requested','pending_approval','active','expired','rejected','closed','revoked'))
+	CONSTRAINT "exceptions_status_check" CHECK("exceptions"."status" in ('requested', 'pending_approval', 'active', 'expired', 'rejected', 'closed', 'revoked')),
+	CONSTRAINT "exceptions_route_check" CHECK("exceptions"."route" is null or "exceptions"."route" in ('fast_path', 'committee'))
 );
 --> statement-breakpoint
 CREATE UNIQUE INDEX `exceptions_submission_key_unique` ON `exceptions` (`submission_key`);--> statement-breakpoint
@@ -90,7 +93,9 @@ CREATE TABLE `outbox` (
 	`last_error` text,
 	`created_at` text NOT NULL,
 	`delivered_at` text,
-	FOREIGN KEY (`exception_id`) REFERENCES `exceptions`(`id`) ON UPDATE no action ON DELETE no action
+	FOREIGN KEY (`exception_id`) REFERENCES `exceptions`(`id`) ON UPDATE no action ON DELETE no action,
+	CONSTRAINT "outbox_kind_check" CHECK("outbox"."kind" in ('post_card', 'refresh_card', 'direct_message')),
+	CONSTRAINT "outbox_state_check" CHECK("outbox"."state" in ('pending', 'delivered', 'dead'))
 );
 --> statement-breakpoint
 CREATE INDEX `outbox_pending_idx` ON `outbox` (`state`,`next_attempt_at`);--> statement-breakpoint

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { check, index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+import { check, index, integer, sqliteTable, text, uniqueIndex, type SQLiteColumn } from 'drizzle-orm/sqlite-core';
 import { APPROVAL_ROUTES, DECISION_OUTCOMES, EXCEPTION_STATUSES } from '../domain/exception';
 
 export const AUDIT_EVENT_KINDS = [
@@ -14,6 +14,17 @@ export type AuditEventKind = (typeof AUDIT_EVENT_KINDS)[number];
 
 export const OUTBOX_STATES = ['pending', 'delivered', 'dead'] as const;
 export type OutboxState = (typeof OUTBOX_STATES)[number];
+
+export const NOTIFICATION_KINDS = ['post_card', 'refresh_card', 'direct_message'] as const;
+export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
+
+/** A CHECK constraint from the same `as const` array the types come from, so the database refuses what the code cannot name. */
+function oneOf(column: SQLiteColumn, values: readonly string[]) {
+  return sql`${column} in (${sql.join(
+    values.map((value) => sql.raw(`'${value}'`)),
+    sql`, `,
+  )})`;
+}
 
 export const policies = sqliteTable('policies', {
   id: integer('id').primaryKey(),
@@ -65,7 +76,8 @@ export const exceptions = sqliteTable(
     index('exceptions_requester_idx').on(table.requesterId),
     index('exceptions_owner_idx').on(table.ownerId),
     index('exceptions_policy_idx').on(table.policyId),
-    check('exceptions_status_check', sql`${table.status} in ('requested','pending_approval','active','expired','rejected','closed','revoked')`),
+    check('exceptions_status_check', oneOf(table.status, EXCEPTION_STATUSES)),
+    check('exceptions_route_check', sql`${table.route} is null or ${oneOf(table.route, APPROVAL_ROUTES)}`),
   ],
 );
 
@@ -89,6 +101,7 @@ export const assessments = sqliteTable(
   (table) => [
     uniqueIndex('assessments_round_idx').on(table.exceptionId, table.round),
     check('assessments_scale_check', sql`${table.likelihood} between 1 and 5 and ${table.impact} between 1 and 5`),
+    check('assessments_route_check', oneOf(table.route, APPROVAL_ROUTES)),
   ],
 );
 
@@ -106,7 +119,10 @@ export const decisions = sqliteTable(
     decidedAt: text('decided_at').notNull(),
   },
   // One decision per person per round: a double click or a retried delivery cannot count twice.
-  (table) => [uniqueIndex('decisions_one_per_person_idx').on(table.exceptionId, table.round, table.deciderId)],
+  (table) => [
+    uniqueIndex('decisions_one_per_person_idx').on(table.exceptionId, table.round, table.deciderId),
+    check('decisions_outcome_check', oneOf(table.outcome, DECISION_OUTCOMES)),
+  ],
 );
 
 export const auditEvents = sqliteTable(
@@ -121,6 +137,7 @@ export const auditEvents = sqliteTable(
     prevHash: text('prev_hash').notNull(),
     hash: text('hash').notNull().unique(),
   },
+  // No CHECK on kind: a new kind would make SQLite rebuild the table, and the rebuild would drop the append-only triggers.
   (table) => [index('audit_events_exception_idx').on(table.exceptionId)],
 );
 
@@ -129,7 +146,7 @@ export const outbox = sqliteTable(
   {
     id: integer('id').primaryKey(),
     exceptionId: integer('exception_id').references(() => exceptions.id),
-    kind: text('kind').notNull(),
+    kind: text('kind', { enum: NOTIFICATION_KINDS }).notNull(),
     payload: text('payload').notNull(),
     state: text('state', { enum: OUTBOX_STATES }).notNull().default('pending'),
     attempts: integer('attempts').notNull().default(0),
@@ -138,5 +155,9 @@ export const outbox = sqliteTable(
     createdAt: text('created_at').notNull(),
     deliveredAt: text('delivered_at'),
   },
-  (table) => [index('outbox_pending_idx').on(table.state, table.nextAttemptAt)],
+  (table) => [
+    index('outbox_pending_idx').on(table.state, table.nextAttemptAt),
+    check('outbox_kind_check', oneOf(table.kind, NOTIFICATION_KINDS)),
+    check('outbox_state_check', oneOf(table.state, OUTBOX_STATES)),
+  ],
 );

@@ -172,3 +172,15 @@ export function validateRequest(input: ExceptionRequestDraft, today: CalendarDat
     },
   };
 }
+
+/** What Slack says about the person named as owner; only a real, active person can be accountable. */
+export interface OwnerAccount {
+  isBot: boolean;
+  deleted: boolean;
+}
+
+export function ownerProblem(account: OwnerAccount | undefined): string | undefined {
+  if (account?.isBot) return 'Choose a person as owner, not an app or bot: the owner is accountable for the exception.';
+  if (account?.deleted) return 'That account is deactivated. Choose an active person as owner.';
+  return undefined;
+}

@@ -4,7 +4,7 @@ import type { Tx } from '../db/client';
 export const CARDS = ['triage', 'approval'] as const;
 export type Card = (typeof CARDS)[number];
 
-export const DIRECT_MESSAGES = ['receipt', 'approved', 'rejected'] as const;
+export const DIRECT_MESSAGES = ['receipt', 'owner_named', 'approved', 'rejected'] as const;
 export type DirectMessage = (typeof DIRECT_MESSAGES)[number];
 
 /** What Slack should be told. Rendered at delivery time from the register, so a retried update shows the latest state. */

@@ -3,7 +3,7 @@ import { appendAuditEvent } from '../db/audit-chain';
 import { exceptions, policies } from '../db/schema';
 import { calendarDateIn } from '../domain/calendar';
 import { formatExceptionRef } from '../domain/exception';
-import { validateRequest, type ExceptionRequestDraft, type FieldErrors, type RequestField } from '../domain/request';
+import { ownerProblem, validateRequest, type ExceptionRequestDraft, type FieldErrors, type OwnerAccount, type RequestField } from '../domain/request';
 import type { ServiceContext } from './context';
 import { queueNotifications } from './notifications';
 
@@ -13,6 +13,8 @@ export interface RequestExceptionCommand {
   /** Slack's view id: a retried submission of the same modal returns the exception it already created. */
   submissionKey?: string;
   originPermalink?: string;
+  /** Slack's account of the chosen owner, when it could be looked up in time. */
+  ownerAccount?: OwnerAccount;
 }
 
 export type RequestExceptionResult =
@@ -22,6 +24,8 @@ export type RequestExceptionResult =
 export function requestException(ctx: ServiceContext, command: RequestExceptionCommand): RequestExceptionResult {
   const now = ctx.clock();
   const validation = validateRequest(command.input, calendarDateIn(now, ctx.timeZone), ctx.rules);
+  const ownerError = ownerProblem(command.ownerAccount);
+  if (ownerError) return { ok: false, errors: { ...(validation.ok ? {} : validation.errors), owner: ownerError } };
   if (!validation.ok) return validation;
   const request = validation.request;
 
@@ -70,6 +74,9 @@ export function requestException(ctx: ServiceContext, command: RequestExceptionC
         tx,
         [
           { kind: 'direct_message', exceptionId: inserted.id, recipientId: command.requesterId, message: 'receipt' },
+          ...(request.ownerId !== command.requesterId
+            ? [{ kind: 'direct_message' as const, exceptionId: inserted.id, recipientId: request.ownerId, message: 'owner_named' as const }]
+            : []),
           { kind: 'post_card', exceptionId: inserted.id, card: 'triage', channel: ctx.channels.approvals },
         ],
         now,

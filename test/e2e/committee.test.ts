@@ -78,8 +78,8 @@ describe('committee route', () => {
     expect(JSON.stringify(afterFirst.blocks)).toContain(`Approved by <@${PEOPLE.committee1}>`);
     expect(buttons(afterFirst)).toEqual([ACTION_IDS.approve, ACTION_IDS.reject]);
     expect(ephemeralsTo(h, PEOPLE.committee1)).toEqual([expect.stringContaining('1 of 2')]);
-    // Nobody is told the outcome before there is one.
-    expect(h.standIn.dmsTo(PEOPLE.owner)).toEqual([]);
+    // Nobody is told the outcome before there is one: the owner has only the note that they were named.
+    expect(h.standIn.dmsTo(PEOPLE.owner).map((m) => m.text)).toEqual(['You were named owner of EXC-0001.']);
 
     h.clock.advance(3 * 24 * 3600_000);
     await clickButton(h, afterFirst, ACTION_IDS.approve, PEOPLE.committee2);
@@ -92,7 +92,7 @@ describe('committee route', () => {
     expect(blocks).toContain(`*Approved* by <@${PEOPLE.committee2}>`);
     expect(blocks).toContain('Expires on *2027-01-15*');
     expect(ephemeralsTo(h, PEOPLE.committee2)).toEqual([]);
-    expect(h.standIn.dmsTo(PEOPLE.owner).map((m) => m.text)).toEqual([expect.stringContaining('approved')]);
+    expect(h.standIn.dmsTo(PEOPLE.owner).map((m) => m.text)).toEqual(['You were named owner of EXC-0001.', expect.stringContaining('approved')]);
     expect(h.standIn.dmsTo(PEOPLE.requester).map((m) => m.text)).toEqual([expect.stringContaining('received'), expect.stringContaining('approved')]);
     expect(h.standIn.rejected()).toEqual([]);
   });
@@ -140,7 +140,7 @@ describe('committee route', () => {
     expect(buttons(card)).toEqual([]);
     expect(JSON.stringify(card.blocks)).toContain(`*Rejected* by <@${PEOPLE.committee2}>`);
     expect(JSON.stringify(card.blocks)).toContain('does not cover remote logins');
-    expect(h.standIn.dmsTo(PEOPLE.owner).map((m) => m.text)).toEqual([expect.stringContaining('rejected')]);
+    expect(h.standIn.dmsTo(PEOPLE.owner).map((m) => m.text)).toEqual(['You were named owner of EXC-0001.', expect.stringContaining('rejected')]);
 
     // The third member's click on the card as it looked before the rejection changes nothing.
     await clickButton(h, beforeRejection, ACTION_IDS.approve, PEOPLE.committee3);

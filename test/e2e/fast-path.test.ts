@@ -87,7 +87,7 @@ describe('from /exception request to a fast-path approval', () => {
     const updated = cardFor(h, 'EXC-0001', CHANNELS.approvals, 'approval');
     expect(buttons(updated)).toEqual([]);
     expect(JSON.stringify(updated.blocks)).toContain(`*Approved* by <@${PEOPLE.ciso}>`);
-    expect(h.standIn.dmsTo(PEOPLE.owner).map((m) => m.text)).toEqual([expect.stringContaining('approved')]);
+    expect(h.standIn.dmsTo(PEOPLE.owner).map((m) => m.text)).toEqual(['You were named owner of EXC-0001.', expect.stringContaining('approved')]);
     expect(h.standIn.dmsTo(PEOPLE.requester).map((m) => m.text)).toEqual([expect.stringContaining('received'), expect.stringContaining('approved')]);
     expect(h.standIn.rejected()).toEqual([]);
   });

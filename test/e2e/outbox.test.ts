@@ -50,7 +50,7 @@ describe('outbox delivery when Slack fails', () => {
     expect(exception()).toMatchObject({ status: 'requested', triageTs: null });
     expect(failedCalls().length).toBeGreaterThan(0);
     expect(h.standIn.messages()).toEqual([]);
-    expect(pendingRows()).toHaveLength(2);
+    expect(pendingRows()).toHaveLength(3); // receipt, owner-named DM, triage card
     expect(pendingRows()[0]).toMatchObject({ attempts: 1, lastError: expect.stringContaining('500') });
 
     h.standIn.clearFailures();
@@ -60,6 +60,7 @@ describe('outbox delivery when Slack fails', () => {
     await advance(SECOND);
 
     expect(dmTexts(PEOPLE.requester)).toEqual([expect.stringContaining('EXC-0001')]);
+    expect(dmTexts(PEOPLE.owner)).toEqual(['You were named owner of EXC-0001.']);
     expect(topLevel(CHANNELS.approvals)).toHaveLength(1);
     expect(buttons(triageMessage(h, 'EXC-0001'))).toEqual([ACTION_IDS.assessRisk]);
     expect(exception()!.triageTs).toBe(triageMessage(h, 'EXC-0001').ts);
@@ -70,6 +71,7 @@ describe('outbox delivery when Slack fails', () => {
     await advance(60 * SECOND);
     expect(h.standIn.calls.length).toBe(calls);
     expect(dmTexts(PEOPLE.requester)).toHaveLength(1);
+    expect(dmTexts(PEOPLE.owner)).toHaveLength(1);
   });
 
   it('waits out a long outage: after 30 minutes of 500s and 429s the receipt and triage card still go out, once', async () => {
@@ -79,11 +81,12 @@ describe('outbox delivery when Slack fails', () => {
     h.standIn.fail({ status: 429, retryAfterSeconds: 30 });
     for (let minute = 0; minute < 10; minute++) await advance(60 * SECOND);
     expect(h.standIn.messages()).toEqual([]);
-    expect((await health()).body.outbox).toEqual({ pending: 2, dead: 0 });
+    expect((await health()).body.outbox).toEqual({ pending: 3, dead: 0 });
 
     h.standIn.clearFailures();
     await advance(2 * 60 * 60 * SECOND);
     expect(dmTexts(PEOPLE.requester)).toEqual([expect.stringContaining('EXC-0001')]);
+    expect(dmTexts(PEOPLE.owner)).toEqual(['You were named owner of EXC-0001.']);
     expect(topLevel(CHANNELS.approvals)).toHaveLength(1);
     expect((await health()).body.outbox).toEqual({ pending: 0, dead: 0 });
   });
@@ -157,13 +160,14 @@ describe('outbox delivery when Slack fails', () => {
   });
 
   it("does not hold up other exceptions' notifications behind one that failed", async () => {
-    await submitWhileFailing({ status: 500, times: 1 });
-    expect(pendingRows()).toHaveLength(2);
+    // The one failure hits the first delivery (the receipt's conversations.open), not the owner check on submission.
+    await submitWhileFailing({ status: 500, times: 1, methods: ['conversations.open'] });
+    expect(pendingRows()).toHaveLength(3);
 
     await submitRequest(h, { title: 'Second exception, no trouble' }, PEOPLE.committee3);
     expect(exception(2)!.triageTs).not.toBeNull();
     expect(dmTexts(PEOPLE.committee3)).toEqual([expect.stringContaining('EXC-0002')]);
-    expect(pendingRows().map((r) => r.exceptionId)).toEqual([1, 1]);
+    expect(pendingRows().map((r) => r.exceptionId)).toEqual([1, 1, 1]);
 
     await advance(SECOND);
     expect(pendingRows()).toEqual([]);
@@ -175,18 +179,19 @@ describe('outbox delivery when Slack fails', () => {
 describe('outbox across a restart', () => {
   it('delivers notifications queued before a restart from the restarted app, exactly once', async () => {
     await submitWhileFailing({ status: 500 });
-    expect(pendingRows()).toHaveLength(2);
+    expect(pendingRows()).toHaveLength(3);
     const oldApp = h.app;
 
     await h.restart();
     expect(h.app).not.toBe(oldApp);
     expect(exception()).toMatchObject({ status: 'requested' });
-    expect(pendingRows()).toHaveLength(2);
+    expect(pendingRows()).toHaveLength(3);
 
     h.standIn.clearFailures();
     await advance(2 * SECOND);
     expect(pendingRows()).toEqual([]);
     expect(dmTexts(PEOPLE.requester)).toEqual([expect.stringContaining('EXC-0001')]);
+    expect(dmTexts(PEOPLE.owner)).toEqual(['You were named owner of EXC-0001.']);
     expect(topLevel(CHANNELS.approvals)).toHaveLength(1);
 
     // The restarted app carries on with the card it posted.
@@ -204,13 +209,13 @@ describe('outbox across a restart', () => {
     h.standIn.fail({ status: 500 });
     await clickButton(h, decisionCard(h, 'EXC-0001', CHANNELS.committee), ACTION_IDS.approve, PEOPLE.committee2);
     expect(exception()!.status).toBe('active');
-    expect(dmTexts(PEOPLE.owner)).toEqual([]);
+    expect(dmTexts(PEOPLE.owner)).toEqual(['You were named owner of EXC-0001.']);
 
     await h.restart();
     h.standIn.clearFailures();
     await advance(2 * SECOND);
 
-    expect(dmTexts(PEOPLE.owner)).toEqual([expect.stringContaining('approved')]);
+    expect(dmTexts(PEOPLE.owner)).toEqual(['You were named owner of EXC-0001.', expect.stringContaining('approved')]);
     expect(dmTexts(PEOPLE.requester).filter((t) => t.includes('approved'))).toHaveLength(1);
     expect(buttons(decisionCard(h, 'EXC-0001', CHANNELS.committee))).toEqual([]);
     expect(pendingRows()).toEqual([]);
@@ -227,7 +232,7 @@ describe('GET /healthz', () => {
     await submitWhileFailing({ status: 500 });
     const backlog = await health();
     expect(backlog.status).toBe(200);
-    expect(backlog.body.outbox).toEqual({ pending: 2, dead: 0 });
+    expect(backlog.body.outbox).toEqual({ pending: 3, dead: 0 });
 
     h.standIn.clearFailures();
     await advance(2 * SECOND);

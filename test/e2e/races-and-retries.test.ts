@@ -16,6 +16,7 @@ afterEach(async () => {
 const rows = (table: typeof exceptions | typeof decisions | typeof auditEvents) => h.app.register.db.select({ n: count() }).from(table).get()!.n;
 const exception = () => h.app.register.db.select().from(exceptions).get()!;
 const receipts = (userId: string) => h.standIn.dmsTo(userId).filter((m) => m.text?.includes('received'));
+const ownerNotes = (userId: string) => h.standIn.dmsTo(userId).filter((m) => m.text?.includes('named owner'));
 const triageCards = () => h.standIn.messages(CHANNELS.approvals).filter((m) => !m.threadTs);
 
 describe("Slack's retried deliveries", () => {
@@ -30,6 +31,7 @@ describe("Slack's retried deliveries", () => {
     expect(rows(exceptions)).toBe(1);
     expect(h.app.register.db.select().from(auditEvents).all().filter((e) => e.kind === 'exception.requested')).toHaveLength(1);
     expect(receipts(PEOPLE.requester)).toHaveLength(1);
+    expect(ownerNotes(PEOPLE.owner)).toHaveLength(1);
     expect(triageCards()).toHaveLength(1);
   });
 
@@ -43,6 +45,7 @@ describe("Slack's retried deliveries", () => {
     expect(responses.map((r) => r.status)).toEqual([200, 200, 200]);
     expect(rows(exceptions)).toBe(1);
     expect(receipts(PEOPLE.requester)).toHaveLength(1);
+    expect(ownerNotes(PEOPLE.owner)).toHaveLength(1);
     expect(triageCards()).toHaveLength(1);
   });
 
@@ -81,7 +84,7 @@ describe("Slack's retried deliveries", () => {
     expect(rows(decisions)).toBe(1);
     expect(rows(auditEvents)).toBe(audit);
     expect(h.standIn.callsTo('chat.postMessage')).toHaveLength(posts);
-    expect(h.standIn.dmsTo(PEOPLE.owner)).toHaveLength(1);
+    expect(h.standIn.dmsTo(PEOPLE.owner).map((m) => m.text)).toEqual(['You were named owner of EXC-0001.', expect.stringContaining('approved')]);
   });
 });
 

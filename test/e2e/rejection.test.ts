@@ -112,7 +112,8 @@ describe('rejecting an exception', () => {
       expect(dm).not.toContain('<!channel>');
       expect(dm).toContain(`<@${PEOPLE.deputy}>`);
     }
-    expect(h.standIn.dmsTo(PEOPLE.owner)).toHaveLength(1);
+    expect(h.standIn.dmsTo(PEOPLE.owner)).toHaveLength(2); // named owner, rejection
+    expect(h.standIn.dmsTo(PEOPLE.owner)[0]!.text).toBe('You were named owner of EXC-0001.');
     expect(h.standIn.dmsTo(PEOPLE.requester)).toHaveLength(2); // receipt, rejection
 
     // A late Approve on the old card is refused and changes nothing.

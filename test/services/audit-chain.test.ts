@@ -76,11 +76,21 @@ describe('the audit chain (SPEC §3: append-only, each event stores the hash of 
     expect(new Set(trail.map((e) => e.hash)).size).toBe(trail.length);
   });
 
-  it('an edited payload no longer matches its hash', () => {
+  it('refuses to change or delete an event, even by hand-written SQL', () => {
+    runTwoExceptions();
+    const before = auditRows(t.register);
+    const first = before[0]!;
+    expect(() => t.register.sqlite.prepare('update audit_events set actor_id = ? where id = ?').run('U0MALLORY', first.id)).toThrow(/append-only/);
+    expect(() => t.register.sqlite.prepare('delete from audit_events where id = ?').run(first.id)).toThrow(/append-only/);
+    expect(auditRows(t.register)).toEqual(before);
+  });
+
+  it('an edited payload no longer matches its hash, even when someone removed the guard triggers first', () => {
     runTwoExceptions();
     const approved = auditRows(t.register).find((e) => e.kind === 'exception.approved');
     if (!approved) throw new Error('no approval event');
     const forged = JSON.stringify({ ...JSON.parse(approved.payload), expiresOn: '2030-01-01' });
+    t.register.sqlite.exec('drop trigger audit_events_no_update');
     t.register.sqlite.prepare('update audit_events set payload = ? where id = ?').run(forged, approved.id);
     const tampered = auditRows(t.register).find((e) => e.id === approved.id);
     expect(tampered && hashAuditEvent(tampered.prevHash, tampered)).not.toBe(approved.hash);
@@ -109,7 +119,9 @@ describe('the outbox across a whole flow (SPEC §4 etiquette: cards in the right
   it('queues exactly what each step asks Slack to do', () => {
     let fast = 0;
     let committee = 0;
-    expect(queuedBy(() => (fast = fileRequest(t.ctx)))).toEqual(rows(['direct_message', 1, 'receipt', REQUESTER], ['post_card', 1, 'triage', APPROVALS_CHANNEL]));
+    expect(queuedBy(() => (fast = fileRequest(t.ctx)))).toEqual(
+      rows(['direct_message', 1, 'receipt', REQUESTER], ['direct_message', 1, 'owner_named', OWNER], ['post_card', 1, 'triage', APPROVALS_CHANNEL]),
+    );
     expect(queuedBy(() => (committee = fileRequest(t.ctx, { owner: REQUESTER }, REQUESTER)))).toEqual(
       rows(['direct_message', 2, 'receipt', REQUESTER], ['post_card', 2, 'triage', APPROVALS_CHANNEL]),
     );
@@ -150,7 +162,7 @@ describe('numbering across two connections to the same file', () => {
       const stored = t.register.sqlite.prepare('select id from exceptions order by id').all() as { id: number }[];
       expect(stored.map((row) => row.id)).toEqual(expected);
       expectIntactChain(auditRows(t.register));
-      expect(countRows(t.register).outbox).toBe(2 * n);
+      expect(countRows(t.register).outbox).toBe(3 * n); // receipt, owner-named DM (the owner is not the requester), triage card
     } finally {
       second.close();
     }

@@ -133,12 +133,68 @@ describe('requestException (SPEC §2)', () => {
     });
   });
 
-  it('queues a receipt DM to the requester and a triage card in the approvals channel', () => {
+  it('queues a receipt DM to the requester, an owner-named DM to a different owner and a triage card in the approvals channel', () => {
     created(requestException(t.ctx, { requesterId: REQUESTER, input: validRequest() }));
     expect(outboxRows(t.register).map((row) => ({ kind: row.kind, exceptionId: row.exceptionId, state: row.state, payload: row.payload }))).toEqual([
       { kind: 'direct_message', exceptionId: 1, state: 'pending', payload: { kind: 'direct_message', exceptionId: 1, recipientId: REQUESTER, message: 'receipt' } },
+      { kind: 'direct_message', exceptionId: 1, state: 'pending', payload: { kind: 'direct_message', exceptionId: 1, recipientId: OWNER, message: 'owner_named' } },
       { kind: 'post_card', exceptionId: 1, state: 'pending', payload: { kind: 'post_card', exceptionId: 1, card: 'triage', channel: APPROVALS_CHANNEL } },
     ]);
+  });
+
+  describe('the owner is told when someone else names them', () => {
+    const queued = () => outboxRows(t.register).map((row) => row.payload);
+
+    it('queues an owner_named DM to an owner who is not the requester, after the receipt and before the triage card', () => {
+      created(requestException(t.ctx, { requesterId: REQUESTER, input: validRequest({ owner: OWNER }) }));
+      expect(queued()).toEqual([
+        { kind: 'direct_message', exceptionId: 1, recipientId: REQUESTER, message: 'receipt' },
+        { kind: 'direct_message', exceptionId: 1, recipientId: OWNER, message: 'owner_named' },
+        { kind: 'post_card', exceptionId: 1, card: 'triage', channel: APPROVALS_CHANNEL },
+      ]);
+    });
+
+    it('queues no owner_named DM when the requester names themselves owner', () => {
+      created(requestException(t.ctx, { requesterId: REQUESTER, input: validRequest({ owner: REQUESTER }) }));
+      expect(queued()).toEqual([
+        { kind: 'direct_message', exceptionId: 1, recipientId: REQUESTER, message: 'receipt' },
+        { kind: 'post_card', exceptionId: 1, card: 'triage', channel: APPROVALS_CHANNEL },
+      ]);
+    });
+
+    it('queues nothing more for a retried submission: the owner is told once', () => {
+      created(requestException(t.ctx, { requesterId: REQUESTER, input: validRequest(), submissionKey: 'V0VIEW1' }));
+      created(requestException(t.ctx, { requesterId: REQUESTER, input: validRequest(), submissionKey: 'V0VIEW1' }));
+      expect(queued().filter((n) => n.message === 'owner_named')).toEqual([{ kind: 'direct_message', exceptionId: 1, recipientId: OWNER, message: 'owner_named' }]);
+    });
+  });
+
+  describe('an owner Slack knows as a bot or a deactivated account is refused on `owner`, and nothing is written', () => {
+    it.each([
+      ['a bot or app user', { isBot: true, deleted: false }, 'Choose a person as owner, not an app or bot: the owner is accountable for the exception.'],
+      ['a deactivated account', { isBot: false, deleted: true }, 'That account is deactivated. Choose an active person as owner.'],
+    ])('%s', (_label, ownerAccount, message) => {
+      const before = countRows(t.register);
+      const result = requestException(t.ctx, { requesterId: REQUESTER, input: validRequest(), ownerAccount, submissionKey: 'V0OWNER' });
+      expect(result).toEqual({ ok: false, errors: { owner: message } });
+      expect(countRows(t.register)).toEqual(before);
+      // The same modal, with a person chosen as owner, is then stored under the first number.
+      const retried = created(requestException(t.ctx, { requesterId: REQUESTER, input: validRequest(), ownerAccount: { isBot: false, deleted: false }, submissionKey: 'V0OWNER' }));
+      expect(retried).toEqual({ ok: true, exceptionId: 1, ref: 'EXC-0001', duplicate: false });
+    });
+
+    it('reports the owner problem alongside the other field errors', () => {
+      const before = countRows(t.register);
+      const result = requestException(t.ctx, { requesterId: REQUESTER, input: validRequest({ compensatingControls: '' }), ownerAccount: { isBot: true, deleted: false } });
+      expect(result.ok ? [] : Object.keys(result.errors).sort()).toEqual(['compensatingControls', 'owner']);
+      expect(countRows(t.register)).toEqual(before);
+    });
+
+    it('accepts an active person, and an owner Slack could not be asked about', () => {
+      created(requestException(t.ctx, { requesterId: REQUESTER, input: validRequest(), ownerAccount: { isBot: false, deleted: false } }));
+      created(requestException(t.ctx, { requesterId: REQUESTER, input: validRequest(), ownerAccount: undefined }));
+      expect(countRows(t.register).exceptions).toBe(2);
+    });
   });
 
   it('writes one audit event, by the requester, carrying what was asked for', () => {

@@ -25,6 +25,18 @@ export function directMessage(kind: DirectMessage, record: ExceptionRecord): Sla
           section(`*Policy:* ${escapeMrkdwn(record.policy.key)} · *Owner:* ${mention(record.ownerId)} · *Requested expiry:* ${record.requestedExpiresOn}`),
         ],
       };
+    case 'owner_named':
+      return {
+        text: `You were named owner of ${record.ref}.`,
+        blocks: [
+          section(
+            `${mention(record.requesterId)} named you the *owner* of the exception request ${link(record)}.\n` +
+              'As owner you are accountable for its compensating control and for remediation before it expires; reminders will come to you. ' +
+              'If you should not be the owner, tell the requester and the security team before it is approved.',
+          ),
+          section(`*Policy:* ${escapeMrkdwn(record.policy.key)} · *Requested expiry:* ${record.requestedExpiresOn}`),
+        ],
+      };
     case 'approved':
       return {
         text: `${record.ref} was approved. It expires on ${record.expiresOn}.`,
