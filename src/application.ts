@@ -40,7 +40,13 @@ export async function startApplication(config: Config, options: ApplicationOptio
     timeZone: config.timeZone,
     channels: { approvals: config.channels.approvals, committee: config.channels.committee },
   };
-  const cards = { approverIds: [...config.roles.approvers], committeeChannel: config.channels.committee, committeeQuorum: config.rules.committeeQuorum };
+  const cards = {
+    approverIds: [...config.roles.approvers],
+    committeeIds: [...config.roles.committee],
+    committeeChannel: config.channels.committee,
+    committeeQuorum: config.rules.committeeQuorum,
+    committeeRiskThreshold: config.rules.committeeRiskThreshold,
+  };
 
   const client = createWebClient(config, logger);
   const app = createSlackApp({

@@ -1,4 +1,12 @@
+import { z } from 'zod';
 import type { ApprovalRoute, DecisionOutcome } from './exception';
+
+/** A rejection is only useful to the requester with a reason they can act on. */
+export const RejectionReason = z
+  .string({ error: 'Give the reason for rejecting: the requester needs it to fix or withdraw the request.' })
+  .trim()
+  .min(10, { error: 'Give a reason of at least 10 characters: the requester needs it to fix or withdraw the request.' })
+  .max(2000, { error: 'The reason must be at most 2000 characters.' });
 
 export interface Vote {
   deciderId: string;

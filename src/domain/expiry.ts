@@ -2,8 +2,8 @@ import { addCalendarDays, daysBetween, type CalendarDate } from './calendar';
 import { DomainError } from './errors';
 
 /**
- * The expiry is fixed when the exception becomes active: the requested date, but never more than the allowed
- * duration counted from the day of approval (a slow approval must not stretch the clock).
+ * The expiry is fixed when the exception becomes active: the requested date, refused if it has already passed,
+ * and cut to the allowed duration from today if the limits were lowered while the request waited.
  */
 export function fixExpiry(requestedExpiresOn: CalendarDate, today: CalendarDate, maxDays: number): CalendarDate {
   if (daysBetween(today, requestedExpiresOn) <= 0) {

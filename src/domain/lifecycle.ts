@@ -1,5 +1,5 @@
 import { DomainError } from './errors';
-import type { ExceptionStatus } from './exception';
+import { STATUS_LABELS, type ExceptionStatus } from './exception';
 
 export const LIFECYCLE_ACTIONS = ['assess', 'approve', 'reject', 'withdraw', 'expire', 'close', 'revoke', 'renew'] as const;
 export type LifecycleAction = (typeof LIFECYCLE_ACTIONS)[number];
@@ -26,27 +26,16 @@ const ACTION_VERBS: Record<LifecycleAction, string> = {
   renew: 'renewed',
 };
 
-const STATUS_WORDS: Record<ExceptionStatus, string> = {
-  requested: 'waiting for risk assessment',
-  pending_approval: 'waiting for a decision',
-  active: 'active',
-  expired: 'expired',
-  rejected: 'rejected',
-  closed: 'closed',
-  revoked: 'revoked',
-};
-
 export function canTransition(from: ExceptionStatus, action: LifecycleAction): boolean {
   return TRANSITIONS[from][action] !== undefined;
 }
 
+export function transitionRefused(from: ExceptionStatus, action: LifecycleAction): DomainError {
+  return new DomainError('invalid_transition', `This exception is ${STATUS_LABELS[from].toLowerCase()}, so it cannot be ${ACTION_VERBS[action]}.`);
+}
+
 export function nextStatus(from: ExceptionStatus, action: LifecycleAction): ExceptionStatus {
   const to = TRANSITIONS[from][action];
-  if (!to) {
-    throw new DomainError(
-      'invalid_transition',
-      `This exception is ${STATUS_WORDS[from]}, so it cannot be ${ACTION_VERBS[action]}.`,
-    );
-  }
+  if (!to) throw transitionRefused(from, action);
   return to;
 }

@@ -47,10 +47,10 @@ export function validateAssessment(input: unknown): AssessmentValidation {
 export const RISK_BANDS = ['low', 'medium', 'high', 'critical'] as const;
 export type RiskBand = (typeof RISK_BANDS)[number];
 
-export function riskBand(score: number): RiskBand {
-  if (score >= 20) return 'critical';
-  if (score >= 12) return 'high';
-  if (score >= 6) return 'medium';
+/** Bands follow the committee threshold, so a card never calls a fast-path exception "high". */
+export function riskBand(score: number, committeeRiskThreshold: number): RiskBand {
+  if (score >= committeeRiskThreshold) return score >= 20 ? 'critical' : 'high';
+  if (score >= Math.ceil(committeeRiskThreshold / 2)) return 'medium';
   return 'low';
 }
 

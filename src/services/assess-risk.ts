@@ -41,7 +41,8 @@ export function assessRisk(ctx: ServiceContext, command: AssessRiskCommand): Ass
       const record = getExceptionRecord(tx, command.exceptionId);
       assertMayAssess(command.assessorId, record, ctx.roles);
       const status = nextStatus(record.status, 'assess');
-      const durationDays = daysBetween(calendarDateIn(now, ctx.timeZone), record.requestedExpiresOn);
+      // The duration asked for, counted from the day of the request, as the requester saw it in the form.
+      const durationDays = daysBetween(calendarDateIn(new Date(record.createdAt), ctx.timeZone), record.requestedExpiresOn);
       const routing = routeApproval({ score: assessment.score, structural: record.structural, durationDays }, ctx.rules);
       const at = now.toISOString();
 

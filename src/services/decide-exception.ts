@@ -1,24 +1,17 @@
 import { and, eq } from 'drizzle-orm';
-import { z } from 'zod';
 import { appendAuditEvent } from '../db/audit-chain';
 import { decisions, exceptions } from '../db/schema';
 import { assertMayDecide } from '../domain/authority';
 import { calendarDateIn } from '../domain/calendar';
-import { tallyVotes, type Tally } from '../domain/decision';
+import { RejectionReason, tallyVotes, type Tally } from '../domain/decision';
 import { DomainError } from '../domain/errors';
 import { fixExpiry } from '../domain/expiry';
 import { allowedDays } from '../domain/request';
-import { nextStatus } from '../domain/lifecycle';
-import type { DecisionOutcome } from '../domain/exception';
+import { nextStatus, transitionRefused } from '../domain/lifecycle';
+import type { ApprovalRoute, DecisionOutcome } from '../domain/exception';
 import type { ServiceContext } from './context';
 import { getExceptionRecord, type ExceptionRecord } from './exception-record';
 import { queueNotifications, type Notification } from './notifications';
-
-export const RejectionReason = z
-  .string({ error: 'Give the reason for rejecting: the requester needs it to fix or withdraw the request.' })
-  .trim()
-  .min(10, { error: 'Give a reason of at least 10 characters: the requester needs it to fix or withdraw the request.' })
-  .max(2000, { error: 'The reason must be at most 2000 characters.' });
 
 function parseRejectionReason(comment: string | undefined): string {
   const parsed = RejectionReason.safeParse(comment);
@@ -27,17 +20,16 @@ function parseRejectionReason(comment: string | undefined): string {
 }
 
 /** Checked before the rejection modal opens and again when the decision is recorded. */
-export function authorizeDecision(ctx: ServiceContext, exceptionId: number, actorId: string): ExceptionRecord {
+export function authorizeDecision(ctx: ServiceContext, exceptionId: number, actorId: string, outcome: DecisionOutcome): ExceptionRecord {
   const record = getExceptionRecord(ctx.db, exceptionId);
-  assertDecidable(ctx, record, actorId);
+  assertDecidable(ctx, record, actorId, outcome);
   return record;
 }
 
-function assertDecidable(ctx: ServiceContext, record: ExceptionRecord, actorId: string): void {
-  if (record.status !== 'pending_approval' || !record.route) {
-    nextStatus(record.status, 'approve');
-  }
-  assertMayDecide(actorId, record, record.route ?? 'committee', ctx.roles);
+/** Only an assessed exception is decided, and by whom its route names; returns that route. */
+function assertDecidable(ctx: ServiceContext, record: ExceptionRecord, actorId: string, outcome: DecisionOutcome): ApprovalRoute {
+  if (record.status !== 'pending_approval' || !record.route) throw transitionRefused(record.status, outcome);
+  assertMayDecide(actorId, record, record.route, ctx.roles);
   const earlier = record.decisions.find((d) => d.deciderId === actorId);
   if (earlier) {
     throw new DomainError(
@@ -45,6 +37,7 @@ function assertDecidable(ctx: ServiceContext, record: ExceptionRecord, actorId: 
       `You already ${earlier.outcome === 'approve' ? 'approved' : 'rejected'} ${record.ref} (${earlier.decidedAt.slice(0, 16).replace('T', ' ')} UTC). Each person decides once.`,
     );
   }
+  return record.route;
 }
 
 export interface DecideCommand {
@@ -72,10 +65,11 @@ export function decideException(ctx: ServiceContext, command: DecideCommand): De
     return ctx.db.transaction(
       (tx) => {
         const record = getExceptionRecord(tx, command.exceptionId);
-        assertDecidable(ctx, record, command.deciderId);
+        const route = assertDecidable(ctx, record, command.deciderId, command.outcome);
         const comment = command.outcome === 'reject' ? parseRejectionReason(command.comment) : command.comment?.trim() || null;
-        const route = record.route ?? 'committee';
-        tx.insert(decisions).values({ exceptionId: record.id, deciderId: command.deciderId, outcome: command.outcome, comment, decidedAt: at }).run();
+        tx.insert(decisions)
+          .values({ exceptionId: record.id, round: record.round, deciderId: command.deciderId, outcome: command.outcome, comment, decidedAt: at })
+          .run();
         const tally = tallyVotes([...record.decisions, { deciderId: command.deciderId, outcome: command.outcome }], route, ctx.rules.committeeQuorum);
         const notifications: Notification[] = [{ kind: 'refresh_card', exceptionId: record.id, card: 'approval' }];
 

@@ -37,6 +37,8 @@ export interface ExceptionRecord {
   activatedAt: string | null;
   triageMessage: SlackMessageRef | null;
   approvalMessage: SlackMessageRef | null;
+  /** Each renewal is assessed and decided afresh; decisions belong to the round of the latest assessment. */
+  round: number;
   assessment: {
     assessorId: string;
     likelihood: number;
@@ -94,6 +96,7 @@ export function loadExceptionRecord(db: Reader, id: number): ExceptionRecord | u
     activatedAt: e.activatedAt,
     triageMessage: messageRef(e.triageChannel, e.triageTs),
     approvalMessage: messageRef(e.approvalChannel, e.approvalTs),
+    round,
     assessment: assessment
       ? {
           assessorId: assessment.assessorId,

@@ -1,11 +1,20 @@
 import { eq } from 'drizzle-orm';
 import { appendAuditEvent } from '../db/audit-chain';
 import { exceptions, policies } from '../db/schema';
-import { calendarDateIn } from '../domain/calendar';
+import { calendarDateIn, type CalendarDate } from '../domain/calendar';
 import { formatExceptionRef } from '../domain/exception';
-import { ownerProblem, validateRequest, type ExceptionRequestDraft, type FieldErrors, type OwnerAccount, type RequestField } from '../domain/request';
+import { defaultExpiry, ownerProblem, validateRequest, type ExceptionRequestDraft, type FieldErrors, type OwnerAccount, type RequestField } from '../domain/request';
 import type { ServiceContext } from './context';
 import { queueNotifications } from './notifications';
+
+/** What the request form offers before anyone types: today's default expiry and the limits to explain. */
+export function requestFormDefaults(ctx: ServiceContext): { defaultExpiry: CalendarDate; maxExceptionDays: number; structuralMaxDays: number } {
+  return {
+    defaultExpiry: defaultExpiry(calendarDateIn(ctx.clock(), ctx.timeZone), ctx.rules),
+    maxExceptionDays: ctx.rules.maxExceptionDays,
+    structuralMaxDays: ctx.rules.structuralMaxDays,
+  };
+}
 
 export interface RequestExceptionCommand {
   requesterId: string;

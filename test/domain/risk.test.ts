@@ -66,25 +66,30 @@ describe('validateAssessment (SPEC §1: likelihood 1–5 × impact 1–5, with a
 describe('riskBand', () => {
   const scores = Array.from({ length: 25 }, (_, i) => i + 1);
 
-  it('never falls as the score rises', () => {
-    const ranks = scores.map((score) => RISK_BANDS.indexOf(riskBand(score)));
+  it.each([12, 8, 16])('never falls as the score rises (threshold %i)', (threshold) => {
+    const ranks = scores.map((score) => RISK_BANDS.indexOf(riskBand(score, threshold)));
     expect(ranks).toEqual([...ranks].sort((a, b) => a - b));
   });
 
   it.each([
-    [1, 'low'],
-    [25, 'critical'],
-  ] as const)('score %i is %s', (score, band) => {
-    expect(riskBand(score)).toBe(band);
+    [1, 12, 'low'],
+    [25, 12, 'critical'],
+    [6, 12, 'medium'],
+    [5, 12, 'low'],
+    [8, 8, 'high'],
+    [4, 8, 'medium'],
+    [15, 16, 'medium'],
+  ] as const)('score %i with threshold %i is %s', (score, threshold, band) => {
+    expect(riskBand(score, threshold)).toBe(band);
   });
 
   it('reaches every band somewhere on the 1..25 scale', () => {
-    expect(new Set(scores.map(riskBand))).toEqual(new Set(RISK_BANDS));
+    expect(new Set(scores.map((score) => riskBand(score, 12)))).toEqual(new Set(RISK_BANDS));
   });
 
-  it('the default committee threshold 12 starts the high band: 11 is below it, 12 is high', () => {
-    expect(RISK_BANDS.indexOf(riskBand(11))).toBeLessThan(RISK_BANDS.indexOf('high'));
-    expect(riskBand(12)).toBe('high');
+  it.each([12, 9, 15])('the committee threshold %i starts the high band, so no fast-path score is called high', (threshold) => {
+    expect(RISK_BANDS.indexOf(riskBand(threshold - 1, threshold))).toBeLessThan(RISK_BANDS.indexOf('high'));
+    expect(riskBand(threshold, threshold)).toBe('high');
   });
 });
 

@@ -110,7 +110,10 @@ describe('committee route', () => {
       expect.stringMatching(/steering committee, and you are not on it/),
       expect.stringMatching(/steering committee, and you are not on it/),
     ]);
-    expect(h.standIn.callsTo('chat.postEphemeral').every((c) => c.args.channel === CHANNELS.committee)).toBe(true);
+    // Private replies through the response_url must leave the committee card itself in place.
+    const replies = h.standIn.responseUrlPosts.filter((p) => p.userId === PEOPLE.ciso);
+    expect(replies.map((p) => p.body.replace_original)).toEqual([false, false]);
+    expect(buttons(committeeCard())).toEqual([ACTION_IDS.approve, ACTION_IDS.reject]);
     expect(h.standIn.callsTo('views.open')).toHaveLength(opened);
     expect(decisionCount()).toBe(0);
     expect(exception().status).toBe('pending_approval');

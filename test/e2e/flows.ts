@@ -143,8 +143,11 @@ export async function reject(h: Harness, approvalCard: StoredMessage, userId: st
   return response;
 }
 
+/** What only this person saw: ephemeral replies through the response_url, or chat.postEphemeral. */
 export function ephemeralsTo(h: Harness, userId: string): string[] {
-  return h.standIn.callsTo('chat.postEphemeral').filter((c) => c.args.user === userId).map((c) => String(c.args.text));
+  const viaResponseUrl = h.standIn.responseUrlPosts.filter((p) => p.userId === userId && p.body.response_type === 'ephemeral').map((p) => String(p.body.text));
+  const viaApi = h.standIn.callsTo('chat.postEphemeral').filter((c) => c.args.user === userId).map((c) => String(c.args.text));
+  return [...viaResponseUrl, ...viaApi];
 }
 
 /** Like clickButton, but does not wait for the app to settle: for concurrent clicks. */

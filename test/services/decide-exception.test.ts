@@ -182,7 +182,7 @@ describe('decideException on the committee route (quorum of distinct members; an
     const before = countRows(t.register);
     const error = domainErrorOf(() => decideException(t.ctx, { exceptionId: id, deciderId: COMMITTEE[0], outcome: second, comment: REASON }));
     expect(error.code).toBe('already_voted');
-    expect(domainErrorOf(() => authorizeDecision(t.ctx, id, COMMITTEE[0])).code).toBe('already_voted');
+    expect(domainErrorOf(() => authorizeDecision(t.ctx, id, COMMITTEE[0], 'approve')).code).toBe('already_voted');
     expect(decisionRows(id)).toHaveLength(1);
     expect(countRows(t.register)).toEqual(before);
     expect(loadExceptionRecord(t.ctx.db, id)?.status).toBe('pending_approval');
@@ -205,7 +205,7 @@ describe('who may decide (SPEC §1)', () => {
     for (const outcome of ['approve', 'reject'] as const) {
       expect(domainErrorOf(() => decideException(t.ctx, { exceptionId: id, deciderId, outcome, comment: REASON })).code).toBe(code);
     }
-    expect(domainErrorOf(() => authorizeDecision(t.ctx, id, deciderId)).code).toBe(code);
+    expect(domainErrorOf(() => authorizeDecision(t.ctx, id, deciderId, 'reject')).code).toBe(code);
     expect(countRows(t.register)).toEqual(before);
   });
 });
@@ -224,7 +224,7 @@ describe('decisions outside pending_approval are refused with invalid_transition
     for (const outcome of ['approve', 'reject'] as const) {
       expect(domainErrorOf(() => decideException(t.ctx, { exceptionId: id, deciderId: APPROVERS[1], outcome, comment: REASON })).code).toBe('invalid_transition');
     }
-    expect(domainErrorOf(() => authorizeDecision(t.ctx, id, APPROVERS[1])).code).toBe('invalid_transition');
+    expect(domainErrorOf(() => authorizeDecision(t.ctx, id, APPROVERS[1], 'approve')).code).toBe('invalid_transition');
     expect(countRows(t.register)).toEqual(before);
     expect(loadExceptionRecord(t.ctx.db, id)?.status).toBe(status);
   });

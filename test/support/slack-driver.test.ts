@@ -121,7 +121,7 @@ describe('slash commands', () => {
     const opened = await slack.views.open({ trigger_id: res.triggerId, view: modal() as never });
     expect(nth(standIn.views)).toMatchObject({ id: opened.view?.id, userId: ALICE.id });
     await fetch(res.responseUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"text":"hi"}' });
-    expect(standIn.responseUrlPosts).toEqual([{ url: res.responseUrl, body: { text: 'hi' } }]);
+    expect(standIn.responseUrlPosts).toEqual([{ userId: 'U0ALICE', url: res.responseUrl, body: { text: 'hi' } }]);
   });
 });
 

@@ -185,7 +185,7 @@ export function createSlackDriver(o: { appUrl: string; signingSecret: string; st
     async slashCommand(c) {
       const channelId = c.channelId ?? DEFAULT_CHANNEL;
       const triggerId = standIn.issueTriggerId({ userId: c.userId });
-      const responseUrl = standIn.responseUrl({ channel: channelId });
+      const responseUrl = standIn.responseUrl({ channel: channelId, userId: c.userId });
       const form = new URLSearchParams({
         token: VERIFICATION_TOKEN,
         team_id: teamId,
@@ -229,7 +229,7 @@ export function createSlackDriver(o: { appUrl: string; signingSecret: string; st
         if (!m.blocks && stored?.blocks && !findElement(stored.blocks, a.actionId, a.blockId)) {
           throw new Error(`blockAction: no element with action_id "${a.actionId}" in message ${m.channel}/${m.ts}; pass message.blocks to simulate a stale click`);
         }
-        responseUrl = standIn.responseUrl({ channel: m.channel, ts: m.ephemeral ? undefined : m.ts });
+        responseUrl = standIn.responseUrl({ channel: m.channel, ts: m.ephemeral ? undefined : m.ts, userId: a.userId });
         Object.assign(payload, {
           container: { type: 'message', message_ts: m.ts, channel_id: m.channel, is_ephemeral: m.ephemeral ?? false },
           channel: { id: m.channel, name: channelName(m.channel) },

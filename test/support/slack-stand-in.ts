@@ -15,7 +15,7 @@ export interface FailureRule { status: 500 | 429 | 503; times?: number; untilMs?
 export interface StoredView { id: string; view: Record<string, unknown>; userId?: string }
 export interface StoredUpload { filename: string; bytes: Buffer; channelId?: string; title?: string }
 /** Where an interaction happened; lets response_url `replace_original`/`delete_original` act on the right message. */
-export interface InteractionOrigin { channel?: string; ts?: string }
+export interface InteractionOrigin { channel?: string; ts?: string; /** Who the interaction came from: whom an ephemeral reply reaches. */ userId?: string }
 
 export interface SlackStandIn {
   url: string;
@@ -25,7 +25,7 @@ export interface SlackStandIn {
   rejected(): SlackCall[];
   messages(channel?: string): StoredMessage[];
   dmsTo(userId: string): StoredMessage[];
-  responseUrlPosts: { url: string; body: Record<string, unknown> }[];
+  responseUrlPosts: { url: string; body: Record<string, unknown>; userId?: string }[];
   views: StoredView[];
   uploads: StoredUpload[];
   responseUrl(origin?: InteractionOrigin): string;
@@ -170,7 +170,7 @@ class StandIn implements SlackStandIn {
   readonly appId = 'A0STANDAPP';
   readonly teamId = 'T0STANDIN';
   calls: SlackCall[] = [];
-  responseUrlPosts: { url: string; body: Record<string, unknown> }[] = [];
+  responseUrlPosts: { url: string; body: Record<string, unknown>; userId?: string }[] = [];
   views: StoredView[] = [];
   uploads: StoredUpload[] = [];
 
@@ -836,7 +836,7 @@ class StandIn implements SlackStandIn {
       return reply(400, response, body);
     }
     state.uses += 1;
-    this.responseUrlPosts.push({ url, body });
+    this.responseUrlPosts.push({ url, body, userId: state.origin?.userId });
     reply(200, { ok: true }, body);
   }
 

@@ -1,4 +1,4 @@
-import { LogLevel, type webApi } from '@slack/bolt';
+import { LogLevel, type RespondFn, type webApi } from '@slack/bolt';
 import { isDomainError } from '../../domain/errors';
 import type { StructuredLogger } from '../../logger';
 
@@ -11,12 +11,34 @@ export function refusalText(error: unknown, logger: StructuredLogger, fields: Re
   return UNEXPECTED_ERROR_TEXT;
 }
 
-/** Tells only the person who clicked, in the channel where they clicked. */
-export async function tellPrivately(client: webApi.WebClient, where: { channel?: string; user: string }, text: string): Promise<void> {
-  if (where.channel) {
-    await client.chat.postEphemeral({ channel: where.channel, user: where.user, text });
-  } else {
-    await client.chat.postMessage({ channel: where.user, text });
+export interface PrivateReply {
+  client: webApi.WebClient;
+  logger: StructuredLogger;
+  user: string;
+  respond?: RespondFn;
+  channel?: string;
+  threadTs?: string;
+}
+
+/**
+ * Tells only the person who clicked. The response_url works in any channel, even one the app only posts to
+ * with chat:write.public; chat.postEphemeral (which needs membership) and a DM are the fallbacks.
+ */
+export async function tellPrivately(to: PrivateReply, text: string): Promise<void> {
+  const attempts: (() => Promise<unknown>)[] = [];
+  if (to.respond) attempts.push(() => to.respond!({ response_type: 'ephemeral', replace_original: false, text }));
+  if (to.channel) {
+    const channel = to.channel;
+    attempts.push(() => to.client.chat.postEphemeral({ channel, user: to.user, text, ...(to.threadTs ? { thread_ts: to.threadTs } : {}) }));
+  }
+  attempts.push(() => to.client.chat.postMessage({ channel: to.user, text }));
+  for (const attempt of attempts) {
+    try {
+      await attempt();
+      return;
+    } catch (error) {
+      to.logger.event(LogLevel.WARN, 'could not reply privately; trying the next way', { user: to.user, error });
+    }
   }
 }
 

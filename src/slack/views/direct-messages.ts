@@ -20,7 +20,7 @@ export function directMessage(kind: DirectMessage, record: ExceptionRecord): Sla
         blocks: [
           section(
             `Your exception request ${link(record)} was received and recorded in the register.\n` +
-              `Next, the security team assesses its risk; then ${record.structural ? 'the steering committee' : 'an approver'} decides. You will get a message here either way.`,
+              `Next, the security team assesses its risk; then ${record.structural ? 'the steering committee decides, as it is structural' : 'an approver decides, or the steering committee if the risk is high'}. You will get a message here either way.`,
           ),
           section(`*Policy:* ${escapeMrkdwn(record.policy.key)} · *Owner:* ${mention(record.ownerId)} · *Requested expiry:* ${record.requestedExpiresOn}`),
         ],

@@ -13,7 +13,9 @@ export interface SlackMessage {
 
 export interface CardContext {
   approverIds: readonly string[];
+  committeeIds: readonly string[];
   committeeChannel: string;
+  committeeRiskThreshold: number;
   committeeQuorum: number;
 }
 
@@ -23,7 +25,7 @@ function header(text: string): types.HeaderBlock {
   return { type: 'header', text: plainText(text, 150) };
 }
 
-function summaryFields(record: ExceptionRecord): types.SectionBlock {
+function summaryFields(record: ExceptionRecord, ctx: CardContext): types.SectionBlock {
   const fields = [
     `*Policy*\n${escapeMrkdwn(`${record.policy.key} · ${record.policy.title}`)}`,
     `*Status*\n${STATUS_LABELS[record.status]}`,
@@ -32,7 +34,7 @@ function summaryFields(record: ExceptionRecord): types.SectionBlock {
     `*Expiry date*\n${record.expiresOn ?? `${record.requestedExpiresOn} (requested)`}`,
   ];
   if (record.structural) fields.push('*Structural*\nYes');
-  if (record.riskScore !== null) fields.push(`*Risk score*\n${record.riskScore} (${riskBand(record.riskScore)})`);
+  if (record.riskScore !== null) fields.push(`*Risk score*\n${record.riskScore} (${riskBand(record.riskScore, ctx.committeeRiskThreshold)})`);
   if (record.route) fields.push(`*Decided by*\n${ROUTE_LABELS[record.route]}`);
   return { type: 'section', fields: fields.map((text) => ({ type: 'mrkdwn', text })) };
 }
@@ -49,12 +51,12 @@ function requestDetails(record: ExceptionRecord): types.KnownBlock[] {
   return blocks;
 }
 
-function assessmentLine(record: ExceptionRecord): string | undefined {
+function assessmentLine(record: ExceptionRecord, ctx: CardContext): string | undefined {
   const a = record.assessment;
   if (!a) return undefined;
   const route = record.route ? ` → ${ROUTE_LABELS[record.route]}` : '';
   const reasons = a.routeReasons.length > 0 ? ` because ${a.routeReasons.join('; ')}` : '';
-  return `Risk assessed by ${mention(a.assessorId)} ${slackTime(a.assessedAt)}: likelihood ${a.likelihood} (${LIKELIHOOD_LABELS[a.likelihood - 1]}) × impact ${a.impact} (${IMPACT_LABELS[a.impact - 1]}) = *${a.score}* (${riskBand(a.score)})${route}${reasons}.`;
+  return `Risk assessed by ${mention(a.assessorId)} ${slackTime(a.assessedAt)}: likelihood ${a.likelihood} (${LIKELIHOOD_LABELS[a.likelihood - 1]}) × impact ${a.impact} (${IMPACT_LABELS[a.impact - 1]}) = *${a.score}* (${riskBand(a.score, ctx.committeeRiskThreshold)})${route}${reasons}.`;
 }
 
 function context(text: string): types.ContextBlock {
@@ -67,8 +69,8 @@ function title(record: ExceptionRecord): string {
 
 /** The one message per exception in the approvals channel: the request, then its assessment. */
 export function triageCard(record: ExceptionRecord, ctx: CardContext): SlackMessage {
-  const blocks: types.KnownBlock[] = [header(title(record)), summaryFields(record), ...requestDetails(record)];
-  const assessed = assessmentLine(record);
+  const blocks: types.KnownBlock[] = [header(title(record)), summaryFields(record, ctx), ...requestDetails(record)];
+  const assessed = assessmentLine(record, ctx);
   if (record.status === 'requested') {
     blocks.push({
       type: 'actions',
@@ -111,6 +113,19 @@ function outcomeLine(record: ExceptionRecord): string | undefined {
   return undefined;
 }
 
+/** Separation of duties can leave fewer eligible members than the quorum; say so rather than wait forever. */
+function unreachableQuorum(record: ExceptionRecord, tally: Tally, ctx: CardContext): string | undefined {
+  if (record.route !== 'committee') return undefined;
+  const eligible = ctx.committeeIds.filter((id) => id !== record.requesterId && id !== record.ownerId).length;
+  if (eligible >= tally.needed) return undefined;
+  return `:warning: Only ${eligible} committee members may decide (the requester and owner cannot), fewer than the ${tally.needed} approvals needed. Reject it, or ask the security team to change the owner or COMMITTEE_QUORUM.`;
+}
+
+/** What the person who just approved sees while the committee is still voting. */
+export function voteRecordedNote(ref: string, tally: Tally): string {
+  return `Your approval of ${ref} is recorded: ${tally.approvals} of ${tally.needed} committee approvals so far.`;
+}
+
 /**
  * The decision message: Approve and Reject while a decision is open, then the outcome with no live buttons.
  * In a thread under the triage card it leaves out what the card above already shows.
@@ -119,8 +134,8 @@ export function approvalCard(record: ExceptionRecord, tally: Tally, ctx: CardCon
   const pending = record.status === 'pending_approval';
   const heading = pending ? `Decision needed: ${title(record)}` : `Decision: ${title(record)} · ${STATUS_LABELS[record.status]}`;
   const blocks: types.KnownBlock[] = [header(heading)];
-  if (!options.threaded) blocks.push(summaryFields(record), ...requestDetails(record));
-  const assessed = assessmentLine(record);
+  if (!options.threaded) blocks.push(summaryFields(record, ctx), ...requestDetails(record));
+  const assessed = assessmentLine(record, ctx);
   if (assessed) blocks.push(context(assessed));
   if (record.assessment) blocks.push(labelledSection('Risk rationale', record.assessment.rationale));
   const votes = votesLine(record, tally);
@@ -130,11 +145,26 @@ export function approvalCard(record: ExceptionRecord, tally: Tally, ctx: CardCon
   const outcome = outcomeLine(record);
   if (pending) {
     if (record.route !== 'committee') blocks.push({ type: 'section', text: { type: 'mrkdwn', text: `Approvers: ${ctx.approverIds.map(mention).join(' ')}` } });
+    const unreachable = unreachableQuorum(record, tally, ctx);
+    if (unreachable) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: unreachable } });
     blocks.push({
       type: 'actions',
       block_id: `decision_${record.id}`,
       elements: [
-        { type: 'button', action_id: ACTION_IDS.approve, text: plainText('Approve'), style: 'primary', value: String(record.id) },
+        {
+          type: 'button',
+          action_id: ACTION_IDS.approve,
+          text: plainText('Approve'),
+          style: 'primary',
+          value: String(record.id),
+          // One click activates a security exception: ask once more, naming what is being accepted.
+          confirm: {
+            title: plainText(`Approve ${record.ref}?`, 100),
+            text: { type: 'plain_text', text: truncate(`You accept the risk of "${record.title}" until ${record.expiresOn ?? record.requestedExpiresOn}.`, 300) },
+            confirm: plainText('Approve', 30),
+            deny: plainText('Cancel', 30),
+          },
+        },
         { type: 'button', action_id: ACTION_IDS.reject, text: plainText('Reject'), style: 'danger', value: String(record.id) },
       ],
     });

@@ -1,16 +1,14 @@
 import type { types } from '@slack/bolt';
-import { z } from 'zod';
 import { REQUEST_TEXT_LIMITS, type ExceptionRequestDraft } from '../../domain/request';
 import { ACTION_IDS, CALLBACK_IDS, INPUT_ACTION_ID, REQUEST_BLOCK_IDS as B } from '../ids';
-import { plainText, truncate } from './mrkdwn';
+import { plainText } from './mrkdwn';
+import { readInput, type ViewState } from './view-state';
 
 export interface RequestModalOptions {
   requesterId: string;
   defaultExpiry: string;
   maxExceptionDays: number;
   structuralMaxDays: number;
-  initialJustification?: string;
-  originPermalink?: string;
 }
 
 const STRUCTURAL_OPTION = 'structural';
@@ -18,7 +16,7 @@ const STRUCTURAL_OPTION = 'structural';
 function textInput(
   blockId: string,
   label: string,
-  options: { multiline?: boolean; optional?: boolean; maxLength: number; hint?: string; placeholder?: string; initialValue?: string },
+  options: { multiline?: boolean; optional?: boolean; maxLength: number; hint?: string; placeholder?: string },
 ): types.InputBlock {
   return {
     type: 'input',
@@ -32,7 +30,6 @@ function textInput(
       multiline: options.multiline ?? false,
       max_length: options.maxLength,
       ...(options.placeholder ? { placeholder: plainText(options.placeholder, 150) } : {}),
-      ...(options.initialValue ? { initial_value: truncate(options.initialValue, options.maxLength) } : {}),
     },
   };
 }
@@ -45,7 +42,6 @@ export function requestModal(options: RequestModalOptions): types.ModalView {
     title: plainText('Request an exception', 24),
     submit: plainText('Submit request', 24),
     close: plainText('Cancel', 24),
-    private_metadata: JSON.stringify({ originPermalink: options.originPermalink }),
     blocks: [
       {
         type: 'context',
@@ -73,7 +69,6 @@ export function requestModal(options: RequestModalOptions): types.ModalView {
         multiline: true,
         maxLength: L.justification.max,
         hint: `Why the policy cannot be met, and the plan to meet it. At least ${L.justification.min} characters.`,
-        initialValue: options.initialJustification,
       }),
       textInput(B.compensatingControls, 'Compensating control', {
         multiline: true,
@@ -121,24 +116,6 @@ export function requestModal(options: RequestModalOptions): types.ModalView {
   };
 }
 
-/** Slack's state shape for the elements this modal uses; anything else is treated as empty. */
-const StateValue = z
-  .object({
-    value: z.string().nullish(),
-    selected_user: z.string().nullish(),
-    selected_date: z.string().nullish(),
-    selected_option: z.object({ value: z.string() }).nullish(),
-    selected_options: z.array(z.object({ value: z.string() })).nullish(),
-  })
-  .partial();
-type StateValue = z.infer<typeof StateValue>;
-export const ViewState = z.record(z.string(), z.record(z.string(), StateValue));
-export type ViewState = z.infer<typeof ViewState>;
-
-export function readInput(values: ViewState, blockId: string, actionId = INPUT_ACTION_ID): StateValue {
-  return values[blockId]?.[actionId] ?? {};
-}
-
 export function readRequestForm(values: ViewState): ExceptionRequestDraft {
   const text = (blockId: string) => readInput(values, blockId).value ?? undefined;
   return {
@@ -155,5 +132,3 @@ export function readRequestForm(values: ViewState): ExceptionRequestDraft {
     structuralReason: text(B.structuralReason),
   };
 }
-
-export const RequestModalMetadata = z.object({ originPermalink: z.url().optional() }).catch({});

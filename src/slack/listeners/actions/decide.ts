@@ -2,39 +2,36 @@ import type { App, BlockButtonAction } from '@slack/bolt';
 import { authorizeDecision, decideException } from '../../../services/decide-exception';
 import { ACTION_IDS } from '../../ids';
 import { rejectionModal } from '../../views/decision-modals';
+import { voteRecordedNote } from '../../views/exception-cards';
 import type { ListenerDeps } from '../deps';
 import { parseExceptionId, refusalText, tellPrivately } from '../refusals';
+import { replyTo } from './reply-to';
 
 export function registerDecisionButtons(app: App, deps: ListenerDeps): void {
-  app.action<BlockButtonAction>(ACTION_IDS.approve, async ({ ack, body, action, client }) => {
+  app.action<BlockButtonAction>(ACTION_IDS.approve, async ({ ack, body, action, client, respond }) => {
     await ack();
     const exceptionId = parseExceptionId(action.value);
     if (!exceptionId) return;
+    const reply = replyTo(body, client, respond, deps.logger);
     try {
       const result = decideException(deps.services, { exceptionId, deciderId: body.user.id, outcome: 'approve' });
       deps.wakeNotifier();
-      if (result.outcome === 'pending') {
-        await tellPrivately(
-          client,
-          { channel: body.channel?.id, user: body.user.id },
-          `Your approval of ${result.ref} is recorded: ${result.tally.approvals} of ${result.tally.needed} committee approvals so far.`,
-        );
-      }
+      if (result.outcome === 'pending') await tellPrivately(reply, voteRecordedNote(result.ref, result.tally));
     } catch (error) {
-      await tellPrivately(client, { channel: body.channel?.id, user: body.user.id }, refusalText(error, deps.logger, { exceptionId, action: action.action_id }));
+      await tellPrivately(reply, refusalText(error, deps.logger, { exceptionId, action: action.action_id }));
     }
   });
 
   // A rejection needs a reason, so the button opens a modal; the decision is recorded when it is submitted.
-  app.action<BlockButtonAction>(ACTION_IDS.reject, async ({ ack, body, action, client }) => {
+  app.action<BlockButtonAction>(ACTION_IDS.reject, async ({ ack, body, action, client, respond }) => {
     await ack();
     const exceptionId = parseExceptionId(action.value);
     if (!exceptionId) return;
     try {
-      const record = authorizeDecision(deps.services, exceptionId, body.user.id);
+      const record = authorizeDecision(deps.services, exceptionId, body.user.id, 'reject');
       await client.views.open({ trigger_id: body.trigger_id, view: rejectionModal(record) });
     } catch (error) {
-      await tellPrivately(client, { channel: body.channel?.id, user: body.user.id }, refusalText(error, deps.logger, { exceptionId, action: action.action_id }));
+      await tellPrivately(replyTo(body, client, respond, deps.logger), refusalText(error, deps.logger, { exceptionId, action: action.action_id }));
     }
   });
 }

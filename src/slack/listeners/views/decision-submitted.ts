@@ -2,16 +2,16 @@ import type { App } from '@slack/bolt';
 import { assessRisk } from '../../../services/assess-risk';
 import { decideException } from '../../../services/decide-exception';
 import { ASSESSMENT_BLOCK_IDS, CALLBACK_IDS, REJECTION_BLOCK_ID } from '../../ids';
-import { readInput, ViewState } from '../../views/request-modal';
+import { readInput, ViewState } from '../../views/view-state';
 import type { ListenerDeps } from '../deps';
 import { blockErrors, parseExceptionId, refusalText } from '../refusals';
 
 export function registerDecisionSubmissions(app: App, deps: ListenerDeps): void {
   app.view(CALLBACK_IDS.assessment, async ({ ack, body, view }) => {
-    const values = ViewState.parse(view.state.values);
     const exceptionId = parseExceptionId(view.private_metadata);
     try {
       if (!exceptionId) throw new Error(`assessment modal without an exception id: ${view.private_metadata}`);
+      const values = ViewState.parse(view.state.values);
       const result = assessRisk(deps.services, {
         exceptionId,
         assessorId: body.user.id,
@@ -33,10 +33,10 @@ export function registerDecisionSubmissions(app: App, deps: ListenerDeps): void 
   });
 
   app.view(CALLBACK_IDS.rejection, async ({ ack, body, view }) => {
-    const values = ViewState.parse(view.state.values);
     const exceptionId = parseExceptionId(view.private_metadata);
     try {
       if (!exceptionId) throw new Error(`rejection modal without an exception id: ${view.private_metadata}`);
+      const values = ViewState.parse(view.state.values);
       decideException(deps.services, {
         exceptionId,
         deciderId: body.user.id,
