@@ -6,7 +6,8 @@ import { openRegister, type Register } from './db/client';
 import { createLogger, type StructuredLogger } from './logger';
 import type { Clock, ServiceContext } from './services/context';
 import { createSlackApp, createWebClient } from './slack/app';
-import { createNotifier, outboxBacklog, type Notifier } from './slack/notifier';
+import { outboxBacklog } from './db/outbox';
+import { createNotifier, type Notifier } from './slack/notifier';
 
 export interface Application {
   app: App;

@@ -82,11 +82,11 @@ export function requestException(ctx: ServiceContext, command: RequestExceptionC
       queueNotifications(
         tx,
         [
+          { kind: 'post_card', exceptionId: inserted.id, card: 'triage', channel: ctx.channels.approvals },
           { kind: 'direct_message', exceptionId: inserted.id, recipientId: command.requesterId, message: 'receipt' },
           ...(request.ownerId !== command.requesterId
             ? [{ kind: 'direct_message' as const, exceptionId: inserted.id, recipientId: request.ownerId, message: 'owner_named' as const }]
             : []),
-          { kind: 'post_card', exceptionId: inserted.id, card: 'triage', channel: ctx.channels.approvals },
         ],
         now,
       );

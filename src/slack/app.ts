@@ -14,7 +14,8 @@ export interface SlackAppOptions {
 
 /** Delivery retries belong to the outbox, which survives restarts; the client itself must not retry or sleep. */
 export function createWebClient(config: Config, logger: StructuredLogger): webApi.WebClient {
-  return new webApi.WebClient(config.slack.botToken, { slackApiUrl: config.slack.apiUrl, retryConfig: { retries: 0 }, rejectRateLimitedCalls: true, logger });
+  // A hung call would stall every delivery behind it, so each one gets ten seconds.
+  return new webApi.WebClient(config.slack.botToken, { slackApiUrl: config.slack.apiUrl, retryConfig: { retries: 0 }, rejectRateLimitedCalls: true, timeout: 10_000, logger });
 }
 
 /**
@@ -50,7 +51,7 @@ export function createSlackApp({ config, logger, listeners, health, client }: Sl
     signingSecret: config.slack.signingSecret,
     logger,
     logLevel: config.logLevel as LogLevel,
-    clientOptions: { slackApiUrl: config.slack.apiUrl, retryConfig: { retries: 0 }, rejectRateLimitedCalls: true },
+    clientOptions: { slackApiUrl: config.slack.apiUrl, retryConfig: { retries: 0 }, rejectRateLimitedCalls: true, timeout: 10_000 },
     customRoutes: [healthRoute],
     ...(config.slack.appToken ? { socketMode: true, appToken: config.slack.appToken, installerOptions: { port: config.port } } : {}),
   });

@@ -1,7 +1,6 @@
-import { and, asc, eq, sql } from 'drizzle-orm';
 import { LogLevel, webApi } from '@slack/bolt';
 import type { Db } from '../db/client';
-import { exceptions, outbox } from '../db/schema';
+import { markCardPosted, markDelivered, pendingOutbox, recordAttemptFailed, type OutboxRow } from '../db/outbox';
 import { tallyVotes } from '../domain/decision';
 import type { Clock } from '../services/context';
 import { loadExceptionRecord, type ExceptionRecord } from '../services/exception-record';
@@ -10,18 +9,16 @@ import type { StructuredLogger } from '../logger';
 import { directMessage } from './views/direct-messages';
 import { approvalCard, triageCard, type CardContext, type SlackMessage } from './views/exception-cards';
 
-type WebClient = webApi.WebClient;
-
 export interface NotifierDeps {
   db: Db;
-  client: WebClient;
+  client: webApi.WebClient;
   clock: Clock;
   logger: StructuredLogger;
   cards: CardContext;
 }
 
 export interface Notifier {
-  /** Delivers everything due now, in order per exception; resolves with how many were delivered. */
+  /** Delivers everything due now, in order per message; resolves with how many were delivered. */
   deliverDue(): Promise<number>;
   /** Asks for a delivery run soon without waiting for it; runs never overlap. */
   wake(): void;
@@ -34,8 +31,8 @@ export interface Notifier {
 /** Slack refused the call itself (bad arguments, unknown channel): retrying a few times covers a race, not more. */
 const MAX_REFUSED_ATTEMPTS = 10;
 const MAX_BACKOFF_MS = 10 * 60_000;
-
-type OutboxRow = typeof outbox.$inferSelect;
+/** Platform errors that mean "Slack is having trouble", not "Slack says no". */
+const TRANSIENT_PLATFORM_ERRORS = new Set(['internal_error', 'fatal_error', 'service_unavailable', 'request_timeout', 'ratelimited']);
 
 function retryDelayMs(error: unknown, attempts: number): number {
   const retryAfter = (error as { retryAfter?: unknown }).retryAfter;
@@ -43,20 +40,36 @@ function retryDelayMs(error: unknown, attempts: number): number {
   return Math.min(1000 * 2 ** (attempts - 1), MAX_BACKOFF_MS);
 }
 
+function platformError(error: unknown): string | undefined {
+  if ((error as { code?: unknown }).code !== webApi.ErrorCode.PlatformError) return undefined;
+  return (error as { data?: { error?: string } }).data?.error ?? 'unknown';
+}
+
 /**
- * An outage (HTTP 5xx, 429, a network error) is waited out however long it lasts: a notification is never
- * given up because Slack was down. Only a call Slack keeps refusing is abandoned, and logged as an error.
+ * An outage (HTTP 5xx, 429, a network error, Slack's own internal errors) is waited out however long it lasts:
+ * a notification is never given up because Slack was down. Only a call Slack keeps refusing is abandoned.
  */
 function isRefusal(error: unknown): boolean {
-  return (error as { code?: unknown }).code === webApi.ErrorCode.PlatformError;
+  const code = platformError(error);
+  return code !== undefined && !TRANSIENT_PLATFORM_ERRORS.has(code);
+}
+
+function isRateLimited(error: unknown): boolean {
+  return (error as { code?: unknown }).code === webApi.ErrorCode.RateLimitedError;
 }
 
 function describe(error: unknown): string {
-  if (error instanceof Error) {
-    const platform = (error as { data?: { error?: string } }).data?.error;
-    return platform ? `${error.message} (${platform})` : error.message;
-  }
-  return String(error);
+  if (!(error instanceof Error)) return String(error);
+  const code = platformError(error);
+  return code && !error.message.includes(code) ? `${error.message} (${code})` : error.message;
+}
+
+/**
+ * Notifications about the same message keep their order (a card is posted before it is updated, and the approval
+ * card is threaded under the triage card); a DM that cannot be delivered does not hold the cards back.
+ */
+function orderingKey(notification: Notification): string {
+  return notification.kind === 'direct_message' ? `${notification.exceptionId}:dm:${notification.recipientId}` : `${notification.exceptionId}:cards`;
 }
 
 export function createNotifier(deps: NotifierDeps): Notifier {
@@ -64,10 +77,12 @@ export function createNotifier(deps: NotifierDeps): Notifier {
   let running: Promise<number> | undefined;
   let again = false;
   let timer: NodeJS.Timeout | undefined;
+  // Slack's rate limits apply to the whole app: after a 429 nothing is sent until Retry-After has passed.
+  let pausedUntil = 0;
 
   function render(card: Card, record: ExceptionRecord, threaded: boolean): SlackMessage {
-    if (card === 'triage') return triageCard(record, deps.cards);
-    const tally = tallyVotes(record.decisions, record.route ?? 'committee', deps.cards.committeeQuorum);
+    if (card === 'triage' || !record.route) return triageCard(record, deps.cards);
+    const tally = tallyVotes(record.decisions, record.route, deps.cards.committeeQuorum);
     return approvalCard(record, tally, deps.cards, { threaded });
   }
 
@@ -76,52 +91,36 @@ export function createNotifier(deps: NotifierDeps): Notifier {
     return card === 'approval' && record.triageMessage?.channel === channel ? record.triageMessage.ts : undefined;
   }
 
-  function markDelivered(id: number, note?: string): void {
-    db.update(outbox)
-      .set({ state: 'delivered', deliveredAt: clock().toISOString(), lastError: note ?? null })
-      .where(and(eq(outbox.id, id), eq(outbox.state, 'pending')))
-      .run();
-  }
-
   async function deliver(row: OutboxRow, notification: Notification, record: ExceptionRecord): Promise<void> {
     switch (notification.kind) {
       case 'post_card': {
         const threadTs = threadFor(notification.card, notification.channel, record);
-        const message = render(notification.card, record, threadTs !== undefined);
         const posted = await client.chat.postMessage({
           channel: notification.channel,
-          ...message,
+          ...render(notification.card, record, threadTs !== undefined),
           ...(threadTs ? { thread_ts: threadTs } : {}),
           unfurl_links: false,
           unfurl_media: false,
         });
-        const ref = { channel: posted.channel ?? notification.channel, ts: posted.ts ?? '' };
-        // The message reference and the delivery mark commit together: a card is never posted twice by a retry.
-        db.transaction((tx) => {
-          tx.update(exceptions)
-            .set(notification.card === 'triage' ? { triageChannel: ref.channel, triageTs: ref.ts } : { approvalChannel: ref.channel, approvalTs: ref.ts })
-            .where(eq(exceptions.id, record.id))
-            .run();
-          tx.update(outbox).set({ state: 'delivered', deliveredAt: clock().toISOString() }).where(eq(outbox.id, row.id)).run();
-        });
+        markCardPosted(db, row, notification.card, { channel: posted.channel ?? notification.channel, ts: posted.ts ?? '' }, clock());
         return;
       }
       case 'refresh_card': {
         const ref = notification.card === 'triage' ? record.triageMessage : record.approvalMessage;
         if (!ref) {
-          markDelivered(row.id, `no ${notification.card} message to update`);
+          markDelivered(db, row.id, clock(), `no ${notification.card} message to update`);
           return;
         }
         const threaded = threadFor(notification.card, ref.channel, record) !== undefined;
         await client.chat.update({ channel: ref.channel, ts: ref.ts, ...render(notification.card, record, threaded) });
-        markDelivered(row.id);
+        markDelivered(db, row.id, clock());
         return;
       }
       case 'direct_message': {
         const opened = await client.conversations.open({ users: notification.recipientId });
         const channel = opened.channel?.id ?? notification.recipientId;
         await client.chat.postMessage({ channel, ...directMessage(notification.message, record), unfurl_links: false, unfurl_media: false });
-        markDelivered(row.id);
+        markDelivered(db, row.id, clock());
         return;
       }
     }
@@ -130,38 +129,35 @@ export function createNotifier(deps: NotifierDeps): Notifier {
   function recordFailure(row: OutboxRow, error: unknown): void {
     const attempts = row.attempts + 1;
     const dead = isRefusal(error) && attempts >= MAX_REFUSED_ATTEMPTS;
-    const next = new Date(clock().getTime() + retryDelayMs(error, attempts));
-    db.update(outbox)
-      .set({ attempts, lastError: describe(error), nextAttemptAt: next.toISOString(), state: dead ? 'dead' : 'pending' })
-      .where(eq(outbox.id, row.id))
-      .run();
-    logger.event(dead ? LogLevel.ERROR : LogLevel.WARN, dead ? 'notification abandoned' : 'notification will be retried', {
+    const nextAttemptAt = new Date(clock().getTime() + retryDelayMs(error, attempts));
+    recordAttemptFailed(db, row.id, { attempts, error: describe(error), nextAttemptAt, dead });
+    if (isRateLimited(error)) pausedUntil = nextAttemptAt.getTime();
+    logger.event(dead ? LogLevel.ERROR : LogLevel.WARN, dead ? 'notification abandoned: Slack keeps refusing it' : 'notification will be retried', {
       outboxId: row.id,
       exceptionId: row.exceptionId,
       kind: row.kind,
       attempts,
-      nextAttemptAt: dead ? undefined : next.toISOString(),
+      nextAttemptAt: dead ? undefined : nextAttemptAt.toISOString(),
       error: describe(error),
     });
   }
 
   async function runOnce(): Promise<number> {
-    const now = clock().toISOString();
-    const rows = db.select().from(outbox).where(eq(outbox.state, 'pending')).orderBy(asc(outbox.id)).all();
-    // A later notification about an exception waits for the earlier ones: an update never overtakes its post.
-    const blocked = new Set<number | null>();
+    const now = clock();
+    if (now.getTime() < pausedUntil) return 0;
+    const blocked = new Set<string>();
     let delivered = 0;
-    for (const row of rows) {
-      const key = row.exceptionId;
-      if (key !== null && blocked.has(key)) continue;
-      if (row.nextAttemptAt > now) {
+    for (const row of pendingOutbox(db)) {
+      const notification = JSON.parse(row.payload) as Notification;
+      const key = orderingKey(notification);
+      if (blocked.has(key)) continue;
+      if (row.nextAttemptAt > now.toISOString()) {
         blocked.add(key);
         continue;
       }
-      const notification = JSON.parse(row.payload) as Notification;
       const record = loadExceptionRecord(db, notification.exceptionId);
       if (!record) {
-        markDelivered(row.id, 'exception no longer exists');
+        markDelivered(db, row.id, clock(), 'exception no longer exists');
         continue;
       }
       try {
@@ -170,6 +166,7 @@ export function createNotifier(deps: NotifierDeps): Notifier {
       } catch (error) {
         recordFailure(row, error);
         blocked.add(key);
+        if (isRateLimited(error)) break;
       }
     }
     return delivered;
@@ -198,7 +195,7 @@ export function createNotifier(deps: NotifierDeps): Notifier {
   return {
     deliverDue,
     wake() {
-      deliverDue().catch((error: unknown) => logger.event(LogLevel.ERROR, 'notification delivery failed', { error: describe(error) }));
+      deliverDue().catch((error: unknown) => logger.event(LogLevel.ERROR, 'notification delivery failed', { error }));
     },
     async idle() {
       while (running) await running.catch(() => undefined);
@@ -212,10 +209,4 @@ export function createNotifier(deps: NotifierDeps): Notifier {
       await this.idle();
     },
   };
-}
-
-export function outboxBacklog(db: Db): { pending: number; dead: number } {
-  const rows = db.select({ state: outbox.state, count: sql<number>`count(*)` }).from(outbox).groupBy(outbox.state).all();
-  const count = (state: string) => rows.find((r) => r.state === state)?.count ?? 0;
-  return { pending: count('pending'), dead: count('dead') };
 }

@@ -35,7 +35,7 @@ describe('who can be named owner', () => {
     expect(h.standIn.rejected()).toEqual([]);
   });
 
-  it('tells a distinct owner by DM, escaped and naming the requester, between the receipt and the triage card', async () => {
+  it('tells a distinct owner by DM, escaped and naming the requester, after the triage card and the receipt', async () => {
     const { response } = await submitRequest(h, { title: 'Skip MFA <!channel> & <https://evil.example|click>' });
     expect(response.text).toBe('');
     expect(usersInfoCalls().map((c) => c.args.user)).toEqual([PEOPLE.owner]);
@@ -52,7 +52,7 @@ describe('who can be named owner', () => {
     // Receipt, then the owner's note, then the triage card: two DMs opened, three messages posted.
     const [receipt] = h.standIn.dmsTo(PEOPLE.requester);
     const triage = triageMessage(h, 'EXC-0001');
-    expect(h.standIn.callsTo('chat.postMessage').map((c) => c.response.ts)).toEqual([receipt!.ts, named!.ts, triage.ts]);
+    expect(h.standIn.callsTo('chat.postMessage').map((c) => c.response.ts)).toEqual([triage.ts, receipt!.ts, named!.ts]);
     expect(h.standIn.callsTo('conversations.open').map((c) => c.args.users)).toEqual([PEOPLE.requester, PEOPLE.owner]);
     expect(h.standIn.messages(CHANNELS.approvals)).toHaveLength(1);
     expect(h.standIn.rejected()).toEqual([]);

@@ -133,32 +133,32 @@ describe('requestException (SPEC §2)', () => {
     });
   });
 
-  it('queues a receipt DM to the requester, an owner-named DM to a different owner and a triage card in the approvals channel', () => {
+  it('queues the triage card first (a failing DM must not hold it back), then the receipt and the owner-named DM', () => {
     created(requestException(t.ctx, { requesterId: REQUESTER, input: validRequest() }));
     expect(outboxRows(t.register).map((row) => ({ kind: row.kind, exceptionId: row.exceptionId, state: row.state, payload: row.payload }))).toEqual([
+      { kind: 'post_card', exceptionId: 1, state: 'pending', payload: { kind: 'post_card', exceptionId: 1, card: 'triage', channel: APPROVALS_CHANNEL } },
       { kind: 'direct_message', exceptionId: 1, state: 'pending', payload: { kind: 'direct_message', exceptionId: 1, recipientId: REQUESTER, message: 'receipt' } },
       { kind: 'direct_message', exceptionId: 1, state: 'pending', payload: { kind: 'direct_message', exceptionId: 1, recipientId: OWNER, message: 'owner_named' } },
-      { kind: 'post_card', exceptionId: 1, state: 'pending', payload: { kind: 'post_card', exceptionId: 1, card: 'triage', channel: APPROVALS_CHANNEL } },
     ]);
   });
 
   describe('the owner is told when someone else names them', () => {
     const queued = () => outboxRows(t.register).map((row) => row.payload);
 
-    it('queues an owner_named DM to an owner who is not the requester, after the receipt and before the triage card', () => {
+    it('queues an owner_named DM to an owner who is not the requester, after the triage card and the receipt', () => {
       created(requestException(t.ctx, { requesterId: REQUESTER, input: validRequest({ owner: OWNER }) }));
       expect(queued()).toEqual([
+        { kind: 'post_card', exceptionId: 1, card: 'triage', channel: APPROVALS_CHANNEL },
         { kind: 'direct_message', exceptionId: 1, recipientId: REQUESTER, message: 'receipt' },
         { kind: 'direct_message', exceptionId: 1, recipientId: OWNER, message: 'owner_named' },
-        { kind: 'post_card', exceptionId: 1, card: 'triage', channel: APPROVALS_CHANNEL },
       ]);
     });
 
     it('queues no owner_named DM when the requester names themselves owner', () => {
       created(requestException(t.ctx, { requesterId: REQUESTER, input: validRequest({ owner: REQUESTER }) }));
       expect(queued()).toEqual([
-        { kind: 'direct_message', exceptionId: 1, recipientId: REQUESTER, message: 'receipt' },
         { kind: 'post_card', exceptionId: 1, card: 'triage', channel: APPROVALS_CHANNEL },
+        { kind: 'direct_message', exceptionId: 1, recipientId: REQUESTER, message: 'receipt' },
       ]);
     });
 

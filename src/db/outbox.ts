@@ -1,0 +1,47 @@
+import { and, asc, eq, sql } from 'drizzle-orm';
+import type { Db } from './client';
+import { exceptions, outbox } from './schema';
+
+export type OutboxRow = typeof outbox.$inferSelect;
+
+export function pendingOutbox(db: Db): OutboxRow[] {
+  return db.select().from(outbox).where(eq(outbox.state, 'pending')).orderBy(asc(outbox.id)).all();
+}
+
+export function markDelivered(db: Db, id: number, at: Date, note?: string): void {
+  db.update(outbox)
+    .set({ state: 'delivered', deliveredAt: at.toISOString(), lastError: note ?? null })
+    .where(and(eq(outbox.id, id), eq(outbox.state, 'pending')))
+    .run();
+}
+
+/** The posted card's address and the delivery mark commit together, so a retry never posts the card twice. */
+export function markCardPosted(db: Db, row: OutboxRow, card: 'triage' | 'approval', ref: { channel: string; ts: string }, at: Date): void {
+  db.transaction((tx) => {
+    if (row.exceptionId !== null) {
+      tx.update(exceptions)
+        .set(card === 'triage' ? { triageChannel: ref.channel, triageTs: ref.ts } : { approvalChannel: ref.channel, approvalTs: ref.ts })
+        .where(eq(exceptions.id, row.exceptionId))
+        .run();
+    }
+    tx.update(outbox).set({ state: 'delivered', deliveredAt: at.toISOString(), lastError: null }).where(eq(outbox.id, row.id)).run();
+  });
+}
+
+export function recordAttemptFailed(db: Db, id: number, failure: { attempts: number; error: string; nextAttemptAt: Date; dead: boolean }): void {
+  db.update(outbox)
+    .set({ attempts: failure.attempts, lastError: failure.error, nextAttemptAt: failure.nextAttemptAt.toISOString(), state: failure.dead ? 'dead' : 'pending' })
+    .where(eq(outbox.id, id))
+    .run();
+}
+
+export function outboxBacklog(db: Db): { pending: number; dead: number; oldestPendingSince: string | null } {
+  const rows = db
+    .select({ state: outbox.state, count: sql<number>`count(*)`, oldest: sql<string | null>`min(${outbox.createdAt})` })
+    .from(outbox)
+    .where(sql`${outbox.state} != 'delivered'`)
+    .groupBy(outbox.state)
+    .all();
+  const of = (state: string) => rows.find((r) => r.state === state);
+  return { pending: of('pending')?.count ?? 0, dead: of('dead')?.count ?? 0, oldestPendingSince: of('pending')?.oldest ?? null };
+}

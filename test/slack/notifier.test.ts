@@ -1,0 +1,138 @@
+import { eq } from 'drizzle-orm';
+import { webApi } from '@slack/bolt';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { exceptions, outbox } from '../../src/db/schema';
+import { createLogger } from '../../src/logger';
+import { createNotifier, type Notifier } from '../../src/slack/notifier';
+import { APPROVALS_CHANNEL, COMMITTEE, APPROVERS, COMMITTEE_CHANNEL, NOW, OWNER, REQUESTER, fileRequest, openTestRegister, type TestRegister } from '../services/fixtures';
+
+type Call = { method: string; args: Record<string, unknown> };
+
+/** A hand-written Web API fake: records calls, and fails the ones `failWith` picks. */
+function fakeSlack(failWith: (method: string, args: Record<string, unknown>) => Error | undefined) {
+  const calls: Call[] = [];
+  let ts = 0;
+  const call = (method: string) => async (args: Record<string, unknown>) => {
+    calls.push({ method, args });
+    const error = failWith(method, args);
+    if (error) throw error;
+    if (method === 'conversations.open') return { ok: true, channel: { id: `D${String(args.users)}` } };
+    ts++;
+    return { ok: true, channel: args.channel, ts: `1790000000.${String(ts).padStart(6, '0')}` };
+  };
+  const client = {
+    chat: { postMessage: call('chat.postMessage'), update: call('chat.update') },
+    conversations: { open: call('conversations.open') },
+  } as unknown as webApi.WebClient;
+  return { client, calls };
+}
+
+const platformError = (code: string) => Object.assign(new Error(`An API error occurred: ${code}`), { code: webApi.ErrorCode.PlatformError, data: { ok: false, error: code } });
+const rateLimited = (seconds: number) => Object.assign(new Error('A rate limit was exceeded'), { code: webApi.ErrorCode.RateLimitedError, retryAfter: seconds });
+
+let t: TestRegister;
+let now: Date;
+let logs: string[];
+beforeEach(() => {
+  t = openTestRegister();
+  now = NOW;
+  logs = [];
+});
+afterEach(() => t.close());
+
+function notifier(client: webApi.WebClient): Notifier {
+  return createNotifier({
+    db: t.ctx.db,
+    client,
+    clock: () => now,
+    logger: createLogger('debug', (line) => logs.push(line)),
+    cards: { approverIds: [...APPROVERS], committeeIds: [...COMMITTEE], committeeChannel: COMMITTEE_CHANNEL, committeeQuorum: 2, committeeRiskThreshold: 12 },
+  });
+}
+
+const rows = () => t.ctx.db.select().from(outbox).all();
+const advance = (ms: number) => {
+  now = new Date(now.getTime() + ms);
+};
+
+describe('the notifier', () => {
+  it('delivers the triage card first and the DMs after it', async () => {
+    fileRequest(t.ctx, { owner: OWNER });
+    const slack = fakeSlack(() => undefined);
+    expect(await notifier(slack.client).deliverDue()).toBe(3);
+    expect(slack.calls.map((c) => [c.method, c.args.channel ?? c.args.users])).toEqual([
+      ['chat.postMessage', APPROVALS_CHANNEL],
+      ['conversations.open', REQUESTER],
+      ['chat.postMessage', `D${REQUESTER}`],
+      ['conversations.open', OWNER],
+      ['chat.postMessage', `D${OWNER}`],
+    ]);
+    expect(rows().every((r) => r.state === 'delivered')).toBe(true);
+  });
+
+  it("keeps retrying Slack's own internal errors for as long as they last, and never abandons them", async () => {
+    fileRequest(t.ctx, { owner: REQUESTER });
+    const slack = fakeSlack(() => platformError('internal_error'));
+    const n = notifier(slack.client);
+    for (let i = 0; i < 30; i++) {
+      await n.deliverDue();
+      advance(11 * 60_000);
+    }
+    expect(rows().map((r) => r.state)).toEqual(['pending', 'pending']);
+    expect(rows()[0]!.attempts).toBe(30);
+    expect(rows()[0]!.lastError).toContain('internal_error');
+  });
+
+  it('abandons, after ten tries, a notification Slack keeps refusing, and logs it as an error', async () => {
+    fileRequest(t.ctx, { owner: REQUESTER });
+    const slack = fakeSlack((method) => (method === 'chat.postMessage' ? platformError('channel_not_found') : undefined));
+    const n = notifier(slack.client);
+    for (let i = 0; i < 12; i++) {
+      await n.deliverDue();
+      advance(11 * 60_000);
+    }
+    const card = rows().find((r) => r.kind === 'post_card')!;
+    expect(card).toMatchObject({ state: 'dead', attempts: 10 });
+    expect(slack.calls.filter((c) => c.args.channel === APPROVALS_CHANNEL)).toHaveLength(10);
+    expect(logs.filter((line) => line.includes('notification abandoned'))).toHaveLength(2);
+  });
+
+  it('stops every delivery after a 429 until Retry-After has passed', async () => {
+    fileRequest(t.ctx, { owner: REQUESTER });
+    fileRequest(t.ctx, { owner: REQUESTER });
+    let limited = true;
+    const slack = fakeSlack(() => (limited ? rateLimited(30) : undefined));
+    const n = notifier(slack.client);
+    await n.deliverDue();
+    expect(slack.calls).toHaveLength(1);
+
+    limited = false;
+    advance(29_000);
+    await n.deliverDue();
+    expect(slack.calls).toHaveLength(1);
+
+    advance(1_000);
+    expect(await n.deliverDue()).toBe(4);
+    expect(rows().every((r) => r.state === 'delivered')).toBe(true);
+  });
+
+  it('keeps updates of a card behind its post, but lets the DMs through', async () => {
+    const id = fileRequest(t.ctx, { owner: REQUESTER });
+    let cardsDown = true;
+    const slack = fakeSlack((method, args) => (cardsDown && method === 'chat.postMessage' && args.channel === APPROVALS_CHANNEL ? new Error('socket hang up') : undefined));
+    const n = notifier(slack.client);
+    t.ctx.db.insert(outbox).values({ exceptionId: id, kind: 'refresh_card', payload: JSON.stringify({ kind: 'refresh_card', exceptionId: id, card: 'triage' }), nextAttemptAt: NOW.toISOString(), createdAt: NOW.toISOString() }).run();
+    await n.deliverDue();
+    expect(slack.calls.filter((c) => c.method === 'chat.update')).toHaveLength(0);
+    expect(rows().filter((r) => r.kind === 'direct_message').map((r) => r.state)).toEqual(['delivered']);
+
+    cardsDown = false;
+    advance(1000);
+    await n.deliverDue();
+    const update = slack.calls.find((c) => c.method === 'chat.update')!;
+    const triageTs = t.ctx.db.select().from(exceptions).where(eq(exceptions.id, id)).get()!.triageTs;
+    expect(triageTs).not.toBeNull();
+    expect(update.args).toMatchObject({ channel: APPROVALS_CHANNEL, ts: triageTs });
+    expect(rows().every((r) => r.state === 'delivered')).toBe(true);
+  });
+});
