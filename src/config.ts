@@ -1,3 +1,4 @@
+import cron from 'node-cron';
 import { z } from 'zod';
 import { isTimeZone } from './domain/calendar';
 import type { Roles } from './domain/roles';
@@ -16,6 +17,12 @@ const userIds = (required: boolean) =>
     );
 
 const positiveInt = (fallback: number) => z.coerce.number({ error: 'must be a whole number' }).int({ error: 'must be a whole number' }).positive({ error: 'must be positive' }).default(fallback);
+
+const schedule = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .refine((expression) => cron.validate(expression), { error: 'must be a cron expression such as "0 9 * * 1" (minute hour day month weekday)' });
 
 const channelId = z.string().regex(SLACK_CHANNEL_ID, { error: 'must be a Slack channel ID like C012ABCDEF' });
 
@@ -49,9 +56,9 @@ export const Environment = z.object({
     EXCEPTIONS_WEBHOOK_URL: z.url().optional(),
     EXCEPTIONS_WEBHOOK_SECRET: z.string().min(16, { error: 'must be at least 16 characters' }).optional(),
     TZ: z.string().default('UTC').refine(isTimeZone, { error: 'must be an IANA time zone such as Europe/Berlin' }),
-    METRICS_CRON: z.string().default('0 9 * * 1'),
-    EXPIRY_CRON: z.string().default('0 * * * *'),
-    REVIEW_CRON: z.string().default('0 9 1-7 1,4,7,10 1'),
+    METRICS_CRON: schedule('0 9 * * 1'),
+    EXPIRY_CRON: schedule('0 * * * *'),
+    REVIEW_CRON: schedule('0 9 1-7 1,4,7,10 1'),
     LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   });
 

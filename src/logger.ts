@@ -8,8 +8,9 @@ export interface StructuredLogger extends Logger {
 }
 
 function render(value: unknown): unknown {
-  if (value instanceof Error) return { name: value.name, message: value.message, code: (value as { code?: unknown }).code };
-  return value;
+  if (!(value instanceof Error)) return value;
+  const { code, data } = value as { code?: unknown; data?: { error?: unknown } };
+  return { name: value.name, message: value.message, code, slackError: data?.error, stack: value.stack };
 }
 
 /** One JSON object per line, so logs can be searched by exception or request; tokens are masked wherever they appear. */

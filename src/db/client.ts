@@ -24,8 +24,9 @@ export function openRegister(path: string): Register {
   const sqlite = new Database(path);
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('foreign_keys = ON');
-  // Another process (the CLI, a second app instance) may hold the write lock briefly; wait instead of failing.
-  sqlite.pragma('busy_timeout = 5000');
+  // Another process (the CLI) may hold the write lock briefly; wait instead of failing, but well inside Slack's
+  // three-second acknowledgement, since better-sqlite3 waits synchronously.
+  sqlite.pragma('busy_timeout = 2000');
   sqlite.pragma('synchronous = NORMAL');
   const db = drizzle(sqlite, { schema });
   migrate(db, { migrationsFolder: MIGRATIONS_FOLDER });

@@ -109,6 +109,9 @@ describe('loadConfig (SPEC §4 Environment)', () => {
     ['WATCH_CHANNELS', 'C0SEC,general'],
     ['EXCEPTIONS_WEBHOOK_SECRET', 'too-short'],
     ['TZ', 'Mars/Olympus_Mons'],
+    ['METRICS_CRON', 'every monday'],
+    ['EXPIRY_CRON', '61 * * * *'],
+    ['REVIEW_CRON', '0 9 * 13 1'],
   ])('%s=%j: one line naming it', (variable, value) => {
     const problems = problemsOf({ ...VALID, [variable]: value, ...(variable === 'EXCEPTIONS_WEBHOOK_SECRET' ? { EXCEPTIONS_WEBHOOK_URL: 'https://hooks.example.com/x' } : {}) });
     expect(problems).toHaveLength(1);

@@ -1,0 +1,72 @@
+import { count } from 'drizzle-orm';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { assessments, exceptions } from '../../src/db/schema';
+import { ACTION_IDS, ASSESSMENT_BLOCK_IDS, CALLBACK_IDS, INPUT_ACTION_ID } from '../../src/slack/ids';
+import { PEOPLE, startHarness, type Harness } from './harness';
+import { assess, buttons, cardFor, clickButton, ephemeralsTo, submitRequest } from './flows';
+
+let h: Harness;
+beforeEach(async () => {
+  h = await startHarness();
+});
+afterEach(async () => {
+  await h.close();
+});
+
+const assessmentCount = () => h.app.register.db.select({ n: count() }).from(assessments).get()!.n;
+const status = () => h.app.register.db.select().from(exceptions).get()!.status;
+
+describe('Assess risk', () => {
+  it.each([
+    ['someone outside the security team', PEOPLE.requester, PEOPLE.bystander, /Only the security team can assess risk/],
+    ['a security team member who requested it', PEOPLE.security2, PEOPLE.security2, /cannot assess an exception you requested: separation of duties/],
+  ])('refuses %s privately, opens no modal and changes nothing', async (_label, requester, clicker, message) => {
+    await submitRequest(h, {}, requester);
+    const opened = h.standIn.callsTo('views.open').length;
+    await clickButton(h, cardFor(h, 'EXC-0001'), ACTION_IDS.assessRisk, clicker);
+    expect(ephemeralsTo(h, clicker)).toEqual([expect.stringMatching(message)]);
+    expect(h.standIn.callsTo('views.open')).toHaveLength(opened);
+    expect(assessmentCount()).toBe(0);
+    expect(status()).toBe('requested');
+  });
+
+  it('refuses the owner who is on the security team (separation of duties)', async () => {
+    await submitRequest(h, { owner: PEOPLE.security });
+    await clickButton(h, cardFor(h, 'EXC-0001'), ACTION_IDS.assessRisk, PEOPLE.security);
+    expect(ephemeralsTo(h, PEOPLE.security)).toEqual([expect.stringMatching(/cannot assess an exception you own/)]);
+    expect(assessmentCount()).toBe(0);
+  });
+
+  it('keeps the assessment modal open with errors next to the fields, and records nothing', async () => {
+    await submitRequest(h);
+    await clickButton(h, cardFor(h, 'EXC-0001'), ACTION_IDS.assessRisk, PEOPLE.security);
+    const view = h.standIn.callsTo('views.open').at(-1)!.response.view as { id: string; private_metadata: string };
+    const response = await h.driver.viewSubmission({
+      userId: PEOPLE.security,
+      callbackId: CALLBACK_IDS.assessment,
+      viewId: view.id,
+      privateMetadata: view.private_metadata,
+      values: {
+        [ASSESSMENT_BLOCK_IDS.likelihood]: { [INPUT_ACTION_ID]: { type: 'static_select', selected_option: null } },
+        [ASSESSMENT_BLOCK_IDS.impact]: { [INPUT_ACTION_ID]: { type: 'static_select', selected_option: { text: { type: 'plain_text', text: '3' }, value: '3' } } },
+        [ASSESSMENT_BLOCK_IDS.rationale]: { [INPUT_ACTION_ID]: { type: 'plain_text_input', value: 'looks ok' } },
+      },
+    });
+    await h.settle();
+    expect(response.json).toMatchObject({ response_action: 'errors' });
+    expect(Object.keys(response.json.errors).sort()).toEqual([ASSESSMENT_BLOCK_IDS.likelihood, ASSESSMENT_BLOCK_IDS.rationale].sort());
+    expect(response.json.errors[ASSESSMENT_BLOCK_IDS.rationale]).toMatch(/at least 20 characters/);
+    expect(assessmentCount()).toBe(0);
+    expect(status()).toBe('requested');
+  });
+
+  it('answers a second assessment on a stale card privately: it is already waiting for a decision', async () => {
+    await submitRequest(h);
+    const staleCard = cardFor(h, 'EXC-0001');
+    await assess(h, 'EXC-0001', 2, 2);
+    expect(buttons(cardFor(h, 'EXC-0001'))).toEqual([]);
+    await clickButton(h, staleCard, ACTION_IDS.assessRisk, PEOPLE.security2);
+    expect(ephemeralsTo(h, PEOPLE.security2)).toEqual([expect.stringMatching(/waiting for approval, so it cannot be assessed/)]);
+    expect(assessmentCount()).toBe(1);
+  });
+});
