@@ -1,9 +1,9 @@
 import cron from 'node-cron';
 import { z } from 'zod';
 import { isTimeZone } from './domain/calendar';
+import { SLACK_USER_ID } from './domain/exception';
 import type { Roles } from './domain/roles';
 
-const SLACK_USER_ID = /^[UW][A-Z0-9]{2,}$/;
 const SLACK_CHANNEL_ID = /^[CGD][A-Z0-9]{2,}$/;
 
 const userIds = (required: boolean) =>

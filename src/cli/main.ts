@@ -96,11 +96,6 @@ function run(register: Register, args: string[], out: Streams['out']): void {
       out.write(`${lines.join('\n')}\n`);
       return;
     }
-    case undefined:
-    case 'help':
-    case '--help':
-      out.write(`${USAGE}\n`);
-      return;
     default:
       throw new UsageError(`Unknown command "${command}".\n\n${USAGE}`);
   }

@@ -25,6 +25,9 @@ export const STATUS_LABELS: Record<ExceptionStatus, string> = {
   revoked: 'Revoked',
 };
 
+/** Slack user IDs: U… for ordinary workspaces, W… for Enterprise Grid. */
+export const SLACK_USER_ID = /^[UW][A-Z0-9]{2,}$/;
+
 const REF_PATTERN = /^EXC-(\d{4,})$/i;
 
 export function formatExceptionRef(id: number): string {

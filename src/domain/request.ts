@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { addCalendarDays, daysBetween, isCalendarDate, type CalendarDate } from './calendar';
+import { SLACK_USER_ID } from './exception';
 
 export const REQUEST_FIELDS = [
   'policy',
@@ -31,7 +32,6 @@ export const REQUEST_TEXT_LIMITS = {
 // NUL and other control characters break Slack rendering and terminal output; line breaks and tabs are fine.
 // eslint-disable-next-line no-control-regex
 const CONTROL_CHARACTERS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/;
-const SLACK_USER_ID = /^[UW][A-Z0-9]{2,}$/;
 
 function requiredText(label: string, min: number, max: number, hint: string) {
   return z

@@ -21,7 +21,6 @@ export interface RequestExceptionCommand {
   input: ExceptionRequestDraft;
   /** Slack's view id: a retried submission of the same modal returns the exception it already created. */
   submissionKey?: string;
-  originPermalink?: string;
   /** Slack's account of the chosen owner, when it could be looked up in time. */
   ownerAccount?: OwnerAccount;
 }
@@ -65,7 +64,6 @@ export function requestException(ctx: ServiceContext, command: RequestExceptionC
           structuralReason: request.structuralReason ?? null,
           requestedExpiresOn: request.expiresOn,
           status: 'requested',
-          originPermalink: command.originPermalink ?? null,
           submissionKey: command.submissionKey ?? null,
           createdAt: at,
           updatedAt: at,

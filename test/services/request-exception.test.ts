@@ -34,7 +34,6 @@ describe('requestException (SPEC §2)', () => {
       requestException(t.ctx, {
         requesterId: REQUESTER,
         input: validRequest({ title: '  No MFA on the legacy payroll console  ', affectedSystems: ' PAY-01 ', externalRef: 'CHG-4711' }),
-        originPermalink: 'https://example.slack.com/archives/C0HELP/p1764064800000100',
       }),
     );
     expect(result).toEqual({ ok: true, exceptionId: 1, ref: 'EXC-0001', duplicate: false });
@@ -51,7 +50,6 @@ describe('requestException (SPEC §2)', () => {
       structural: false,
       structuralReason: null,
       requestedExpiresOn: '2027-01-31',
-      originPermalink: 'https://example.slack.com/archives/C0HELP/p1764064800000100',
       createdAt: NOW.toISOString(),
       updatedAt: NOW.toISOString(),
       assessment: null,

@@ -90,7 +90,6 @@ export function triageCard(record: ExceptionRecord, ctx: CardContext): SlackMess
       );
     }
   }
-  if (record.originPermalink) blocks.push(context(`Started from <${record.originPermalink}|this conversation>.`));
   return { text: `${record.ref} requested: ${escapeMrkdwn(record.title)} (${STATUS_LABELS[record.status]})`, blocks };
 }
 

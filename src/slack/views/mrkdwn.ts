@@ -1,4 +1,5 @@
 import type { types } from '@slack/bolt';
+import { SLACK_USER_ID } from '../../domain/exception';
 
 /**
  * Slack mrkdwn treats only &, < and > as control characters; escaping them turns `<!channel>` or
@@ -32,7 +33,7 @@ export function truncate(text: string, max: number): string {
 }
 
 export function mention(userId: string): string {
-  return /^[UW][A-Z0-9]+$/.test(userId) ? `<@${userId}>` : escapeMrkdwn(userId);
+  return SLACK_USER_ID.test(userId) ? `<@${userId}>` : escapeMrkdwn(userId);
 }
 
 /** Renders in each reader's own time zone; the fallback is what clients without date support show. */
