@@ -8,6 +8,15 @@ export const AUDIT_EVENT_KINDS = [
   'exception.vote_recorded',
   'exception.approved',
   'exception.rejected',
+  'exception.expired',
+  'exception.closed',
+  'exception.reminded',
+  'exception.escalated',
+  'renewal.requested',
+  'renewal.assessed',
+  'renewal.vote_recorded',
+  'renewal.approved',
+  'renewal.rejected',
   'policy.imported',
 ] as const;
 export type AuditEventKind = (typeof AUDIT_EVENT_KINDS)[number];
@@ -15,7 +24,7 @@ export type AuditEventKind = (typeof AUDIT_EVENT_KINDS)[number];
 export const OUTBOX_STATES = ['pending', 'delivered', 'dead'] as const;
 export type OutboxState = (typeof OUTBOX_STATES)[number];
 
-export const NOTIFICATION_KINDS = ['post_card', 'refresh_card', 'direct_message'] as const;
+export const NOTIFICATION_KINDS = ['post_card', 'refresh_card', 'direct_message', 'thread_reply', 'reminder_digest', 'channel_post'] as const;
 export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
 
 /** A CHECK constraint from the same `as const` array the types come from, so the database refuses what the code cannot name. */
@@ -31,6 +40,8 @@ export const policies = sqliteTable('policies', {
   key: text('key').notNull().unique(),
   title: text('title').notNull(),
   description: text('description').notNull().default(''),
+  /** A policy's own, shorter ceiling on duration; requests and renewals use the smaller of it and MAX_EXCEPTION_DAYS. */
+  maxDays: integer('max_days'),
   createdAt: text('created_at').notNull(),
   updatedAt: text('updated_at').notNull(),
 });
@@ -70,6 +81,10 @@ export const exceptions = sqliteTable(
     updatedAt: text('updated_at').notNull(),
     activatedAt: text('activated_at'),
     closedAt: text('closed_at'),
+    closingNote: text('closing_note'),
+    /** 0 while the first request is decided; n while renewal n is assessed and decided. */
+    currentRound: integer('current_round').notNull().default(0),
+    renewalCount: integer('renewal_count').notNull().default(0),
   },
   (table) => [
     index('exceptions_status_idx').on(table.status, table.expiresOn),
@@ -124,6 +139,70 @@ export const decisions = sqliteTable(
     check('decisions_outcome_check', oneOf(table.outcome, DECISION_OUTCOMES)),
   ],
 );
+
+export const RENEWAL_STATUSES = ['requested', 'pending_approval', 'approved', 'rejected'] as const;
+export type RenewalStatus = (typeof RENEWAL_STATUSES)[number];
+
+export const renewals = sqliteTable(
+  'renewals',
+  {
+    id: integer('id').primaryKey(),
+    exceptionId: integer('exception_id')
+      .notNull()
+      .references(() => exceptions.id),
+    round: integer('round').notNull(),
+    requestedBy: text('requested_by').notNull(),
+    progress: text('progress').notNull(),
+    percentComplete: integer('percent_complete').notNull(),
+    evidenceUrl: text('evidence_url'),
+    controlTestedOn: text('control_tested_on').notNull(),
+    requestedExpiresOn: text('requested_expires_on').notNull(),
+    status: text('status', { enum: RENEWAL_STATUSES }).notNull(),
+    route: text('route', { enum: APPROVAL_ROUTES }),
+    newExpiresOn: text('new_expires_on'),
+    submissionKey: text('submission_key').unique(),
+    createdAt: text('created_at').notNull(),
+    decidedAt: text('decided_at'),
+  },
+  (table) => [
+    uniqueIndex('renewals_round_idx').on(table.exceptionId, table.round),
+    check('renewals_status_check', oneOf(table.status, RENEWAL_STATUSES)),
+    check('renewals_percent_check', sql`${table.percentComplete} between 0 and 100`),
+  ],
+);
+
+export const FOLLOW_UP_KINDS = ['expiry_reminder', 'stall_nudge', 'stall_escalation'] as const;
+export type FollowUpKind = (typeof FOLLOW_UP_KINDS)[number];
+
+/** Every reminder, nudge and escalation sent, keyed so that none is ever sent twice, across restarts and processes. */
+export const followUps = sqliteTable(
+  'follow_ups',
+  {
+    id: integer('id').primaryKey(),
+    exceptionId: integer('exception_id')
+      .notNull()
+      .references(() => exceptions.id),
+    kind: text('kind', { enum: FOLLOW_UP_KINDS }).notNull(),
+    /** Which one: the reminder threshold in days, or the decision round that stalled. */
+    key: text('key').notNull(),
+    sentAt: text('sent_at').notNull(),
+  },
+  (table) => [uniqueIndex('follow_ups_once_idx').on(table.exceptionId, table.kind, table.key), check('follow_ups_kind_check', oneOf(table.kind, FOLLOW_UP_KINDS))],
+);
+
+export const JOB_NAMES = ['expiry_sweep', 'reminders', 'stalled_decisions'] as const;
+export type JobName = (typeof JOB_NAMES)[number];
+
+/** The last run of each job, for /healthz, and a lease so two processes never run the same job at once. */
+export const jobRuns = sqliteTable('job_runs', {
+  job: text('job', { enum: JOB_NAMES }).primaryKey(),
+  leaseUntil: text('lease_until'),
+  lastStartedAt: text('last_started_at'),
+  lastFinishedAt: text('last_finished_at'),
+  lastAsOf: text('last_as_of'),
+  lastResult: text('last_result'),
+  lastError: text('last_error'),
+});
 
 export const auditEvents = sqliteTable(
   'audit_events',

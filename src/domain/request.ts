@@ -114,9 +114,39 @@ export type RequestValidation =
   | { ok: true; request: ExceptionRequest }
   | { ok: false; errors: FieldErrors<RequestField> };
 
-/** The maximum duration the request may ask for, counted from today. */
-export function allowedDays(structural: boolean, limits: DurationLimits): number {
-  return structural ? limits.structuralMaxDays : limits.maxExceptionDays;
+/** A policy from the catalogue as far as duration goes: its own ceiling, if it has one. */
+export interface PolicyLimit {
+  key: string;
+  maxDays: number | null;
+}
+
+export interface DurationCeiling {
+  days: number;
+  /** Which limit applied, in words the requester can act on. */
+  because: string;
+}
+
+/** The longest an exception may run, counted from today: the organisation's limit, or the policy's own if shorter. */
+export function durationCeiling(structural: boolean, limits: DurationLimits, policy?: PolicyLimit): DurationCeiling {
+  const organisation = structural ? limits.structuralMaxDays : limits.maxExceptionDays;
+  if (policy?.maxDays && policy.maxDays < organisation) {
+    return { days: policy.maxDays, because: `The ${policy.key} policy allows exceptions of at most ${policy.maxDays} days` };
+  }
+  return structural
+    ? { days: organisation, because: `A structural exception can last at most ${organisation} days` }
+    : { days: organisation, because: `An exception can last at most ${organisation} days` };
+}
+
+export function allowedDays(structural: boolean, limits: DurationLimits, policy?: PolicyLimit): number {
+  return durationCeiling(structural, limits, policy).days;
+}
+
+/** The expiry field's verdict on a date, shared by requests and renewals. */
+export function expiryProblem(expiresOn: CalendarDate, today: CalendarDate, ceiling: DurationCeiling, hint = ''): string | undefined {
+  const days = daysBetween(today, expiresOn);
+  if (days <= 0) return 'The expiry date must be in the future.';
+  if (days > ceiling.days) return `${ceiling.because} (until ${addCalendarDays(today, ceiling.days)}).${hint}`;
+  return undefined;
 }
 
 export function defaultExpiry(today: CalendarDate, limits: DurationLimits): CalendarDate {
@@ -124,7 +154,7 @@ export function defaultExpiry(today: CalendarDate, limits: DurationLimits): Cale
 }
 
 /** SPEC §2, checked the same way in the modal and in the service: every field, and the duration against today. */
-export function validateRequest(input: ExceptionRequestDraft, today: CalendarDate, durationLimits: DurationLimits): RequestValidation {
+export function validateRequest(input: ExceptionRequestDraft, today: CalendarDate, durationLimits: DurationLimits, policy?: PolicyLimit): RequestValidation {
   const parsed = ExceptionRequestText.safeParse(input);
   const errors: FieldErrors<RequestField> = {};
   if (!parsed.success) {
@@ -142,14 +172,10 @@ export function validateRequest(input: ExceptionRequestDraft, today: CalendarDat
   let durationDays = 0;
   if (!errors.expiresOn && typeof input.expiresOn === 'string') {
     durationDays = daysBetween(today, input.expiresOn);
-    const maxDays = allowedDays(structural, durationLimits);
-    if (durationDays <= 0) {
-      errors.expiresOn = 'The expiry date must be in the future.';
-    } else if (durationDays > maxDays) {
-      errors.expiresOn = structural
-        ? `A structural exception can last at most ${maxDays} days (until ${addCalendarDays(today, maxDays)}).`
-        : `An exception can last at most ${maxDays} days (until ${addCalendarDays(today, maxDays)}). If a shorter clock would force an unsafe workaround, mark it structural and say why.`;
-    }
+    const ceiling = durationCeiling(structural, durationLimits, policy);
+    const hint = structural || ceiling.days < durationLimits.maxExceptionDays ? '' : ' If a shorter clock would force an unsafe workaround, mark it structural and say why.';
+    const problem = expiryProblem(input.expiresOn, today, ceiling, hint);
+    if (problem) errors.expiresOn = problem;
   }
 
   if (!parsed.success || Object.keys(errors).length > 0) return { ok: false, errors };

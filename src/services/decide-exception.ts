@@ -79,7 +79,7 @@ export function decideException(ctx: ServiceContext, command: DecideCommand): De
           const action = tally.outcome === 'approved' ? 'approve' : 'reject';
           const status = nextStatus(record.status, action);
           const expiresOn =
-            action === 'approve' ? fixExpiry(record.requestedExpiresOn, calendarDateIn(now, ctx.timeZone), allowedDays(record.structural, ctx.rules)) : null;
+            action === 'approve' ? fixExpiry(record.requestedExpiresOn, calendarDateIn(now, ctx.timeZone), allowedDays(record.structural, ctx.rules, record.policy)) : null;
           const moved = tx
             .update(exceptions)
             .set({

@@ -15,7 +15,7 @@ export interface ExceptionRecord {
   id: number;
   ref: string;
   status: ExceptionStatus;
-  policy: { key: string; title: string };
+  policy: { key: string; title: string; maxDays: number | null };
   title: string;
   scope: string;
   justification: string;
@@ -55,7 +55,7 @@ const messageRef = (channel: string | null, ts: string | null): SlackMessageRef 
 
 export function loadExceptionRecord(db: Reader, id: number): ExceptionRecord | undefined {
   const row = db
-    .select({ exception: exceptions, policyKey: policies.key, policyTitle: policies.title })
+    .select({ exception: exceptions, policyKey: policies.key, policyTitle: policies.title, policyMaxDays: policies.maxDays })
     .from(exceptions)
     .innerJoin(policies, eq(policies.id, exceptions.policyId))
     .where(eq(exceptions.id, id))
@@ -74,7 +74,7 @@ export function loadExceptionRecord(db: Reader, id: number): ExceptionRecord | u
     id: e.id,
     ref: formatExceptionRef(e.id),
     status: e.status,
-    policy: { key: row.policyKey, title: row.policyTitle },
+    policy: { key: row.policyKey, title: row.policyTitle, maxDays: row.policyMaxDays },
     title: e.title,
     scope: e.scope,
     justification: e.justification,

@@ -13,11 +13,21 @@ export const PolicyRow = z.object({
     .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, { error: 'key must be 1–64 letters, digits, dots, dashes or underscores' }),
   title: z.string().trim().min(1, { error: 'title is required' }).max(150, { error: 'title must be at most 150 characters' }),
   description: z.string().trim().max(1000, { error: 'description must be at most 1000 characters' }).default(''),
+  max_days: z
+    .string()
+    .trim()
+    .default('')
+    .transform((value) => (value === '' ? null : Number(value)))
+    .refine((days) => days === null || (Number.isInteger(days) && days >= 1 && days <= 3650), { error: 'max_days must be empty or a whole number of days from 1 to 3650' }),
 });
 export type PolicyRow = z.infer<typeof PolicyRow>;
 
-export interface Policy extends PolicyRow {
+export interface Policy {
   id: number;
+  key: string;
+  title: string;
+  description: string;
+  maxDays: number | null;
 }
 
 export interface CsvRow {
@@ -72,7 +82,7 @@ export function parsePolicyCsv(text: string): PolicyRow[] {
   const [header, ...body] = parseCsv(text);
   const columns = (header?.cells ?? []).map((h) => h.trim().toLowerCase());
   for (const required of ['key', 'title']) {
-    if (!columns.includes(required)) throw new DomainError('invalid_request', `The CSV header must name the columns key, title and description; "${required}" is missing.`);
+    if (!columns.includes(required)) throw new DomainError('invalid_request', `The CSV header must name the columns key and title (description and max_days are optional); "${required}" is missing.`);
   }
   const problems: string[] = [];
   const seen = new Map<string, number>();
@@ -100,9 +110,10 @@ export function importPolicies(db: Db, clock: Clock, csv: string, actorId: strin
     (tx) => {
       const existing = new Set(tx.select({ key: policies.key }).from(policies).all().map((p) => p.key));
       for (const row of rows) {
+        const values = { title: row.title, description: row.description, maxDays: row.max_days };
         tx.insert(policies)
-          .values({ ...row, createdAt: at, updatedAt: at })
-          .onConflictDoUpdate({ target: policies.key, set: { title: row.title, description: row.description, updatedAt: at } })
+          .values({ key: row.key, ...values, createdAt: at, updatedAt: at })
+          .onConflictDoUpdate({ target: policies.key, set: { ...values, updatedAt: at } })
           .run();
       }
       const created = rows.filter((r) => !existing.has(r.key)).length;
@@ -115,14 +126,14 @@ export function importPolicies(db: Db, clock: Clock, csv: string, actorId: strin
 }
 
 export function listPolicies(db: Db): Policy[] {
-  return db.select({ id: policies.id, key: policies.key, title: policies.title, description: policies.description }).from(policies).orderBy(asc(policies.key)).all();
+  return db.select({ id: policies.id, key: policies.key, title: policies.title, description: policies.description, maxDays: policies.maxDays }).from(policies).orderBy(asc(policies.key)).all();
 }
 
 /** Feeds the policy picker; Slack shows at most 100 options, so the person narrows by typing. */
 export function searchPolicies(db: Db, query: string, limit = 100): Policy[] {
   const pattern = `%${query.trim().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
   return db
-    .select({ id: policies.id, key: policies.key, title: policies.title, description: policies.description })
+    .select({ id: policies.id, key: policies.key, title: policies.title, description: policies.description, maxDays: policies.maxDays })
     .from(policies)
     .where(sql`${policies.key} like ${pattern} escape '\\' or ${policies.title} like ${pattern} escape '\\'`)
     .orderBy(asc(policies.key))

@@ -31,7 +31,10 @@ export type RequestExceptionResult =
 
 export function requestException(ctx: ServiceContext, command: RequestExceptionCommand): RequestExceptionResult {
   const now = ctx.clock();
-  const validation = validateRequest(command.input, calendarDateIn(now, ctx.timeZone), ctx.rules);
+  const policy = command.input.policy
+    ? ctx.db.select({ id: policies.id, key: policies.key, maxDays: policies.maxDays }).from(policies).where(eq(policies.key, command.input.policy.trim())).get()
+    : undefined;
+  const validation = validateRequest(command.input, calendarDateIn(now, ctx.timeZone), ctx.rules, policy);
   const ownerError = ownerProblem(command.ownerAccount);
   if (ownerError) return { ok: false, errors: { ...(validation.ok ? {} : validation.errors), owner: ownerError } };
   if (!validation.ok) return validation;
@@ -43,7 +46,6 @@ export function requestException(ctx: ServiceContext, command: RequestExceptionC
         const existing = tx.select({ id: exceptions.id }).from(exceptions).where(eq(exceptions.submissionKey, command.submissionKey)).get();
         if (existing) return { ok: true as const, exceptionId: existing.id, ref: formatExceptionRef(existing.id), duplicate: true };
       }
-      const policy = tx.select({ id: policies.id }).from(policies).where(eq(policies.key, request.policyKey)).get();
       if (!policy) {
         return { ok: false as const, errors: { policy: 'That policy is not in the catalogue. Pick one from the list, or ask the security team to add it.' } };
       }

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { importPolicies, listPolicies, searchPolicies } from '../../src/services/policy-catalogue';
-import { POLICY_CSV, SECURITY, auditRows, countRows, domainErrorOf, openTestRegister, type TestRegister } from './fixtures';
+import { requestException } from '../../src/services/request-exception';
+import { POLICY_CSV, SECURITY, auditRows, countRows, domainErrorOf, openTestRegister, validRequest, type TestRegister } from './fixtures';
 
 let t: TestRegister;
 beforeEach(() => {
@@ -30,7 +31,7 @@ describe('importPolicies (CSV with key, title, description)', () => {
     const after = listPolicies(t.ctx.db);
     expect(after).toHaveLength(4);
     const ia2 = after.find((p) => p.key === 'IA-2');
-    expect(ia2).toEqual({ id: before.find((p) => p.key === 'IA-2')?.id, key: 'IA-2', title: 'MFA everywhere', description: 'Phishing-resistant MFA on every login.' });
+    expect(ia2).toEqual({ id: before.find((p) => p.key === 'IA-2')?.id, key: 'IA-2', title: 'MFA everywhere', description: 'Phishing-resistant MFA on every login.', maxDays: null });
     expect(after.find((p) => p.key === 'AC-2')?.title).toBe('Account management');
   });
 
@@ -143,5 +144,27 @@ describe('searchPolicies (the policy picker)', () => {
     expect(found).toHaveLength(100);
     expect(found[0]?.key).toBe('P-000');
     expect(found[99]?.key).toBe('P-099');
+  });
+});
+
+describe('a policy with its own, shorter maximum duration (max_days)', () => {
+  it('is imported from the optional max_days column and limits requests to the smaller ceiling, saying which applied', () => {
+    importPolicies(t.ctx.db, t.ctx.clock, 'key,title,description,max_days\nNET-9,Segmentation,Zones,30\nIA-2,MFA,,\n', SECURITY[0]);
+    expect(listPolicies(t.ctx.db).find((p) => p.key === 'NET-9')?.maxDays).toBe(30);
+    expect(listPolicies(t.ctx.db).find((p) => p.key === 'IA-2')?.maxDays).toBeNull();
+
+    const tooLong = requestException(t.ctx, { requesterId: 'U0REQ', input: validRequest({ policy: 'NET-9', expiresOn: '2026-12-26' }) });
+    expect(tooLong).toEqual({ ok: false, errors: { expiresOn: 'The NET-9 policy allows exceptions of at most 30 days (until 2026-12-25).' } });
+    const structural = requestException(t.ctx, {
+      requesterId: 'U0REQ',
+      input: validRequest({ policy: 'NET-9', expiresOn: '2027-03-01', structural: true, structuralReason: 'x'.repeat(40) }),
+    });
+    expect(structural.ok ? undefined : structural.errors.expiresOn).toMatch(/^The NET-9 policy allows exceptions of at most 30 days/);
+    expect(requestException(t.ctx, { requesterId: 'U0REQ', input: validRequest({ policy: 'NET-9', expiresOn: '2026-12-25' }) }).ok).toBe(true);
+    expect(requestException(t.ctx, { requesterId: 'U0REQ', input: validRequest({ policy: 'IA-2', expiresOn: '2027-02-23' }) }).ok).toBe(true);
+  });
+
+  it.each(['0', '-5', 'thirty', '2.5', '4000'])('refuses max_days=%s with the row number', (value) => {
+    expect(() => importPolicies(t.ctx.db, t.ctx.clock, `key,title,max_days\nNET-9,Segmentation,${value}\n`, SECURITY[0])).toThrow(/row 2: max_days must be empty or a whole number/);
   });
 });
