@@ -4,9 +4,11 @@ import type { App } from '@slack/bolt';
 import type { Config } from './config';
 import { openRegister, type Register } from './db/client';
 import { createLogger, type StructuredLogger } from './logger';
-import type { Clock, ServiceContext } from './services/context';
+import { createServiceContext, type Clock, type ServiceContext } from './services/context';
 import { createSlackApp, createWebClient } from './slack/app';
+import { jobHistory } from './db/job-runs';
 import { outboxBacklog } from './db/outbox';
+import { startScheduler } from './jobs/scheduler';
 import { createNotifier, type Notifier } from './slack/notifier';
 
 export interface Application {
@@ -26,6 +28,8 @@ export interface ApplicationOptions {
   logger?: StructuredLogger;
   /** How often the outbox is polled for retries, in milliseconds. */
   deliveryIntervalMs?: number;
+  /** Tests drive the jobs themselves with `runJobs`; production schedules them. */
+  schedule?: boolean;
 }
 
 /** Composition root: configuration → register → services → Slack app → delivery. Only here is the real clock read. */
@@ -33,14 +37,7 @@ export async function startApplication(config: Config, options: ApplicationOptio
   const clock = options.clock ?? (() => new Date());
   const logger = options.logger ?? createLogger(config.logLevel);
   const register = openRegister(config.databasePath);
-  const services: ServiceContext = {
-    db: register.db,
-    clock,
-    roles: config.roles,
-    rules: config.rules,
-    timeZone: config.timeZone,
-    channels: { approvals: config.channels.approvals, committee: config.channels.committee },
-  };
+  const services = createServiceContext(register.db, clock, config);
   const cards = {
     approverIds: [...config.roles.approvers],
     committeeIds: [...config.roles.committee],
@@ -58,7 +55,7 @@ export async function startApplication(config: Config, options: ApplicationOptio
     health: () => {
       try {
         register.db.get(sql`select 1`);
-        return { ok: true, database: 'ok', outbox: outboxBacklog(register.db) };
+        return { ok: true, database: 'ok', outbox: outboxBacklog(register.db), jobs: jobHistory(register.db) };
       } catch (error) {
         return { ok: false, database: error instanceof Error ? error.message : String(error) };
       }
@@ -80,8 +77,12 @@ export async function startApplication(config: Config, options: ApplicationOptio
   const address = (started as Server | undefined)?.address?.();
   const port = typeof address === 'object' && address ? address.port : config.port;
   notifier.start(options.deliveryIntervalMs ?? 5000);
-  // Whatever was queued before a crash or restart goes out now.
+  // Whatever was queued before a crash or restart goes out now; whatever fell due meanwhile is done now.
   notifier.wake();
+  const scheduler =
+    options.schedule === false
+      ? undefined
+      : startScheduler({ ctx: services, expiryCron: config.schedules.expiry, timeZone: config.timeZone, logger, afterRun: () => notifier.wake() });
   logger.info(`exception register listening on port ${port}`);
 
   const handlersDone = async () => {
@@ -100,6 +101,7 @@ export async function startApplication(config: Config, options: ApplicationOptio
       await notifier.idle();
     },
     async stop() {
+      await scheduler?.stop();
       await app.stop();
       await handlersDone();
       await notifier.stop();

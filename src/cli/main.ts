@@ -4,6 +4,9 @@ import { auditTrail } from '../db/audit-chain';
 import { openRegister, type Register } from '../db/client';
 import { isDomainError } from '../domain/errors';
 import { EXCEPTION_STATUSES, parseExceptionRef, STATUS_LABELS } from '../domain/exception';
+import { ConfigError, loadConfig } from '../config';
+import { runJobs } from '../jobs/run-jobs';
+import { createServiceContext } from '../services/context';
 import { getExceptionRecord } from '../services/exception-record';
 import { listExceptions } from '../services/list-exceptions';
 import { importPolicies, listPolicies } from '../services/policy-catalogue';
@@ -20,6 +23,9 @@ const USAGE = `Usage: exceptions <command>
   policies list               show the policy catalogue
   list [STATUS]               list exceptions, newest first (${EXCEPTION_STATUSES.join(', ')})
   show EXC-n                  the full record of one exception with its audit trail
+  jobs run [--at ISO]         run every scheduled job now, or as of a time (expiry, reminders,
+                              stalled decisions); needs the app's environment; the running app
+                              delivers what they queue
   help                        show this text
 
 The register file is DATABASE_PATH (default ./data/exceptions.db).`;
@@ -33,7 +39,25 @@ function table(rows: string[][]): string {
   return rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd()).join('\n');
 }
 
-function run(register: Register, args: string[], out: Streams['out']): void {
+function runScheduledJobs(register: Register, args: string[], env: Record<string, string | undefined>, out: Streams['out']): void {
+  const [sub, flag, value] = args;
+  if (sub !== 'run' || (flag !== undefined && flag !== '--at')) throw new UsageError('Use "jobs run" or "jobs run --at 2026-12-01T09:00:00Z".');
+  const asOf = flag ? new Date(value ?? '') : new Date();
+  if (Number.isNaN(asOf.getTime())) throw new UsageError(`"${value ?? ''}" is not a date and time; use ISO 8601, e.g. 2026-12-01T09:00:00Z.`);
+  let config;
+  try {
+    config = loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) throw new UsageError(`jobs run needs the app's configuration:\n${error.problems.join('\n')}`);
+    throw error;
+  }
+  const ctx = createServiceContext(register.db, () => new Date(), config);
+  for (const report of runJobs(ctx, asOf)) {
+    out.write(`${report.job.padEnd(18)} ${report.ran ? (report.error ? `failed: ${report.error}` : report.result) : 'skipped: another run holds the lease'}\n`);
+  }
+}
+
+function run(register: Register, args: string[], out: Streams['out'], env: Record<string, string | undefined>): void {
   const [command, ...rest] = args;
   const db = register.db;
   switch (command) {
@@ -96,6 +120,9 @@ function run(register: Register, args: string[], out: Streams['out']): void {
       out.write(`${lines.join('\n')}\n`);
       return;
     }
+    case 'jobs':
+      runScheduledJobs(register, rest, env, out);
+      return;
     default:
       throw new UsageError(`Unknown command "${command}".\n\n${USAGE}`);
   }
@@ -114,7 +141,7 @@ export async function runCli(args: string[], env: Record<string, string | undefi
   }
   const register = openRegister(parsedEnv.data.DATABASE_PATH);
   try {
-    run(register, args, streams.out);
+    run(register, args, streams.out, env);
     return 0;
   } catch (error) {
     if (error instanceof UsageError) {

@@ -8,6 +8,8 @@ export interface Rules {
   committeeRiskThreshold: number;
   maxExceptionDays: number;
   structuralMaxDays: number;
+  /** Days before expiry on which the owner is reminded, e.g. [14, 7, 1]. */
+  reminderDays: readonly number[];
 }
 
 /** What every service needs: the register, the time, who holds which role, and the organisation's rules. */
@@ -18,4 +20,20 @@ export interface ServiceContext {
   rules: Rules;
   timeZone: string;
   channels: { approvals: string; committee: string };
+}
+
+/** The one way a context is built from configuration, for the app and the command line alike. */
+export function createServiceContext(
+  db: Db,
+  clock: Clock,
+  config: { roles: Roles; rules: Rules; timeZone: string; channels: { approvals: string; committee: string } },
+): ServiceContext {
+  return {
+    db,
+    clock,
+    roles: config.roles,
+    rules: config.rules,
+    timeZone: config.timeZone,
+    channels: { approvals: config.channels.approvals, committee: config.channels.committee },
+  };
 }

@@ -1,4 +1,4 @@
-import { and, asc, desc, eq } from 'drizzle-orm';
+import { and, asc, eq } from 'drizzle-orm';
 import { assessments, decisions, exceptions, policies } from '../db/schema';
 import type { Db, Tx } from '../db/client';
 import { DomainError } from '../domain/errors';
@@ -35,6 +35,8 @@ export interface ExceptionRecord {
   createdAt: string;
   updatedAt: string;
   activatedAt: string | null;
+  closingNote: string | null;
+  renewalCount: number;
   triageMessage: SlackMessageRef | null;
   approvalMessage: SlackMessageRef | null;
   /** Each renewal is assessed and decided afresh; decisions belong to the round of the latest assessment. */
@@ -62,8 +64,8 @@ export function loadExceptionRecord(db: Reader, id: number): ExceptionRecord | u
     .get();
   if (!row) return undefined;
   const e = row.exception;
-  const assessment = db.select().from(assessments).where(eq(assessments.exceptionId, id)).orderBy(desc(assessments.round)).limit(1).get();
-  const round = assessment?.round ?? 0;
+  const round = e.currentRound;
+  const assessment = db.select().from(assessments).where(and(eq(assessments.exceptionId, id), eq(assessments.round, round))).get();
   const votes = db
     .select()
     .from(decisions)
@@ -94,6 +96,8 @@ export function loadExceptionRecord(db: Reader, id: number): ExceptionRecord | u
     createdAt: e.createdAt,
     updatedAt: e.updatedAt,
     activatedAt: e.activatedAt,
+    closingNote: e.closingNote,
+    renewalCount: e.renewalCount,
     triageMessage: messageRef(e.triageChannel, e.triageTs),
     approvalMessage: messageRef(e.approvalChannel, e.approvalTs),
     round,

@@ -4,20 +4,39 @@ import type { Tx } from '../db/client';
 export const CARDS = ['triage', 'approval'] as const;
 export type Card = (typeof CARDS)[number];
 
-export const DIRECT_MESSAGES = ['receipt', 'owner_named', 'approved', 'rejected'] as const;
+export const DIRECT_MESSAGES = ['receipt', 'owner_named', 'approved', 'rejected', 'expired', 'closed'] as const;
 export type DirectMessage = (typeof DIRECT_MESSAGES)[number];
+
+export interface ReminderItem {
+  exceptionId: number;
+  daysLeft: number;
+}
 
 /** What Slack should be told. Rendered at delivery time from the register, so a retried update shows the latest state. */
 export type Notification =
   | { kind: 'post_card'; exceptionId: number; card: Card; channel: string }
   | { kind: 'refresh_card'; exceptionId: number; card: Card }
-  | { kind: 'direct_message'; exceptionId: number; recipientId: string; message: DirectMessage };
+  | { kind: 'direct_message'; exceptionId: number; recipientId: string; message: DirectMessage }
+  /** A nudge in the thread of the card where someone has to act. */
+  | { kind: 'thread_reply'; exceptionId: number; card: Card; message: 'stall_nudge'; mentions: string[]; workingDays: number }
+  /** One DM per owner per run, however many of their exceptions need a reminder. */
+  | { kind: 'reminder_digest'; recipientId: string; items: ReminderItem[] }
+  | { kind: 'channel_post'; channel: string; message: 'expiry_summary'; exceptionIds: number[] }
+  | { kind: 'channel_post'; channel: string; message: 'stall_escalation'; exceptionIds: number[]; workingDays: number };
 
 /** Queued in the caller's transaction: the notification exists exactly when the state change does. */
 export function queueNotifications(tx: Tx, notifications: readonly Notification[], now: Date): void {
   if (notifications.length === 0) return;
   const at = now.toISOString();
   tx.insert(outbox)
-    .values(notifications.map((n) => ({ exceptionId: n.exceptionId, kind: n.kind, payload: JSON.stringify(n), nextAttemptAt: at, createdAt: at })))
+    .values(
+      notifications.map((n) => ({
+        exceptionId: 'exceptionId' in n ? n.exceptionId : null,
+        kind: n.kind,
+        payload: JSON.stringify(n),
+        nextAttemptAt: at,
+        createdAt: at,
+      })),
+    )
     .run();
 }

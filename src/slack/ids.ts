@@ -15,6 +15,8 @@ export const ACTION_IDS = {
   approve: 'approve_exception',
   reject: 'reject_exception',
   policyPicker: 'policy_picker',
+  renew: 'renew_exception',
+  close: 'close_exception',
 } as const;
 
 /** Input blocks are named after the domain field they carry, so a domain error lands next to its field. */

@@ -8,6 +8,7 @@ import type { Card, Notification } from '../services/notifications';
 import type { StructuredLogger } from '../logger';
 import { directMessage } from './views/direct-messages';
 import { approvalCard, triageCard, type CardContext, type SlackMessage } from './views/exception-cards';
+import { expirySummary, reminderDigest, stallEscalation, stallNudge } from './views/follow-up-messages';
 
 export interface NotifierDeps {
   db: Db;
@@ -69,7 +70,16 @@ function describe(error: unknown): string {
  * card is threaded under the triage card); a DM that cannot be delivered does not hold the cards back.
  */
 function orderingKey(notification: Notification): string {
-  return notification.kind === 'direct_message' ? `${notification.exceptionId}:dm:${notification.recipientId}` : `${notification.exceptionId}:cards`;
+  switch (notification.kind) {
+    case 'direct_message':
+      return `dm:${notification.recipientId}`;
+    case 'reminder_digest':
+      return `dm:${notification.recipientId}`;
+    case 'channel_post':
+      return `channel:${notification.channel}`;
+    default:
+      return `${notification.exceptionId}:cards`;
+  }
 }
 
 export function createNotifier(deps: NotifierDeps): Notifier {
@@ -91,9 +101,29 @@ export function createNotifier(deps: NotifierDeps): Notifier {
     return card === 'approval' && record.triageMessage?.channel === channel ? record.triageMessage.ts : undefined;
   }
 
-  async function deliver(row: OutboxRow, notification: Notification, record: ExceptionRecord): Promise<void> {
+  async function postDirect(recipientId: string, message: SlackMessage): Promise<void> {
+    const opened = await client.conversations.open({ users: recipientId });
+    await client.chat.postMessage({ channel: opened.channel?.id ?? recipientId, ...message, unfurl_links: false, unfurl_media: false });
+  }
+
+  function records(ids: number[]): ExceptionRecord[] {
+    return ids.map((id) => loadExceptionRecord(db, id)).filter((r): r is ExceptionRecord => r !== undefined);
+  }
+
+  /** Where a reply about a card goes: the thread the card starts, or the thread it already sits in. */
+  function threadOf(card: Card, record: ExceptionRecord): { channel: string; ts: string } | null {
+    if (card === 'triage') return record.triageMessage;
+    const approval = record.approvalMessage;
+    if (approval && record.triageMessage && approval.channel === record.triageMessage.channel) return record.triageMessage;
+    return approval;
+  }
+
+  /** Returns a note when there was nothing to send, e.g. the exception or its message no longer exists. */
+  async function deliver(row: OutboxRow, notification: Notification): Promise<string | undefined> {
     switch (notification.kind) {
       case 'post_card': {
+        const record = loadExceptionRecord(db, notification.exceptionId);
+        if (!record) return 'exception no longer exists';
         const threadTs = threadFor(notification.card, notification.channel, record);
         const posted = await client.chat.postMessage({
           channel: notification.channel,
@@ -103,27 +133,45 @@ export function createNotifier(deps: NotifierDeps): Notifier {
           unfurl_media: false,
         });
         markCardPosted(db, row, notification.card, { channel: posted.channel ?? notification.channel, ts: posted.ts ?? '' }, clock());
-        return;
+        return undefined;
       }
       case 'refresh_card': {
-        const ref = notification.card === 'triage' ? record.triageMessage : record.approvalMessage;
-        if (!ref) {
-          markDelivered(db, row.id, clock(), `no ${notification.card} message to update`);
-          return;
-        }
+        const record = loadExceptionRecord(db, notification.exceptionId);
+        const ref = record && (notification.card === 'triage' ? record.triageMessage : record.approvalMessage);
+        if (!record || !ref) return `no ${notification.card} message to update`;
         const threaded = threadFor(notification.card, ref.channel, record) !== undefined;
         await client.chat.update({ channel: ref.channel, ts: ref.ts, ...render(notification.card, record, threaded) });
-        markDelivered(db, row.id, clock());
-        return;
+        break;
       }
       case 'direct_message': {
-        const opened = await client.conversations.open({ users: notification.recipientId });
-        const channel = opened.channel?.id ?? notification.recipientId;
-        await client.chat.postMessage({ channel, ...directMessage(notification.message, record), unfurl_links: false, unfurl_media: false });
-        markDelivered(db, row.id, clock());
-        return;
+        const record = loadExceptionRecord(db, notification.exceptionId);
+        if (!record) return 'exception no longer exists';
+        await postDirect(notification.recipientId, directMessage(notification.message, record));
+        break;
+      }
+      case 'thread_reply': {
+        const record = loadExceptionRecord(db, notification.exceptionId);
+        const thread = record && threadOf(notification.card, record);
+        if (!record || !thread) return `no ${notification.card} message to reply to`;
+        await client.chat.postMessage({ channel: thread.channel, thread_ts: thread.ts, ...stallNudge(record, notification.mentions, notification.workingDays), unfurl_links: false });
+        break;
+      }
+      case 'reminder_digest': {
+        const items = notification.items.flatMap(({ exceptionId, daysLeft }) => records([exceptionId]).map((record) => ({ record, daysLeft })));
+        if (items.length === 0) return 'no exceptions left to remind about';
+        await postDirect(notification.recipientId, reminderDigest(items));
+        break;
+      }
+      case 'channel_post': {
+        const listed = records(notification.exceptionIds);
+        if (listed.length === 0) return 'no exceptions left to list';
+        const message = notification.message === 'expiry_summary' ? expirySummary(listed) : stallEscalation(listed, notification.workingDays);
+        await client.chat.postMessage({ channel: notification.channel, ...message, unfurl_links: false, unfurl_media: false });
+        break;
       }
     }
+    markDelivered(db, row.id, clock());
+    return undefined;
   }
 
   function recordFailure(row: OutboxRow, error: unknown): void {
@@ -155,14 +203,10 @@ export function createNotifier(deps: NotifierDeps): Notifier {
         blocked.add(key);
         continue;
       }
-      const record = loadExceptionRecord(db, notification.exceptionId);
-      if (!record) {
-        markDelivered(db, row.id, clock(), 'exception no longer exists');
-        continue;
-      }
       try {
-        await deliver(row, notification, record);
-        delivered++;
+        const nothingToSend = await deliver(row, notification);
+        if (nothingToSend) markDelivered(db, row.id, clock(), nothingToSend);
+        else delivered++;
       } catch (error) {
         recordFailure(row, error);
         blocked.add(key);

@@ -84,7 +84,7 @@ export function cardFor(h: Harness, ref: string, channel: string = CHANNELS.appr
     .messages(channel)
     .filter((m) => JSON.stringify(m.blocks ?? []).includes(ref))
     // The triage card is top-level; a fast-path decision message sits in its thread.
-    .filter((m) => (kind === 'approval' ? headerOf(m).startsWith('Decision') : !m.threadTs && !headerOf(m).startsWith('Decision')));
+    .filter((m) => (kind === 'approval' ? headerOf(m).startsWith('Decision') : !m.threadTs && headerOf(m) !== '' && !headerOf(m).startsWith('Decision')));
   expect(found, `${kind} card for ${ref} in ${channel}`).toHaveLength(1);
   return found[0]!;
 }

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startApplication, type Application } from '../../src/application';
+import { runJobs, type JobReport } from '../../src/jobs/run-jobs';
 import { loadConfig, type Config } from '../../src/config';
 import { createLogger } from '../../src/logger';
 import { importPolicies } from '../../src/services/policy-catalogue';
@@ -35,13 +36,17 @@ export interface Harness {
   clock: { now: Date; advance(ms: number): void };
   /** Waits until the app has finished handling requests and delivered everything due. */
   settle(): Promise<void>;
+  /** Runs every scheduled job as of the harness clock (what cron and `jobs run` do), then delivers. */
+  runJobs(): Promise<JobReport[]>;
   /** Stops the app and starts a new one on the same database file, as a restart would. */
-  restart(): Promise<void>;
+  restart(options?: { schedule?: boolean }): Promise<void>;
   close(): Promise<void>;
 }
 
 export interface HarnessOptions {
   now?: Date;
+  /** Start the real scheduler (cron plus the start-up catch-up run); tests otherwise call `runJobs` themselves. */
+  schedule?: boolean;
   env?: Record<string, string>;
   policiesCsv?: string;
 }
@@ -81,7 +86,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   };
   const logs: string[] = [];
   const logger = createLogger('debug', (line) => logs.push(line));
-  const boot = () => startApplication(config, { clock: () => clock.now, logger, deliveryIntervalMs: 20 });
+  const boot = (schedule = options.schedule ?? false) => startApplication(config, { clock: () => clock.now, logger, deliveryIntervalMs: 20, schedule });
 
   let app = await boot();
   importPolicies(app.register.db, () => clock.now, options.policiesCsv ?? DEFAULT_POLICIES, 'test');
@@ -97,9 +102,14 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     logs,
     clock,
     settle: () => harness.app.idle(),
-    async restart() {
+    async runJobs() {
+      const reports = runJobs(harness.app.services, clock.now);
+      await harness.app.idle();
+      return reports;
+    },
+    async restart(restartOptions = {}) {
       await harness.app.stop();
-      app = await boot();
+      app = await boot(restartOptions.schedule);
       harness.app = app;
       harness.driver = driverFor(app);
     },

@@ -47,6 +47,24 @@ export function directMessage(kind: DirectMessage, record: ExceptionRecord): Sla
           ),
         ],
       };
+    case 'expired':
+      return {
+        text: `${record.ref} has expired; the policy applies again in full.`,
+        blocks: [
+          section(
+            `:hourglass: ${link(record)} *expired* at the end of ${record.expiresOn}. The ${escapeMrkdwn(record.policy.key)} policy applies again in full.\n` +
+              'If the gap is not fixed yet, request a new exception with `/exception request`.',
+          ),
+        ],
+      };
+    case 'closed':
+      return {
+        text: `${record.ref} was closed.`,
+        blocks: [
+          section(`${link(record)} was *closed*; the ${escapeMrkdwn(record.policy.key)} policy applies again in full.`),
+          ...(record.closingNote ? [labelledSection('Closing note', record.closingNote)] : []),
+        ],
+      };
     case 'rejected': {
       const rejection = record.decisions.find((d) => d.outcome === 'reject');
       const blocks: types.KnownBlock[] = [

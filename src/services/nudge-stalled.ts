@@ -1,0 +1,95 @@
+import { and, eq, inArray } from 'drizzle-orm';
+import { appendAuditEvent } from '../db/audit-chain';
+import { exceptions, followUps } from '../db/schema';
+import { decidersFor } from '../domain/authority';
+import { calendarDateIn } from '../domain/calendar';
+import { formatExceptionRef } from '../domain/exception';
+import { stallStage, workingDaysSince } from '../domain/follow-ups';
+import type { ServiceContext } from './context';
+import { loadExceptionRecord, type ExceptionRecord } from './exception-record';
+import { SCHEDULER_ACTOR } from './expire-due';
+import { queueNotifications, type Notification } from './notifications';
+
+interface Waiting {
+  record: ExceptionRecord;
+  since: string;
+  /** Who can act now, never the requester or owner. */
+  mentions: string[];
+  card: 'triage' | 'approval';
+}
+
+function waitingOn(ctx: ServiceContext, record: ExceptionRecord): Waiting | undefined {
+  const parties = new Set([record.requesterId, record.ownerId]);
+  if (record.status === 'requested') {
+    return { record, since: record.createdAt, card: 'triage', mentions: [...ctx.roles.securityTeam].filter((id) => !parties.has(id)) };
+  }
+  if (record.status === 'pending_approval' && record.assessment && record.route) {
+    const voted = new Set(record.decisions.map((d) => d.deciderId));
+    const mentions = [...decidersFor(record.route, ctx.roles)].filter((id) => !parties.has(id) && !voted.has(id));
+    return { record, since: record.assessment.assessedAt, card: 'approval', mentions };
+  }
+  return undefined;
+}
+
+/**
+ * A request waiting more than two working days for assessment or a decision gets one nudge in its thread; after
+ * five it is escalated once to the committee channel. A process nobody acts on is the failure the seeds describe.
+ */
+export function nudgeStalled(ctx: ServiceContext, now: Date): { nudged: string[]; escalated: string[] } {
+  const today = calendarDateIn(now, ctx.timeZone);
+  const at = now.toISOString();
+  return ctx.db.transaction(
+    (tx) => {
+      const open = tx.select({ id: exceptions.id }).from(exceptions).where(inArray(exceptions.status, ['requested', 'pending_approval'])).all();
+      const notifications: Notification[] = [];
+      const nudged: string[] = [];
+      const escalated: { id: number; workingDays: number }[] = [];
+      for (const { id } of open) {
+        const record = loadExceptionRecord(tx, id);
+        const waiting = record && waitingOn(ctx, record);
+        if (!waiting) continue;
+        const workingDays = workingDaysSince(calendarDateIn(new Date(waiting.since), ctx.timeZone), today);
+        const stage = stallStage(workingDays);
+        if (!stage) continue;
+        const key = `${record.round}:${record.status}`;
+        const sent = new Set(
+          tx
+            .select({ kind: followUps.kind })
+            .from(followUps)
+            .where(and(eq(followUps.exceptionId, id), eq(followUps.key, key)))
+            .all()
+            .map((f) => f.kind),
+        );
+        if (sent.has(stage) || (stage === 'stall_nudge' && sent.has('stall_escalation'))) continue;
+        // An escalation after downtime stands in for the nudge that was never sent; that nudge is not sent later.
+        const stages = stage === 'stall_escalation' ? (['stall_escalation', 'stall_nudge'] as const) : (['stall_nudge'] as const);
+        for (const kind of stages) tx.insert(followUps).values({ exceptionId: id, kind, key, sentAt: at }).onConflictDoNothing().run();
+        appendAuditEvent(tx, {
+          exceptionId: id,
+          actorId: SCHEDULER_ACTOR,
+          kind: 'exception.escalated',
+          payload: { stage, workingDays, waitingFor: record.status === 'requested' ? 'assessment' : 'decision', mentions: waiting.mentions },
+          occurredAt: at,
+        });
+        if (stage === 'stall_escalation') {
+          escalated.push({ id, workingDays });
+        } else {
+          notifications.push({ kind: 'thread_reply', exceptionId: id, card: waiting.card, message: 'stall_nudge', mentions: waiting.mentions, workingDays });
+          nudged.push(formatExceptionRef(id));
+        }
+      }
+      if (escalated.length > 0) {
+        notifications.push({
+          kind: 'channel_post',
+          channel: ctx.channels.committee,
+          message: 'stall_escalation',
+          exceptionIds: escalated.map((e) => e.id),
+          workingDays: Math.max(...escalated.map((e) => e.workingDays)),
+        });
+      }
+      queueNotifications(tx, notifications, now);
+      return { nudged, escalated: escalated.map((e) => formatExceptionRef(e.id)) };
+    },
+    { behavior: 'immediate' },
+  );
+}

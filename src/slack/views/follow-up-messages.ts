@@ -1,0 +1,92 @@
+import type { types } from '@slack/bolt';
+import type { ExceptionRecord } from '../../services/exception-record';
+import { ACTION_IDS } from '../ids';
+import type { SlackMessage } from './exception-cards';
+import { escapeMrkdwn, mention, plainText, truncate } from './mrkdwn';
+
+/** Block Kit allows 50 blocks a message; a digest keeps room for its heading and the "more" note. */
+const MAX_ITEMS_WITH_BUTTONS = 20;
+
+function section(text: string): types.SectionBlock {
+  return { type: 'section', text: { type: 'mrkdwn', text: truncate(text, 3000) } };
+}
+
+function line(record: ExceptionRecord): string {
+  return `*${record.ref}* · ${escapeMrkdwn(truncate(record.title, 150))} (${escapeMrkdwn(record.policy.key)})`;
+}
+
+function days(n: number): string {
+  if (n === 0) return 'today';
+  return n === 1 ? 'tomorrow' : `in ${n} days`;
+}
+
+/** One DM per owner per run: each exception that needs a reminder, with its own Renew and Close buttons. */
+export function reminderDigest(items: { record: ExceptionRecord; daysLeft: number }[]): SlackMessage {
+  const shown = items.slice(0, MAX_ITEMS_WITH_BUTTONS);
+  const blocks: types.KnownBlock[] = [
+    section(
+      items.length === 1
+        ? 'An exception you own expires soon. When it expires the policy applies again in full.'
+        : `${items.length} exceptions you own expire soon. When an exception expires the policy applies again in full.`,
+    ),
+  ];
+  for (const { record, daysLeft } of shown) {
+    blocks.push(section(`${line(record)}\nExpires *${days(daysLeft)}*, at the end of ${record.expiresOn}. Renew it with evidence of remediation progress, or close it if the gap is fixed.`));
+    blocks.push({
+      type: 'actions',
+      block_id: `reminder_${record.id}`,
+      elements: [
+        { type: 'button', action_id: ACTION_IDS.renew, text: plainText('Renew'), value: String(record.id) },
+        { type: 'button', action_id: ACTION_IDS.close, text: plainText('Close'), value: String(record.id) },
+      ],
+    });
+  }
+  if (items.length > shown.length) blocks.push(section(`…and ${items.length - shown.length} more. Use \`/exception renew EXC-n\` for each.`));
+  const soonest = Math.min(...items.map((i) => i.daysLeft));
+  return { text: `${items.length === 1 ? `${items[0]!.record.ref} expires` : `${items.length} of your exceptions expire`} soon (first ${days(soonest)}).`, blocks };
+}
+
+function listSections(records: ExceptionRecord[], describe: (record: ExceptionRecord) => string): types.SectionBlock[] {
+  const lines = records.map(describe);
+  const sections: types.SectionBlock[] = [];
+  let current = '';
+  for (const text of lines) {
+    if (current && current.length + text.length + 1 > 2900) {
+      sections.push(section(current));
+      current = '';
+    }
+    current = current ? `${current}\n${text}` : text;
+  }
+  if (current) sections.push(section(current));
+  return sections.slice(0, 45);
+}
+
+/** One summary per sweep in the approvals channel, so the channel does not fill with one post per expiry. */
+export function expirySummary(records: ExceptionRecord[]): SlackMessage {
+  return {
+    text: `${records.length} exception${records.length === 1 ? '' : 's'} expired: ${records.map((r) => r.ref).join(', ')}`,
+    blocks: [
+      section(`:hourglass: *${records.length} exception${records.length === 1 ? '' : 's'} expired* at the end of ${records[0]?.expiresOn ?? 'their expiry day'}; the policies apply again in full.`),
+      ...listSections(records, (r) => `• ${line(r)} · owner ${mention(r.ownerId)} · expired after ${r.expiresOn}`),
+    ],
+  };
+}
+
+export function stallEscalation(records: ExceptionRecord[], workingDays: number): SlackMessage {
+  return {
+    text: `${records.length} request${records.length === 1 ? ' has' : 's have'} waited more than 5 working days: ${records.map((r) => r.ref).join(', ')}`,
+    blocks: [
+      section(`:rotating_light: *Escalated to the committee:* waiting more than 5 working days (up to ${workingDays}) for someone to act.`),
+      ...listSections(records, (r) => `• ${line(r)} · waiting for ${r.status === 'requested' ? 'risk assessment by the security team' : 'a decision'} · requested by ${mention(r.requesterId)}`),
+    ],
+  };
+}
+
+export function stallNudge(record: ExceptionRecord, mentions: string[], workingDays: number): SlackMessage {
+  const who = mentions.length > 0 ? `${mentions.map(mention).join(' ')} ` : '';
+  const what = record.status === 'requested' ? 'a risk assessment' : 'a decision';
+  return {
+    text: `${record.ref} has waited ${workingDays} working days for ${what}.`,
+    blocks: [section(`${who}${record.ref} has waited *${workingDays} working days* for ${what}. Please act on it above, or say here why it should wait. After 5 working days it goes to the steering committee.`)],
+  };
+}
