@@ -40,3 +40,10 @@ export function assertMayDecide(actorId: string, parties: Parties, route: Approv
   }
   assertIndependent(actorId, parties, 'approve or reject');
 }
+
+/** Closing and renewing belong to the people accountable for the exception: its owner and its requester. */
+export function assertIsAccountable(actorId: string, parties: Parties, verb: 'close' | 'renew'): void {
+  if (actorId !== parties.ownerId && actorId !== parties.requesterId) {
+    throw new DomainError('not_authorised', `Only the owner or the requester can ${verb} this exception. Ask the owner (<@${parties.ownerId}>) to do it.`);
+  }
+}

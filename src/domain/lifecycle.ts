@@ -9,7 +9,8 @@ export const TRANSITIONS: Readonly<Record<ExceptionStatus, Partial<Record<Lifecy
   requested: { assess: 'pending_approval', reject: 'rejected', withdraw: 'rejected' },
   pending_approval: { approve: 'active', reject: 'rejected' },
   active: { expire: 'expired', close: 'closed', revoke: 'revoked', renew: 'active' },
-  expired: {},
+  // A renewal approved after the exception lapsed brings it back, with an expiry counted from the approval.
+  expired: { renew: 'active' },
   rejected: {},
   closed: {},
   revoked: {},

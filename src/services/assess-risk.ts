@@ -1,22 +1,30 @@
 import { and, eq } from 'drizzle-orm';
 import { appendAuditEvent } from '../db/audit-chain';
-import { assessments, exceptions } from '../db/schema';
+import { assessments, exceptions, renewals } from '../db/schema';
 import { assertMayAssess } from '../domain/authority';
 import { calendarDateIn, daysBetween } from '../domain/calendar';
 import { DomainError } from '../domain/errors';
 import { nextStatus } from '../domain/lifecycle';
-import { routeApproval, validateAssessment, type AssessmentField } from '../domain/risk';
+import { renewalRoute } from '../domain/renewal';
+import { routeApproval, validateAssessment, type AssessmentField, type Routing } from '../domain/risk';
 import type { FieldErrors } from '../domain/request';
 import type { ApprovalRoute } from '../domain/exception';
 import type { ServiceContext } from './context';
 import { getExceptionRecord, type ExceptionRecord } from './exception-record';
 import { queueNotifications } from './notifications';
 
+/** Only a request or a renewal that waits for its assessment can be assessed, and only by the security team. */
+function assertAssessable(ctx: ServiceContext, record: ExceptionRecord, actorId: string): void {
+  assertMayAssess(actorId, record, ctx.roles);
+  if (record.open?.stage === 'assessment') return;
+  if (record.round === 0) nextStatus(record.status, 'assess');
+  throw new DomainError('invalid_transition', `${record.ref} is not waiting for a risk assessment${record.renewal ? ` (its renewal is ${record.renewal.status.replace('_', ' ')})` : ''}.`);
+}
+
 /** Checked before the assessment modal opens, so nobody fills in a form they may not submit. */
 export function authorizeAssessment(ctx: ServiceContext, exceptionId: number, actorId: string): ExceptionRecord {
   const record = getExceptionRecord(ctx.db, exceptionId);
-  assertMayAssess(actorId, record, ctx.roles);
-  nextStatus(record.status, 'assess');
+  assertAssessable(ctx, record, actorId);
   return record;
 }
 
@@ -30,6 +38,13 @@ export type AssessRiskResult =
   | { ok: true; ref: string; score: number; route: ApprovalRoute }
   | { ok: false; errors: FieldErrors<AssessmentField> };
 
+/** The duration asked for, counted from the day it was asked, as the person saw it in the form. */
+function requestedDays(ctx: ServiceContext, record: ExceptionRecord): number {
+  const askedOn = record.renewal ? record.renewal.createdAt : record.createdAt;
+  const until = record.renewal ? record.renewal.requestedExpiresOn : record.requestedExpiresOn;
+  return daysBetween(calendarDateIn(new Date(askedOn), ctx.timeZone), until);
+}
+
 export function assessRisk(ctx: ServiceContext, command: AssessRiskCommand): AssessRiskResult {
   const validation = validateAssessment(command.input);
   if (!validation.ok) return validation;
@@ -39,22 +54,30 @@ export function assessRisk(ctx: ServiceContext, command: AssessRiskCommand): Ass
   return ctx.db.transaction(
     (tx) => {
       const record = getExceptionRecord(tx, command.exceptionId);
-      assertMayAssess(command.assessorId, record, ctx.roles);
-      const status = nextStatus(record.status, 'assess');
-      // The duration asked for, counted from the day of the request, as the requester saw it in the form.
-      const durationDays = daysBetween(calendarDateIn(new Date(record.createdAt), ctx.timeZone), record.requestedExpiresOn);
-      const routing = routeApproval({ score: assessment.score, structural: record.structural, durationDays }, ctx.rules);
+      assertAssessable(ctx, record, command.assessorId);
+      const assessed = routeApproval({ score: assessment.score, structural: record.structural, durationDays: requestedDays(ctx, record) }, ctx.rules);
+      const routing: Routing = record.renewal
+        ? (({ route, reasons }) => ({ route, reasons: [...assessed.reasons, ...reasons] }))(renewalRoute(assessed.route, record.originalRoute, record.round))
+        : assessed;
       const at = now.toISOString();
 
-      const moved = tx
-        .update(exceptions)
-        .set({ status, route: routing.route, riskScore: assessment.score, updatedAt: at })
-        .where(and(eq(exceptions.id, record.id), eq(exceptions.status, record.status)))
-        .run();
+      const moved = record.renewal
+        ? tx
+            .update(renewals)
+            .set({ status: 'pending_approval', route: routing.route })
+            .where(and(eq(renewals.exceptionId, record.id), eq(renewals.round, record.round), eq(renewals.status, 'requested')))
+            .run()
+        : tx
+            .update(exceptions)
+            .set({ status: nextStatus(record.status, 'assess'), updatedAt: at })
+            .where(and(eq(exceptions.id, record.id), eq(exceptions.status, record.status)))
+            .run();
       if (moved.changes === 0) throw new DomainError('conflict', `${record.ref} was assessed by someone else a moment ago.`);
+      tx.update(exceptions).set({ route: routing.route, riskScore: assessment.score, updatedAt: at }).where(eq(exceptions.id, record.id)).run();
       tx.insert(assessments)
         .values({
           exceptionId: record.id,
+          round: record.round,
           assessorId: command.assessorId,
           likelihood: assessment.likelihood,
           impact: assessment.impact,
@@ -68,8 +91,8 @@ export function assessRisk(ctx: ServiceContext, command: AssessRiskCommand): Ass
       appendAuditEvent(tx, {
         exceptionId: record.id,
         actorId: command.assessorId,
-        kind: 'exception.assessed',
-        payload: { ...assessment, route: routing.route, reasons: routing.reasons },
+        kind: record.renewal ? 'renewal.assessed' : 'exception.assessed',
+        payload: { round: record.round, ...assessment, route: routing.route, reasons: routing.reasons },
         occurredAt: at,
       });
       queueNotifications(

@@ -1,6 +1,7 @@
 import { and, eq } from 'drizzle-orm';
 import { appendAuditEvent } from '../db/audit-chain';
-import { decisions, exceptions } from '../db/schema';
+import { decisions, exceptions, renewals } from '../db/schema';
+import type { Tx } from '../db/client';
 import { assertMayDecide } from '../domain/authority';
 import { calendarDateIn } from '../domain/calendar';
 import { RejectionReason, tallyVotes, type Tally } from '../domain/decision';
@@ -11,7 +12,7 @@ import { nextStatus, transitionRefused } from '../domain/lifecycle';
 import type { ApprovalRoute, DecisionOutcome } from '../domain/exception';
 import type { ServiceContext } from './context';
 import { getExceptionRecord, type ExceptionRecord } from './exception-record';
-import { queueNotifications, type Notification } from './notifications';
+import { queueNotifications, type DirectMessage, type Notification } from './notifications';
 
 function parseRejectionReason(comment: string | undefined): string {
   const parsed = RejectionReason.safeParse(comment);
@@ -26,9 +27,12 @@ export function authorizeDecision(ctx: ServiceContext, exceptionId: number, acto
   return record;
 }
 
-/** Only an assessed exception is decided, and by whom its route names; returns that route. */
+/** Only an assessed request or renewal is decided, and by whom its route names; returns that route. */
 function assertDecidable(ctx: ServiceContext, record: ExceptionRecord, actorId: string, outcome: DecisionOutcome): ApprovalRoute {
-  if (record.status !== 'pending_approval' || !record.route) throw transitionRefused(record.status, outcome);
+  if (record.open?.stage !== 'decision' || !record.route) {
+    if (record.round === 0) throw transitionRefused(record.status, outcome);
+    throw new DomainError('invalid_transition', `The renewal of ${record.ref} is ${record.renewal?.status.replace('_', ' ') ?? 'not open'}, so it cannot be ${outcome === 'approve' ? 'approved' : 'rejected'} now.`);
+  }
   assertMayDecide(actorId, record, record.route, ctx.roles);
   const earlier = record.decisions.find((d) => d.deciderId === actorId);
   if (earlier) {
@@ -38,6 +42,49 @@ function assertDecidable(ctx: ServiceContext, record: ExceptionRecord, actorId: 
     );
   }
   return record.route;
+}
+
+function decisionMessages(record: ExceptionRecord, message: DirectMessage): Notification[] {
+  return [...new Set([record.requesterId, record.ownerId])].map((recipientId) => ({ kind: 'direct_message' as const, exceptionId: record.id, recipientId, message }));
+}
+
+/**
+ * An approved renewal moves the expiry (counted from today, never stretched) and, if the exception expired while
+ * the renewal waited, reactivates it; the original expiry date stays on the record. A rejection changes nothing else.
+ */
+function concludeRenewal(
+  ctx: ServiceContext,
+  tx: Tx,
+  record: ExceptionRecord,
+  outcome: 'approved' | 'rejected',
+  vote: { deciderId: string; comment: string | null; tally: Tally; now: Date },
+): Notification[] {
+  const at = vote.now.toISOString();
+  const renewal = record.renewal as NonNullable<ExceptionRecord['renewal']>;
+  let newExpiresOn: string | null = null;
+  if (outcome === 'approved') {
+    newExpiresOn = fixExpiry(renewal.requestedExpiresOn, calendarDateIn(vote.now, ctx.timeZone), allowedDays(record.structural, ctx.rules, record.policy));
+    const moved = tx
+      .update(exceptions)
+      .set({ status: nextStatus(record.status, 'renew'), expiresOn: newExpiresOn, renewalCount: record.renewalCount + 1, updatedAt: at })
+      .where(and(eq(exceptions.id, record.id), eq(exceptions.status, record.status)))
+      .run();
+    if (moved.changes === 0) throw new DomainError('conflict', `${record.ref} changed a moment ago; look at it again.`);
+  }
+  const concluded = tx
+    .update(renewals)
+    .set({ status: outcome, decidedAt: at, newExpiresOn })
+    .where(and(eq(renewals.exceptionId, record.id), eq(renewals.round, record.round), eq(renewals.status, 'pending_approval')))
+    .run();
+  if (concluded.changes === 0) throw new DomainError('conflict', `The renewal of ${record.ref} was decided by someone else a moment ago.`);
+  appendAuditEvent(tx, {
+    exceptionId: record.id,
+    actorId: vote.deciderId,
+    kind: outcome === 'approved' ? 'renewal.approved' : 'renewal.rejected',
+    payload: { round: record.round, comment: vote.comment, tally: vote.tally, newExpiresOn, reactivated: outcome === 'approved' && record.status === 'expired' },
+    occurredAt: at,
+  });
+  return [{ kind: 'refresh_card', exceptionId: record.id, card: 'triage' }, ...decisionMessages(record, outcome === 'approved' ? 'renewal_approved' : 'renewal_rejected')];
 }
 
 export interface DecideCommand {
@@ -74,7 +121,15 @@ export function decideException(ctx: ServiceContext, command: DecideCommand): De
         const notifications: Notification[] = [{ kind: 'refresh_card', exceptionId: record.id, card: 'approval' }];
 
         if (tally.outcome === 'pending') {
-          appendAuditEvent(tx, { exceptionId: record.id, actorId: command.deciderId, kind: 'exception.vote_recorded', payload: { outcome: command.outcome, comment, tally }, occurredAt: at });
+          appendAuditEvent(tx, {
+            exceptionId: record.id,
+            actorId: command.deciderId,
+            kind: record.renewal ? 'renewal.vote_recorded' : 'exception.vote_recorded',
+            payload: { round: record.round, outcome: command.outcome, comment, tally },
+            occurredAt: at,
+          });
+        } else if (record.renewal) {
+          notifications.push(...concludeRenewal(ctx, tx, record, tally.outcome, { deciderId: command.deciderId, comment, tally, now }));
         } else {
           const action = tally.outcome === 'approved' ? 'approve' : 'reject';
           const status = nextStatus(record.status, action);
@@ -97,15 +152,9 @@ export function decideException(ctx: ServiceContext, command: DecideCommand): De
             payload: { outcome: command.outcome, comment, tally, expiresOn },
             occurredAt: at,
           });
-          const recipients = [...new Set([record.requesterId, record.ownerId])];
           notifications.push(
             { kind: 'refresh_card', exceptionId: record.id, card: 'triage' },
-            ...recipients.map((recipientId) => ({
-              kind: 'direct_message' as const,
-              exceptionId: record.id,
-              recipientId,
-              message: action === 'approve' ? ('approved' as const) : ('rejected' as const),
-            })),
+            ...decisionMessages(record, action === 'approve' ? 'approved' : 'rejected'),
           );
         }
         queueNotifications(tx, notifications, now);

@@ -1,5 +1,5 @@
 import { and, asc, eq } from 'drizzle-orm';
-import { assessments, decisions, exceptions, policies } from '../db/schema';
+import { assessments, decisions, exceptions, policies, renewals, type RenewalStatus } from '../db/schema';
 import type { Db, Tx } from '../db/client';
 import { DomainError } from '../domain/errors';
 import { formatExceptionRef, type ApprovalRoute, type DecisionOutcome, type ExceptionStatus } from '../domain/exception';
@@ -9,6 +9,28 @@ export type Reader = Db | Tx;
 export interface SlackMessageRef {
   channel: string;
   ts: string;
+}
+
+export interface RenewalRecord {
+  round: number;
+  status: RenewalStatus;
+  requestedBy: string;
+  progress: string;
+  percentComplete: number;
+  evidenceUrl: string | null;
+  controlTestedOn: string;
+  requestedExpiresOn: string;
+  newExpiresOn: string | null;
+  createdAt: string;
+  decidedAt: string | null;
+}
+
+/** What is waiting on people right now: an assessment or a decision, of the first request or of a renewal. */
+export interface OpenDecision {
+  stage: 'assessment' | 'decision';
+  round: number;
+  /** When the current stage began, for nudges. */
+  since: string;
 }
 
 export interface ExceptionRecord {
@@ -51,6 +73,24 @@ export interface ExceptionRecord {
     assessedAt: string;
   } | null;
   decisions: { deciderId: string; outcome: DecisionOutcome; comment: string | null; decidedAt: string }[];
+  /** The route of the first decision: a renewal is never decided on a lighter one. */
+  originalRoute: ApprovalRoute | null;
+  /** Every renewal so far, oldest first; the last one is the current round's when a renewal is open. */
+  renewals: RenewalRecord[];
+  /** The renewal being assessed or decided now, if any. */
+  renewal: RenewalRecord | null;
+  open: OpenDecision | null;
+}
+
+function openDecisionOf(status: ExceptionStatus, round: number, createdAt: string, renewal: RenewalRecord | null, assessedAt: string | undefined): OpenDecision | null {
+  if (round === 0) {
+    if (status === 'requested') return { stage: 'assessment', round, since: createdAt };
+    if (status === 'pending_approval' && assessedAt) return { stage: 'decision', round, since: assessedAt };
+    return null;
+  }
+  if (renewal?.status === 'requested') return { stage: 'assessment', round, since: renewal.createdAt };
+  if (renewal?.status === 'pending_approval' && assessedAt) return { stage: 'decision', round, since: assessedAt };
+  return null;
 }
 
 const messageRef = (channel: string | null, ts: string | null): SlackMessageRef | null => (channel && ts ? { channel, ts } : null);
@@ -72,6 +112,27 @@ export function loadExceptionRecord(db: Reader, id: number): ExceptionRecord | u
     .where(and(eq(decisions.exceptionId, id), eq(decisions.round, round)))
     .orderBy(asc(decisions.id))
     .all();
+  const history: RenewalRecord[] = db
+    .select()
+    .from(renewals)
+    .where(eq(renewals.exceptionId, id))
+    .orderBy(asc(renewals.round))
+    .all()
+    .map((r) => ({
+      round: r.round,
+      status: r.status,
+      requestedBy: r.requestedBy,
+      progress: r.progress,
+      percentComplete: r.percentComplete,
+      evidenceUrl: r.evidenceUrl,
+      controlTestedOn: r.controlTestedOn,
+      requestedExpiresOn: r.requestedExpiresOn,
+      newExpiresOn: r.newExpiresOn,
+      createdAt: r.createdAt,
+      decidedAt: r.decidedAt,
+    }));
+  const renewal = round > 0 ? (history.find((r) => r.round === round) ?? null) : null;
+  const original = round > 0 ? db.select({ route: assessments.route }).from(assessments).where(and(eq(assessments.exceptionId, id), eq(assessments.round, 0))).get() : assessment;
   return {
     id: e.id,
     ref: formatExceptionRef(e.id),
@@ -113,6 +174,10 @@ export function loadExceptionRecord(db: Reader, id: number): ExceptionRecord | u
         }
       : null,
     decisions: votes.map((v) => ({ deciderId: v.deciderId, outcome: v.outcome, comment: v.comment, decidedAt: v.decidedAt })),
+    originalRoute: original?.route ?? null,
+    renewals: history,
+    renewal,
+    open: openDecisionOf(e.status, round, e.createdAt, renewal, assessment?.assessedAt),
   };
 }
 

@@ -4,7 +4,7 @@ import type { Tx } from '../db/client';
 export const CARDS = ['triage', 'approval'] as const;
 export type Card = (typeof CARDS)[number];
 
-export const DIRECT_MESSAGES = ['receipt', 'owner_named', 'approved', 'rejected', 'expired', 'closed'] as const;
+export const DIRECT_MESSAGES = ['receipt', 'owner_named', 'approved', 'rejected', 'expired', 'closed', 'renewal_approved', 'renewal_rejected'] as const;
 export type DirectMessage = (typeof DIRECT_MESSAGES)[number];
 
 export interface ReminderItem {
@@ -18,7 +18,7 @@ export type Notification =
   | { kind: 'refresh_card'; exceptionId: number; card: Card }
   | { kind: 'direct_message'; exceptionId: number; recipientId: string; message: DirectMessage }
   /** A nudge in the thread of the card where someone has to act. */
-  | { kind: 'thread_reply'; exceptionId: number; card: Card; message: 'stall_nudge'; mentions: string[]; workingDays: number }
+  | { kind: 'thread_reply'; exceptionId: number; card: Card; message: 'stall_nudge' | 'renewal_requested'; mentions: string[]; workingDays: number }
   /** One DM per owner per run, however many of their exceptions need a reminder. */
   | { kind: 'reminder_digest'; recipientId: string; items: ReminderItem[] }
   | { kind: 'channel_post'; channel: string; message: 'expiry_summary'; exceptionIds: number[] }

@@ -1,4 +1,4 @@
-import { and, eq, inArray } from 'drizzle-orm';
+import { and, eq, gt, inArray, or } from 'drizzle-orm';
 import { appendAuditEvent } from '../db/audit-chain';
 import { exceptions, followUps } from '../db/schema';
 import { decidersFor } from '../domain/authority';
@@ -19,16 +19,16 @@ interface Waiting {
 }
 
 function waitingOn(ctx: ServiceContext, record: ExceptionRecord): Waiting | undefined {
+  const open = record.open;
+  if (!open) return undefined;
   const parties = new Set([record.requesterId, record.ownerId]);
-  if (record.status === 'requested') {
-    return { record, since: record.createdAt, card: 'triage', mentions: [...ctx.roles.securityTeam].filter((id) => !parties.has(id)) };
+  if (open.stage === 'assessment') {
+    return { record, since: open.since, card: 'triage', mentions: [...ctx.roles.securityTeam].filter((id) => !parties.has(id)) };
   }
-  if (record.status === 'pending_approval' && record.assessment && record.route) {
-    const voted = new Set(record.decisions.map((d) => d.deciderId));
-    const mentions = [...decidersFor(record.route, ctx.roles)].filter((id) => !parties.has(id) && !voted.has(id));
-    return { record, since: record.assessment.assessedAt, card: 'approval', mentions };
-  }
-  return undefined;
+  if (!record.route) return undefined;
+  const voted = new Set(record.decisions.map((d) => d.deciderId));
+  const mentions = [...decidersFor(record.route, ctx.roles)].filter((id) => !parties.has(id) && !voted.has(id));
+  return { record, since: open.since, card: 'approval', mentions };
 }
 
 /**
@@ -40,7 +40,11 @@ export function nudgeStalled(ctx: ServiceContext, now: Date): { nudged: string[]
   const at = now.toISOString();
   return ctx.db.transaction(
     (tx) => {
-      const open = tx.select({ id: exceptions.id }).from(exceptions).where(inArray(exceptions.status, ['requested', 'pending_approval'])).all();
+      const open = tx
+        .select({ id: exceptions.id })
+        .from(exceptions)
+        .where(or(inArray(exceptions.status, ['requested', 'pending_approval']), gt(exceptions.currentRound, 0)))
+        .all();
       const notifications: Notification[] = [];
       const nudged: string[] = [];
       const escalated: { id: number; workingDays: number }[] = [];
@@ -51,7 +55,7 @@ export function nudgeStalled(ctx: ServiceContext, now: Date): { nudged: string[]
         const workingDays = workingDaysSince(calendarDateIn(new Date(waiting.since), ctx.timeZone), today);
         const stage = stallStage(workingDays);
         if (!stage) continue;
-        const key = `${record.round}:${record.status}`;
+        const key = `${record.round}:${waiting.card === 'triage' ? 'assessment' : 'decision'}`;
         const sent = new Set(
           tx
             .select({ kind: followUps.kind })
@@ -68,7 +72,7 @@ export function nudgeStalled(ctx: ServiceContext, now: Date): { nudged: string[]
           exceptionId: id,
           actorId: SCHEDULER_ACTOR,
           kind: 'exception.escalated',
-          payload: { stage, workingDays, waitingFor: record.status === 'requested' ? 'assessment' : 'decision', mentions: waiting.mentions },
+          payload: { stage, round: record.round, workingDays, waitingFor: waiting.card === 'triage' ? 'assessment' : 'decision', mentions: waiting.mentions },
           occurredAt: at,
         });
         if (stage === 'stall_escalation') {

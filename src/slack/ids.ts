@@ -1,5 +1,6 @@
 import type { RequestField } from '../domain/request';
 import type { AssessmentField } from '../domain/risk';
+import type { RenewalField } from '../domain/renewal';
 
 /** Every identifier Slack sends back to us, defined once so builders and listeners cannot drift apart. */
 export const SLASH_COMMAND = '/exception';
@@ -8,6 +9,8 @@ export const CALLBACK_IDS = {
   request: 'exception_request',
   assessment: 'risk_assessment',
   rejection: 'rejection_reason',
+  close: 'close_exception',
+  renewal: 'renewal_request',
 } as const;
 
 export const ACTION_IDS = {
@@ -40,7 +43,17 @@ export const ASSESSMENT_BLOCK_IDS: Record<AssessmentField, string> = {
   rationale: 'rationale',
 };
 
+export const RENEWAL_BLOCK_IDS: Record<RenewalField, string> = {
+  progress: 'remediation_progress',
+  percentComplete: 'percent_complete',
+  evidenceUrl: 'evidence_url',
+  controlTestedOn: 'control_tested_on',
+  expiresOn: 'new_expires_on',
+};
+
 export const REJECTION_BLOCK_ID = 'reason';
+
+export const CLOSING_NOTE_BLOCK_ID = 'closing_note';
 
 /** The single element inside each input block. */
 export const INPUT_ACTION_ID = 'value';

@@ -8,7 +8,7 @@ import type { Card, Notification } from '../services/notifications';
 import type { StructuredLogger } from '../logger';
 import { directMessage } from './views/direct-messages';
 import { approvalCard, triageCard, type CardContext, type SlackMessage } from './views/exception-cards';
-import { expirySummary, reminderDigest, stallEscalation, stallNudge } from './views/follow-up-messages';
+import { expirySummary, reminderDigest, renewalRequestedNote, stallEscalation, stallNudge } from './views/follow-up-messages';
 
 export interface NotifierDeps {
   db: Db;
@@ -153,7 +153,8 @@ export function createNotifier(deps: NotifierDeps): Notifier {
         const record = loadExceptionRecord(db, notification.exceptionId);
         const thread = record && threadOf(notification.card, record);
         if (!record || !thread) return `no ${notification.card} message to reply to`;
-        await client.chat.postMessage({ channel: thread.channel, thread_ts: thread.ts, ...stallNudge(record, notification.mentions, notification.workingDays), unfurl_links: false });
+        const reply = notification.message === 'stall_nudge' ? stallNudge(record, notification.mentions, notification.workingDays) : renewalRequestedNote(record, notification.mentions);
+        await client.chat.postMessage({ channel: thread.channel, thread_ts: thread.ts, ...reply, unfurl_links: false });
         break;
       }
       case 'reminder_digest': {

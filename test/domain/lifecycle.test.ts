@@ -14,6 +14,8 @@ const ALLOWED: [ExceptionStatus, LifecycleAction, ExceptionStatus][] = [
   ['active', 'renew', 'active'],
   ['active', 'close', 'closed'],
   ['active', 'revoke', 'revoked'],
+  // A renewal approved after the exception lapsed reactivates it (issue 3).
+  ['expired', 'renew', 'active'],
 ];
 
 /** Nothing is left open: every pair not in ALLOWED is refused (the diagram draws withdraw only from `requested`). */
@@ -55,7 +57,7 @@ describe('lifecycle transitions (SPEC §1)', () => {
     expect(error.message.length).toBeGreaterThan(0);
   });
 
-  it.each(['expired', 'rejected', 'closed', 'revoked'] as const)('%s is terminal: no action moves it', (status) => {
+  it.each(['rejected', 'closed', 'revoked'] as const)('%s is terminal: no action moves it', (status) => {
     for (const action of LIFECYCLE_ACTIONS) expect(canTransition(status, action)).toBe(false);
   });
 

@@ -188,6 +188,13 @@ export function decisionCard(h: Harness, ref: string, channel: string = CHANNELS
   return found[0]!;
 }
 
+/** The decision message of a renewal round: each round is decided in a message of its own. */
+export function renewalDecisionCard(h: Harness, ref: string, round: number, channel: string = CHANNELS.approvals): StoredMessage {
+  const found = approvalCardsIn(h, channel).filter((m) => headerText(m).includes(`renewal ${round} of ${ref} `));
+  expect(found, `decision message for renewal ${round} of ${ref} in ${channel}`).toHaveLength(1);
+  return found[0]!;
+}
+
 /** The top-level triage message for `ref` in the approvals channel. */
 export function triageMessage(h: Harness, ref: string): StoredMessage {
   const found = h.standIn.messages(CHANNELS.approvals).filter((m) => !m.threadTs && headerText(m).startsWith(`${ref} `));

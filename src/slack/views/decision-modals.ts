@@ -1,7 +1,7 @@
 import type { types } from '@slack/bolt';
 import { IMPACT_LABELS, LIKELIHOOD_LABELS, RISK_SCALE } from '../../domain/risk';
 import type { ExceptionRecord } from '../../services/exception-record';
-import { ASSESSMENT_BLOCK_IDS as A, CALLBACK_IDS, INPUT_ACTION_ID, REJECTION_BLOCK_ID } from '../ids';
+import { ASSESSMENT_BLOCK_IDS as A, CALLBACK_IDS, CLOSING_NOTE_BLOCK_ID, INPUT_ACTION_ID, REJECTION_BLOCK_ID } from '../ids';
 import { escapeMrkdwn, labelledSection, plainText } from './mrkdwn';
 
 function ratingSelect(blockId: string, label: string, labels: readonly string[]): types.InputBlock {
@@ -66,6 +66,27 @@ export function rejectionModal(record: ExceptionRecord): types.ModalView {
         label: plainText('Reason for rejecting', 2000),
         hint: plainText('The requester sees this reason; say what would have to change.', 2000),
         element: { type: 'plain_text_input', action_id: INPUT_ACTION_ID, multiline: true, min_length: 10, max_length: 2000 },
+      },
+    ],
+  };
+}
+
+export function closeModal(record: ExceptionRecord): types.ModalView {
+  return {
+    type: 'modal',
+    callback_id: CALLBACK_IDS.close,
+    private_metadata: String(record.id),
+    title: plainText('Close exception', 24),
+    submit: plainText('Close exception', 24),
+    close: plainText('Cancel', 24),
+    blocks: [
+      ...summary(record),
+      {
+        type: 'input',
+        block_id: CLOSING_NOTE_BLOCK_ID,
+        label: plainText('Remediation note', 2000),
+        hint: plainText('How the gap was fixed, so the policy can apply again in full. The register keeps this note as evidence.', 2000),
+        element: { type: 'plain_text_input', action_id: INPUT_ACTION_ID, multiline: true, min_length: 20, max_length: 2000 },
       },
     ],
   };

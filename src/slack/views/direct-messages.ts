@@ -65,6 +65,28 @@ export function directMessage(kind: DirectMessage, record: ExceptionRecord): Sla
           ...(record.closingNote ? [labelledSection('Closing note', record.closingNote)] : []),
         ],
       };
+    case 'renewal_approved':
+      return {
+        text: `The renewal of ${record.ref} was approved. It now expires on ${record.expiresOn}.`,
+        blocks: [
+          section(
+            `:white_check_mark: The renewal of ${link(record)} was *approved*. It is active until *${record.expiresOn}* (originally ${record.originalExpiresOn}); renewed ${record.renewalCount} time${record.renewalCount === 1 ? '' : 's'}.\n` +
+              'A further renewal needs more remediation progress than this one reported, and goes to the steering committee.',
+          ),
+        ],
+      };
+    case 'renewal_rejected': {
+      const rejection = record.decisions.find((d) => d.outcome === 'reject');
+      return {
+        text: `The renewal of ${record.ref} was rejected.`,
+        blocks: [
+          section(
+            `:x: The renewal of ${link(record)} was *rejected*. ${record.status === 'active' ? `It still expires at the end of ${record.expiresOn}.` : 'It stays expired; the policy applies in full.'}`,
+          ),
+          ...(rejection?.comment ? [labelledSection('Reason', rejection.comment)] : []),
+        ],
+      };
+    }
     case 'rejected': {
       const rejection = record.decisions.find((d) => d.outcome === 'reject');
       const blocks: types.KnownBlock[] = [

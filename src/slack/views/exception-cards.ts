@@ -25,13 +25,30 @@ function header(text: string): types.HeaderBlock {
   return { type: 'header', text: plainText(text, 150) };
 }
 
+function statusLine(record: ExceptionRecord): string {
+  const open = record.renewal && record.open ? ` · renewal ${record.round} waiting for ${record.open.stage === 'assessment' ? 'risk assessment' : 'a decision'}` : '';
+  return `${STATUS_LABELS[record.status]}${open}`;
+}
+
+/** The evidence a renewal stands on, shown to whoever assesses and decides it. */
+function renewalDetails(record: ExceptionRecord): types.KnownBlock[] {
+  const renewal = record.renewal;
+  if (!renewal) return [];
+  const facts = [
+    `*Renewal ${renewal.round}* requested by ${mention(renewal.requestedBy)} ${slackTime(renewal.createdAt)}`,
+    `Remediation *${renewal.percentComplete}%* complete · compensating control last tested on *${renewal.controlTestedOn}* · new expiry asked: *${renewal.requestedExpiresOn}*`,
+    ...(renewal.evidenceUrl ? [`Evidence: ${escapeMrkdwn(renewal.evidenceUrl)}`] : []),
+  ];
+  return [{ type: 'divider' }, { type: 'section', text: { type: 'mrkdwn', text: facts.join('\n') } }, labelledSection('Remediation progress', renewal.progress)];
+}
+
 function summaryFields(record: ExceptionRecord, ctx: CardContext): types.SectionBlock {
   const fields = [
     `*Policy*\n${escapeMrkdwn(`${record.policy.key} · ${record.policy.title}`)}`,
-    `*Status*\n${STATUS_LABELS[record.status]}`,
+    `*Status*\n${statusLine(record)}`,
     `*Requester*\n${mention(record.requesterId)}`,
     `*Owner*\n${mention(record.ownerId)}`,
-    `*Expiry date*\n${record.expiresOn ?? `${record.requestedExpiresOn} (requested)`}`,
+    `*Expiry date*\n${record.expiresOn ?? `${record.requestedExpiresOn} (requested)`}${record.renewalCount > 0 ? ` (originally ${record.originalExpiresOn}, renewed ${record.renewalCount}×)` : ''}`,
   ];
   if (record.structural) fields.push('*Structural*\nYes');
   if (record.riskScore !== null) fields.push(`*Risk score*\n${record.riskScore} (${riskBand(record.riskScore, ctx.committeeRiskThreshold)})`);
@@ -67,20 +84,21 @@ function title(record: ExceptionRecord): string {
   return `${record.ref} · ${record.title}`;
 }
 
-/** The one message per exception in the approvals channel: the request, then its assessment. */
+/** The one message per exception in the approvals channel: the request, its assessment, and any renewal. */
 export function triageCard(record: ExceptionRecord, ctx: CardContext): SlackMessage {
-  const blocks: types.KnownBlock[] = [header(title(record)), summaryFields(record, ctx), ...requestDetails(record)];
+  const blocks: types.KnownBlock[] = [header(title(record)), summaryFields(record, ctx), ...requestDetails(record), ...renewalDetails(record)];
   const assessed = assessmentLine(record, ctx);
-  if (record.status === 'requested') {
+  if (record.open?.stage === 'assessment') {
     blocks.push({
       type: 'actions',
-      block_id: `triage_${record.id}`,
+      block_id: `triage_${record.id}_${record.round}`,
       elements: [{ type: 'button', action_id: ACTION_IDS.assessRisk, text: plainText('Assess risk'), style: 'primary', value: String(record.id) }],
     });
-    blocks.push(context(`Requested by ${mention(record.requesterId)} ${slackTime(record.createdAt)}. A member of the security team scores likelihood × impact.`));
+    const asked = record.renewal ? `Renewal ${record.round} requested by ${mention(record.renewal.requestedBy)} ${slackTime(record.renewal.createdAt)}` : `Requested by ${mention(record.requesterId)} ${slackTime(record.createdAt)}`;
+    blocks.push(context(`${asked}. A member of the security team scores likelihood × impact.`));
   } else if (assessed) {
     blocks.push(context(assessed));
-    if (record.status === 'pending_approval') {
+    if (record.open?.stage === 'decision') {
       blocks.push(
         context(
           record.route === 'committee'
@@ -90,24 +108,29 @@ export function triageCard(record: ExceptionRecord, ctx: CardContext): SlackMess
       );
     }
   }
-  return { text: `${record.ref} requested: ${escapeMrkdwn(record.title)} (${STATUS_LABELS[record.status]})`, blocks };
+  return { text: `${record.ref} requested: ${escapeMrkdwn(record.title)} (${statusLine(record)})`, blocks };
 }
 
 function votesLine(record: ExceptionRecord, tally: Tally): string | undefined {
   if (record.route !== 'committee') return undefined;
   const votes = record.decisions.map((d) => `${d.outcome === 'approve' ? 'Approved' : 'Rejected'} by ${mention(d.deciderId)} ${slackTime(d.decidedAt)}`);
-  const rule = record.status === 'pending_approval' ? '; any rejection rejects' : '';
+  const rule = record.open?.stage === 'decision' ? '; any rejection rejects' : '';
   return [`*${tally.approvals} of ${tally.needed}* committee approvals${rule}.`, ...votes].join('\n');
 }
 
 function outcomeLine(record: ExceptionRecord): string | undefined {
   const last = record.decisions.at(-1);
-  if (record.status === 'active' && last) {
-    return `:white_check_mark: *Approved* by ${mention(last.deciderId)} ${slackTime(last.decidedAt)}. Expires on *${record.expiresOn}*.`;
+  const rejection = record.decisions.find((d) => d.outcome === 'reject');
+  if (record.renewal) {
+    if (record.renewal.status === 'approved' && last) return `:white_check_mark: *Renewal approved* by ${mention(last.deciderId)} ${slackTime(last.decidedAt)}. Now expires on *${record.renewal.newExpiresOn}*.`;
+    if (record.renewal.status === 'rejected' && rejection) return `:x: *Renewal rejected* by ${mention(rejection.deciderId)} ${slackTime(rejection.decidedAt)}.`;
+    return undefined;
   }
-  if (record.status === 'rejected') {
-    const rejection = record.decisions.find((d) => d.outcome === 'reject');
-    if (rejection) return `:x: *Rejected* by ${mention(rejection.deciderId)} ${slackTime(rejection.decidedAt)}.`;
+  if (record.status === 'rejected' && rejection) return `:x: *Rejected* by ${mention(rejection.deciderId)} ${slackTime(rejection.decidedAt)}.`;
+  const approval = record.decisions.filter((d) => d.outcome === 'approve').at(-1);
+  if (record.originalExpiresOn && approval) {
+    const now = record.status === 'active' ? '' : ` Now ${STATUS_LABELS[record.status].toLowerCase()}.`;
+    return `:white_check_mark: *Approved* by ${mention(approval.deciderId)} ${slackTime(approval.decidedAt)}. Expires on *${record.expiresOn}*.${now}`;
   }
   return undefined;
 }
@@ -130,17 +153,19 @@ export function voteRecordedNote(ref: string, tally: Tally): string {
  * In a thread under the triage card it leaves out what the card above already shows.
  */
 export function approvalCard(record: ExceptionRecord, tally: Tally, ctx: CardContext, options: { threaded: boolean }): SlackMessage {
-  const pending = record.status === 'pending_approval';
-  const heading = pending ? `Decision needed: ${title(record)}` : `Decision: ${title(record)} · ${STATUS_LABELS[record.status]}`;
+  const pending = record.open?.stage === 'decision';
+  const subject = record.renewal ? `renewal ${record.round} of ${title(record)}` : title(record);
+  const heading = pending ? `Decision needed: ${subject}` : `Decision: ${subject} · ${record.renewal ? `renewal ${record.renewal.status.replace('_', ' ')}` : STATUS_LABELS[record.status]}`;
   const blocks: types.KnownBlock[] = [header(heading)];
   if (!options.threaded) blocks.push(summaryFields(record, ctx), ...requestDetails(record));
+  blocks.push(...renewalDetails(record));
   const assessed = assessmentLine(record, ctx);
   if (assessed) blocks.push(context(assessed));
   if (record.assessment) blocks.push(labelledSection('Risk rationale', record.assessment.rationale));
   const votes = votesLine(record, tally);
   if (votes) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: votes } });
   const rejection = record.decisions.find((d) => d.outcome === 'reject');
-  if (record.status === 'rejected' && rejection?.comment) blocks.push(labelledSection('Reason for rejecting', rejection.comment));
+  if ((record.status === 'rejected' || record.renewal?.status === 'rejected') && rejection?.comment) blocks.push(labelledSection('Reason for rejecting', rejection.comment));
   const outcome = outcomeLine(record);
   if (pending) {
     if (record.route !== 'committee') blocks.push({ type: 'section', text: { type: 'mrkdwn', text: `Approvers: ${ctx.approverIds.map(mention).join(' ')}` } });
@@ -170,6 +195,6 @@ export function approvalCard(record: ExceptionRecord, tally: Tally, ctx: CardCon
   } else if (outcome) {
     blocks.push({ type: 'section', text: { type: 'mrkdwn', text: outcome } });
   }
-  const text = pending ? `Decision needed on ${record.ref}: ${escapeMrkdwn(record.title)}` : `${record.ref} ${STATUS_LABELS[record.status].toLowerCase()}: ${escapeMrkdwn(record.title)}`;
+  const text = pending ? `Decision needed on ${record.renewal ? `renewal ${record.round} of ` : ''}${record.ref}: ${escapeMrkdwn(record.title)}` : `${record.ref} ${statusLine(record).toLowerCase()}: ${escapeMrkdwn(record.title)}`;
   return { text, blocks };
 }

@@ -77,16 +77,33 @@ export function stallEscalation(records: ExceptionRecord[], workingDays: number)
     text: `${records.length} request${records.length === 1 ? ' has' : 's have'} waited more than 5 working days: ${records.map((r) => r.ref).join(', ')}`,
     blocks: [
       section(`:rotating_light: *Escalated to the committee:* waiting more than 5 working days (up to ${workingDays}) for someone to act.`),
-      ...listSections(records, (r) => `• ${line(r)} · waiting for ${r.status === 'requested' ? 'risk assessment by the security team' : 'a decision'} · requested by ${mention(r.requesterId)}`),
+      ...listSections(
+        records,
+        (r) => `• ${line(r)} · waiting for ${r.open?.stage === 'assessment' ? 'risk assessment by the security team' : 'a decision'}${r.renewal ? ` on renewal ${r.round}` : ''} · requested by ${mention(r.renewal?.requestedBy ?? r.requesterId)}`,
+      ),
     ],
   };
 }
 
 export function stallNudge(record: ExceptionRecord, mentions: string[], workingDays: number): SlackMessage {
   const who = mentions.length > 0 ? `${mentions.map(mention).join(' ')} ` : '';
-  const what = record.status === 'requested' ? 'a risk assessment' : 'a decision';
+  const what = `${record.open?.stage === 'assessment' ? 'a risk assessment' : 'a decision'}${record.renewal ? ` on renewal ${record.round}` : ''}`;
   return {
     text: `${record.ref} has waited ${workingDays} working days for ${what}.`,
     blocks: [section(`${who}${record.ref} has waited *${workingDays} working days* for ${what}. Please act on it above, or say here why it should wait. After 5 working days it goes to the steering committee.`)],
+  };
+}
+
+export function renewalRequestedNote(record: ExceptionRecord, mentions: string[]): SlackMessage {
+  const renewal = record.renewal;
+  const who = mentions.length > 0 ? `${mentions.map(mention).join(' ')}: ` : '';
+  return {
+    text: `Renewal ${record.round} of ${record.ref} requested.`,
+    blocks: [
+      section(
+        `${who}renewal ${record.round} of ${record.ref} was requested by ${mention(renewal?.requestedBy ?? record.ownerId)}, ${renewal?.percentComplete ?? 0}% remediated. ` +
+          'It needs a fresh risk assessment: press *Assess risk* on the card above.',
+      ),
+    ],
   };
 }

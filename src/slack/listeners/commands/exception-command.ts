@@ -1,24 +1,48 @@
-import type { App } from '@slack/bolt';
+import type { App, RespondFn, SlashCommand, webApi } from '@slack/bolt';
+import { parseExceptionRef } from '../../../domain/exception';
+import { authorizeClose } from '../../../services/close-exception';
 import { requestFormDefaults } from '../../../services/request-exception';
+import { authorizeRenewal } from '../../../services/request-renewal';
 import { SLASH_COMMAND } from '../../ids';
+import { closeModal } from '../../views/decision-modals';
 import { helpText } from '../../views/help-text';
+import { renewalModal } from '../../views/renewal-modal';
 import { requestModal } from '../../views/request-modal';
 import type { ListenerDeps } from '../deps';
 import { refusalText } from '../refusals';
 
+type ModalFor = (deps: ListenerDeps, command: SlashCommand, id: number | undefined) => webApi.ViewsOpenArguments['view'];
+
+/** Sub-commands that open a modal; each checks who may do it before anything is shown. */
+const MODALS: Record<string, { needsId: boolean; modal: ModalFor }> = {
+  request: { needsId: false, modal: (deps, command) => requestModal({ requesterId: command.user_id, ...requestFormDefaults(deps.services) }) },
+  close: { needsId: true, modal: (deps, command, id) => closeModal(authorizeClose(deps.services, id as number, command.user_id)) },
+  renew: { needsId: true, modal: (deps, command, id) => renewalModal(authorizeRenewal(deps.services, id as number, command.user_id)) },
+};
+
 export function registerExceptionCommand(app: App, deps: ListenerDeps): void {
   app.command(SLASH_COMMAND, async ({ command, ack, client, respond }) => {
-    const [subCommand = ''] = command.text.trim().split(/\s+/);
-    if (subCommand.toLowerCase() !== 'request') {
+    const [subCommand = '', argument = ''] = command.text.trim().split(/\s+/);
+    const handler = MODALS[subCommand.toLowerCase()];
+    if (!handler) {
       await ack({ response_type: 'ephemeral', text: helpText() });
       return;
     }
-    await ack();
-    try {
-      // The trigger id is valid for three seconds: open the modal before anything slow.
-      await client.views.open({ trigger_id: command.trigger_id, view: requestModal({ requesterId: command.user_id, ...requestFormDefaults(deps.services) }) });
-    } catch (error) {
-      await respond({ response_type: 'ephemeral', text: refusalText(error, deps.logger, { command: command.command }) });
+    const id = parseExceptionRef(argument);
+    if (handler.needsId && !id) {
+      await ack({ response_type: 'ephemeral', text: `Name the exception: \`${SLASH_COMMAND} ${subCommand.toLowerCase()} EXC-0001\`.` });
+      return;
     }
+    await ack();
+    await openModal(deps, client, respond, command, () => handler.modal(deps, command, id));
   });
+}
+
+async function openModal(deps: ListenerDeps, client: webApi.WebClient, respond: RespondFn, command: SlashCommand, build: () => webApi.ViewsOpenArguments['view']): Promise<void> {
+  try {
+    // The trigger id is valid for three seconds: open the modal before anything slow.
+    await client.views.open({ trigger_id: command.trigger_id, view: build() });
+  } catch (error) {
+    await respond({ response_type: 'ephemeral', text: refusalText(error, deps.logger, { command: command.command, text: command.text }) });
+  }
 }

@@ -1,9 +1,13 @@
 import type { App } from '@slack/bolt';
 import type { ListenerDeps } from '../deps';
+import { registerCloseSubmitted } from './close-submitted';
 import { registerDecisionSubmissions } from './decision-submitted';
+import { registerRenewalSubmitted } from './renewal-submitted';
 import { registerRequestSubmitted } from './request-submitted';
 
 export function registerViews(app: App, deps: ListenerDeps): void {
   registerRequestSubmitted(app, deps);
   registerDecisionSubmissions(app, deps);
+  registerCloseSubmitted(app, deps);
+  registerRenewalSubmitted(app, deps);
 }

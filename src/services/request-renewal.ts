@@ -1,0 +1,103 @@
+import { and, eq } from 'drizzle-orm';
+import { appendAuditEvent } from '../db/audit-chain';
+import { exceptions, renewals } from '../db/schema';
+import { assertIsAccountable } from '../domain/authority';
+import { addCalendarDays, calendarDateIn } from '../domain/calendar';
+import { DomainError } from '../domain/errors';
+import { assertNoOpenRenewal, validateRenewal, type RenewalDraft, type RenewalField } from '../domain/renewal';
+import { durationCeiling, type FieldErrors } from '../domain/request';
+import type { ServiceContext } from './context';
+import { getExceptionRecord, type ExceptionRecord } from './exception-record';
+import { queueNotifications } from './notifications';
+
+function assertRenewable(ctx: ServiceContext, record: ExceptionRecord, actorId: string): void {
+  assertIsAccountable(actorId, record, 'renew');
+  if (record.status !== 'active') {
+    throw new DomainError('invalid_transition', `${record.ref} is ${record.status.replace('_', ' ')}; only an active exception can be renewed. Request a new exception with /exception request instead.`);
+  }
+  assertNoOpenRenewal(record.open ? record.open.round : undefined, record.ref);
+}
+
+export interface RenewalForm {
+  record: ExceptionRecord;
+  defaultExpiry: string;
+  maxDays: number;
+  because: string;
+  previousPercent?: number;
+}
+
+/** Checked before the renewal modal opens; returns the limits the form explains, counted from today. */
+export function authorizeRenewal(ctx: ServiceContext, exceptionId: number, actorId: string): RenewalForm {
+  const record = getExceptionRecord(ctx.db, exceptionId);
+  assertRenewable(ctx, record, actorId);
+  const ceiling = durationCeiling(record.structural, ctx.rules, record.policy);
+  const today = calendarDateIn(ctx.clock(), ctx.timeZone);
+  return { record, defaultExpiry: addCalendarDays(today, Math.min(ceiling.days, ctx.rules.maxExceptionDays)), maxDays: ceiling.days, because: ceiling.because, previousPercent: previousPercent(record) };
+}
+
+/** The highest progress an approved renewal reported: the next one must report more. */
+function previousPercent(record: ExceptionRecord): number | undefined {
+  const approved = record.renewals.filter((r) => r.status === 'approved').map((r) => r.percentComplete);
+  return approved.length > 0 ? Math.max(...approved) : undefined;
+}
+
+export type RequestRenewalResult = { ok: true; ref: string; round: number; duplicate: boolean } | { ok: false; errors: FieldErrors<RenewalField> };
+
+export function requestRenewal(ctx: ServiceContext, command: { exceptionId: number; actorId: string; input: RenewalDraft; submissionKey?: string }): RequestRenewalResult {
+  const now = ctx.clock();
+  const at = now.toISOString();
+  return ctx.db.transaction(
+    (tx) => {
+      if (command.submissionKey) {
+        const existing = tx.select({ round: renewals.round }).from(renewals).where(eq(renewals.submissionKey, command.submissionKey)).get();
+        if (existing) return { ok: true as const, ref: getExceptionRecord(tx, command.exceptionId).ref, round: existing.round, duplicate: true };
+      }
+      const record = getExceptionRecord(tx, command.exceptionId);
+      assertRenewable(ctx, record, command.actorId);
+      const today = calendarDateIn(now, ctx.timeZone);
+      const validation = validateRenewal(command.input, today, durationCeiling(record.structural, ctx.rules, record.policy), previousPercent(record));
+      if (!validation.ok) return validation;
+      const { renewal } = validation;
+      const round = record.round + 1;
+      const moved = tx
+        .update(exceptions)
+        .set({ currentRound: round, updatedAt: at })
+        .where(and(eq(exceptions.id, record.id), eq(exceptions.currentRound, record.round), eq(exceptions.status, 'active')))
+        .run();
+      if (moved.changes === 0) throw new DomainError('conflict', `${record.ref} changed a moment ago; look at it again.`);
+      tx.insert(renewals)
+        .values({
+          exceptionId: record.id,
+          round,
+          requestedBy: command.actorId,
+          progress: renewal.progress,
+          percentComplete: renewal.percentComplete,
+          evidenceUrl: renewal.evidenceUrl ?? null,
+          controlTestedOn: renewal.controlTestedOn,
+          requestedExpiresOn: renewal.expiresOn,
+          status: 'requested',
+          submissionKey: command.submissionKey ?? null,
+          createdAt: at,
+        })
+        .run();
+      appendAuditEvent(tx, { exceptionId: record.id, actorId: command.actorId, kind: 'renewal.requested', payload: { round, ...renewal }, occurredAt: at });
+      queueNotifications(
+        tx,
+        [
+          { kind: 'refresh_card', exceptionId: record.id, card: 'triage' },
+          {
+            kind: 'thread_reply',
+            exceptionId: record.id,
+            card: 'triage',
+            message: 'renewal_requested',
+            mentions: [...ctx.roles.securityTeam].filter((id) => id !== record.ownerId && id !== record.requesterId),
+            workingDays: 0,
+          },
+        ],
+        now,
+      );
+      return { ok: true as const, ref: record.ref, round, duplicate: false };
+    },
+    { behavior: 'immediate' },
+  );
+}
