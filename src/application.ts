@@ -82,7 +82,7 @@ export async function startApplication(config: Config, options: ApplicationOptio
   const scheduler =
     options.schedule === false
       ? undefined
-      : startScheduler({ ctx: services, expiryCron: config.schedules.expiry, timeZone: config.timeZone, logger, afterRun: () => notifier.wake() });
+      : startScheduler({ ctx: services, schedules: config.schedules, timeZone: config.timeZone, logger, afterRun: () => notifier.wake() });
   logger.info(`exception register listening on port ${port}`);
 
   const handlersDone = async () => {

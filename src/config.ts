@@ -48,6 +48,8 @@ export const Environment = z.object({
       .default('14,7,1')
       .transform((value) => value.split(',').map((d) => Number(d.trim())))
       .pipe(z.array(z.number().int().positive({ error: 'must be comma-separated positive whole days' })).min(1)),
+    CHECKIN_DAYS: positiveInt(30),
+    CHECKIN_GRACE_DAYS: positiveInt(7),
     WATCH_CHANNELS: z
       .string()
       .default('')
@@ -74,6 +76,8 @@ export interface Config {
     maxExceptionDays: number;
     structuralMaxDays: number;
     reminderDays: number[];
+    checkinEveryDays: number;
+    checkinGraceDays: number;
   };
   webhook?: { url: string; secret: string };
   timeZone: string;
@@ -139,6 +143,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       maxExceptionDays: e.MAX_EXCEPTION_DAYS,
       structuralMaxDays: e.STRUCTURAL_MAX_DAYS,
       reminderDays: e.REMINDER_DAYS,
+      checkinEveryDays: e.CHECKIN_DAYS,
+      checkinGraceDays: e.CHECKIN_GRACE_DAYS,
     },
     webhook: e.EXCEPTIONS_WEBHOOK_URL && e.EXCEPTIONS_WEBHOOK_SECRET ? { url: e.EXCEPTIONS_WEBHOOK_URL, secret: e.EXCEPTIONS_WEBHOOK_SECRET } : undefined,
     timeZone: e.TZ,

@@ -12,6 +12,10 @@ export const AUDIT_EVENT_KINDS = [
   'exception.closed',
   'exception.reminded',
   'exception.escalated',
+  'exception.checkin_asked',
+  'exception.checkin_answered',
+  'exception.checkin_overdue',
+  'exception.reapproved',
   'renewal.requested',
   'renewal.assessed',
   'renewal.vote_recorded',
@@ -24,7 +28,7 @@ export type AuditEventKind = (typeof AUDIT_EVENT_KINDS)[number];
 export const OUTBOX_STATES = ['pending', 'delivered', 'dead'] as const;
 export type OutboxState = (typeof OUTBOX_STATES)[number];
 
-export const NOTIFICATION_KINDS = ['post_card', 'refresh_card', 'direct_message', 'thread_reply', 'reminder_digest', 'channel_post'] as const;
+export const NOTIFICATION_KINDS = ['post_card', 'refresh_card', 'direct_message', 'thread_reply', 'reminder_digest', 'channel_post', 'checkin_question'] as const;
 export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
 
 /** A CHECK constraint from the same `as const` array the types come from, so the database refuses what the code cannot name. */
@@ -85,6 +89,12 @@ export const exceptions = sqliteTable(
     /** 0 while the first request is decided; n while renewal n is assessed and decided. */
     currentRound: integer('current_round').notNull().default(0),
     renewalCount: integer('renewal_count').notNull().default(0),
+    /** The last day the owner confirmed the compensating control is in place and working. */
+    lastCheckinOn: text('last_checkin_on'),
+    /** Why the approvers should look at it now (a failed or unanswered control check-in); null when all is well. */
+    attentionReason: text('attention_reason'),
+    lastReviewedAt: text('last_reviewed_at'),
+    lastReviewedBy: text('last_reviewed_by'),
   },
   (table) => [
     index('exceptions_status_idx').on(table.status, table.expiresOn),
@@ -171,6 +181,39 @@ export const renewals = sqliteTable(
   ],
 );
 
+export const CHECKIN_ANSWERS = ['yes', 'no'] as const;
+export type CheckinAnswer = (typeof CHECKIN_ANSWERS)[number];
+
+/** Each time the owner was asked whether the compensating control is still in place and working. */
+export const checkins = sqliteTable(
+  'checkins',
+  {
+    id: integer('id').primaryKey(),
+    exceptionId: integer('exception_id')
+      .notNull()
+      .references(() => exceptions.id),
+    askedOn: text('asked_on').notNull(),
+    askedAt: text('asked_at').notNull(),
+    answer: text('answer', { enum: CHECKIN_ANSWERS }),
+    answeredBy: text('answered_by'),
+    answeredAt: text('answered_at'),
+    /** When silence past the grace period was reported to the approvers. */
+    overdueReportedAt: text('overdue_reported_at'),
+  },
+  (table) => [
+    uniqueIndex('checkins_once_a_day_idx').on(table.exceptionId, table.askedOn),
+    index('checkins_open_idx').on(table.answer, table.overdueReportedAt),
+    check('checkins_answer_check', sql`${table.answer} is null or ${oneOf(table.answer, CHECKIN_ANSWERS)}`),
+  ],
+);
+
+/** One quarterly review post per quarter, whatever the schedule and however often the job runs. */
+export const reviews = sqliteTable('reviews', {
+  id: integer('id').primaryKey(),
+  quarter: text('quarter').notNull().unique(),
+  postedAt: text('posted_at').notNull(),
+});
+
 export const FOLLOW_UP_KINDS = ['expiry_reminder', 'stall_nudge', 'stall_escalation'] as const;
 export type FollowUpKind = (typeof FOLLOW_UP_KINDS)[number];
 
@@ -190,7 +233,7 @@ export const followUps = sqliteTable(
   (table) => [uniqueIndex('follow_ups_once_idx').on(table.exceptionId, table.kind, table.key), check('follow_ups_kind_check', oneOf(table.kind, FOLLOW_UP_KINDS))],
 );
 
-export const JOB_NAMES = ['expiry_sweep', 'reminders', 'stalled_decisions'] as const;
+export const JOB_NAMES = ['expiry_sweep', 'reminders', 'stalled_decisions', 'control_checkins', 'quarterly_review'] as const;
 export type JobName = (typeof JOB_NAMES)[number];
 
 /** The last run of each job, for /healthz, and a lease so two processes never run the same job at once. */

@@ -40,3 +40,32 @@ export function stallStage(workingDaysWaiting: number): StallStage | undefined {
   if (workingDaysWaiting > NUDGE_AFTER_WORKING_DAYS) return 'stall_nudge';
   return undefined;
 }
+
+/** The owner is asked every `everyDays` whether the compensating control still works, counted from the last time. */
+export function checkinDue(lastAskedOn: CalendarDate | undefined, activatedOn: CalendarDate, today: CalendarDate, everyDays: number): boolean {
+  return daysBetween(lastAskedOn ?? activatedOn, today) >= everyDays;
+}
+
+/** Silence counts as a "no" once the grace period has passed. */
+export function checkinOverdue(askedOn: CalendarDate, today: CalendarDate, graceDays: number): boolean {
+  return daysBetween(askedOn, today) > graceDays;
+}
+
+/** Quarters as the committee names them: 2027-Q1. */
+export function quarterOf(date: CalendarDate): string {
+  const [year, month] = date.split('-').map(Number) as [number, number];
+  return `${year}-Q${Math.floor((month - 1) / 3) + 1}`;
+}
+
+/** The quarterly review is due from the first Monday of the quarter on, once per quarter. */
+export function firstMondayOfQuarter(date: CalendarDate): CalendarDate {
+  const [year, month] = date.split('-').map(Number) as [number, number];
+  const first = `${year}-${String(Math.floor((month - 1) / 3) * 3 + 1).padStart(2, '0')}-01`;
+  const weekday = new Date(`${first}T00:00:00Z`).getUTCDay();
+  return addCalendarDays(first, (8 - weekday) % 7);
+}
+
+/** Open past its original expiry: renewed beyond the date first approved, which the review must re-approve or close. */
+export function pastOriginalExpiry(originalExpiresOn: CalendarDate | null, today: CalendarDate): boolean {
+  return originalExpiresOn !== null && today > originalExpiresOn;
+}

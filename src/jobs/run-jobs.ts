@@ -3,8 +3,10 @@ import { claimJob, finishJob } from '../db/job-runs';
 import { JOB_NAMES, type JobName } from '../db/schema';
 import type { StructuredLogger } from '../logger';
 import type { ServiceContext } from '../services/context';
+import { checkControls } from '../services/check-controls';
 import { expireDue } from '../services/expire-due';
 import { nudgeStalled } from '../services/nudge-stalled';
+import { postQuarterlyReview } from '../services/quarterly-review';
 import { sendReminders } from '../services/send-reminders';
 
 /** A crashed run's lease lapses after this long; a healthy run takes milliseconds. */
@@ -20,6 +22,11 @@ const JOBS: Record<JobName, (ctx: ServiceContext, now: Date) => string> = {
     const { nudged, escalated } = nudgeStalled(ctx, now);
     return `nudged: ${list(nudged)}; escalated: ${list(escalated)}`;
   },
+  control_checkins: (ctx, now) => {
+    const { asked, overdue } = checkControls(ctx, now);
+    return `asked: ${list(asked)}; unanswered: ${list(overdue)}`;
+  },
+  quarterly_review: (ctx, now) => postQuarterlyReview(ctx, now) ?? 'not due',
 };
 
 export interface JobReport {

@@ -15,11 +15,18 @@ export const ClosingNote = z
   .min(20, { error: 'Say in at least 20 characters how the gap was remediated: the register keeps this note as evidence.' })
   .max(2000, { error: 'The note must be at most 2000 characters.' });
 
-/** Checked before the closing modal opens and again when it is submitted. */
+/**
+ * The owner or requester closes once the gap is remediated; a committee member may close it in review even when
+ * the owner protests (that is the committee's job). Checked before the modal opens and again on submission.
+ */
+function assertMayClose(ctx: ServiceContext, record: ExceptionRecord, actorId: string): void {
+  if (!ctx.roles.committee.has(actorId) || actorId === record.ownerId || actorId === record.requesterId) assertIsAccountable(actorId, record, 'close');
+  nextStatus(record.status, 'close');
+}
+
 export function authorizeClose(ctx: ServiceContext, exceptionId: number, actorId: string): ExceptionRecord {
   const record = getExceptionRecord(ctx.db, exceptionId);
-  assertIsAccountable(actorId, record, 'close');
-  nextStatus(record.status, 'close');
+  assertMayClose(ctx, record, actorId);
   return record;
 }
 
@@ -30,7 +37,7 @@ export function closeException(ctx: ServiceContext, command: { exceptionId: numb
   return ctx.db.transaction(
     (tx) => {
       const record = getExceptionRecord(tx, command.exceptionId);
-      assertIsAccountable(command.actorId, record, 'close');
+      assertMayClose(ctx, record, command.actorId);
       const status = nextStatus(record.status, 'close');
       const note = ClosingNote.safeParse(command.note);
       if (!note.success) throw new DomainError('invalid_request', note.error.issues[0]?.message ?? 'Say how the gap was remediated.');

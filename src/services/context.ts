@@ -10,6 +10,9 @@ export interface Rules {
   structuralMaxDays: number;
   /** Days before expiry on which the owner is reminded, e.g. [14, 7, 1]. */
   reminderDays: readonly number[];
+  /** How often the owner is asked whether the compensating control still works, and how long they have to answer. */
+  checkinEveryDays: number;
+  checkinGraceDays: number;
 }
 
 /** What every service needs: the register, the time, who holds which role, and the organisation's rules. */

@@ -59,6 +59,10 @@ export interface ExceptionRecord {
   activatedAt: string | null;
   closingNote: string | null;
   renewalCount: number;
+  lastCheckinOn: string | null;
+  attentionReason: string | null;
+  lastReviewedAt: string | null;
+  lastReviewedBy: string | null;
   triageMessage: SlackMessageRef | null;
   approvalMessage: SlackMessageRef | null;
   /** Each renewal is assessed and decided afresh; decisions belong to the round of the latest assessment. */
@@ -159,6 +163,10 @@ export function loadExceptionRecord(db: Reader, id: number): ExceptionRecord | u
     activatedAt: e.activatedAt,
     closingNote: e.closingNote,
     renewalCount: e.renewalCount,
+    lastCheckinOn: e.lastCheckinOn,
+    attentionReason: e.attentionReason,
+    lastReviewedAt: e.lastReviewedAt,
+    lastReviewedBy: e.lastReviewedBy,
     triageMessage: messageRef(e.triageChannel, e.triageTs),
     approvalMessage: messageRef(e.approvalChannel, e.approvalTs),
     round,

@@ -21,8 +21,13 @@ export type Notification =
   | { kind: 'thread_reply'; exceptionId: number; card: Card; message: 'stall_nudge' | 'renewal_requested'; mentions: string[]; workingDays: number }
   /** One DM per owner per run, however many of their exceptions need a reminder. */
   | { kind: 'reminder_digest'; recipientId: string; items: ReminderItem[] }
+  /** "Is the compensating control still in place and working?", with Yes and No. */
+  | { kind: 'checkin_question'; exceptionId: number; recipientId: string; checkinId: number }
   | { kind: 'channel_post'; channel: string; message: 'expiry_summary'; exceptionIds: number[] }
-  | { kind: 'channel_post'; channel: string; message: 'stall_escalation'; exceptionIds: number[]; workingDays: number };
+  | { kind: 'channel_post'; channel: string; message: 'checkin_alert'; exceptionIds: number[]; reason: 'answered_no' | 'no_answer' }
+  | { kind: 'channel_post'; channel: string; message: 'stall_escalation'; exceptionIds: number[]; workingDays: number }
+  | { kind: 'channel_post'; channel: string; message: 'review_summary'; quarter: string; counts: Record<string, number>; overdue: number }
+  | { kind: 'channel_post'; channel: string; message: 'review_overdue' | 'review_register'; quarter: string; exceptionIds: number[] };
 
 /** Queued in the caller's transaction: the notification exists exactly when the state change does. */
 export function queueNotifications(tx: Tx, notifications: readonly Notification[], now: Date): void {

@@ -11,6 +11,7 @@ export const CALLBACK_IDS = {
   rejection: 'rejection_reason',
   close: 'close_exception',
   renewal: 'renewal_request',
+  reapproval: 'reapproval',
 } as const;
 
 export const ACTION_IDS = {
@@ -20,6 +21,9 @@ export const ACTION_IDS = {
   policyPicker: 'policy_picker',
   renew: 'renew_exception',
   close: 'close_exception',
+  checkinYes: 'checkin_yes',
+  checkinNo: 'checkin_no',
+  reapprove: 'reapprove_exception',
 } as const;
 
 /** Input blocks are named after the domain field they carry, so a domain error lands next to its field. */
@@ -54,6 +58,8 @@ export const RENEWAL_BLOCK_IDS: Record<RenewalField, string> = {
 export const REJECTION_BLOCK_ID = 'reason';
 
 export const CLOSING_NOTE_BLOCK_ID = 'closing_note';
+
+export const FRESH_JUSTIFICATION_BLOCK_ID = 'fresh_justification';
 
 /** The single element inside each input block. */
 export const INPUT_ACTION_ID = 'value';

@@ -8,7 +8,18 @@ import type { Card, Notification } from '../services/notifications';
 import type { StructuredLogger } from '../logger';
 import { directMessage } from './views/direct-messages';
 import { approvalCard, triageCard, type CardContext, type SlackMessage } from './views/exception-cards';
-import { expirySummary, reminderDigest, renewalRequestedNote, stallEscalation, stallNudge } from './views/follow-up-messages';
+import {
+  checkinAlert,
+  checkinQuestion,
+  expirySummary,
+  reminderDigest,
+  renewalRequestedNote,
+  reviewOverdue,
+  reviewRegister,
+  reviewSummary,
+  stallEscalation,
+  stallNudge,
+} from './views/follow-up-messages';
 
 export interface NotifierDeps {
   db: Db;
@@ -74,6 +85,7 @@ function orderingKey(notification: Notification): string {
     case 'direct_message':
       return `dm:${notification.recipientId}`;
     case 'reminder_digest':
+    case 'checkin_question':
       return `dm:${notification.recipientId}`;
     case 'channel_post':
       return `channel:${notification.channel}`;
@@ -99,6 +111,24 @@ export function createNotifier(deps: NotifierDeps): Notifier {
   /** One top-level message per exception per channel: a decision asked in the triage channel goes in its thread. */
   function threadFor(card: Card, channel: string, record: ExceptionRecord): string | undefined {
     return card === 'approval' && record.triageMessage?.channel === channel ? record.triageMessage.ts : undefined;
+  }
+
+  function channelMessage(notification: Extract<Notification, { kind: 'channel_post' }>): SlackMessage | undefined {
+    if (notification.message === 'review_summary') return reviewSummary(notification.quarter, notification.counts, notification.overdue);
+    const listed = records(notification.exceptionIds);
+    if (listed.length === 0) return undefined;
+    switch (notification.message) {
+      case 'expiry_summary':
+        return expirySummary(listed);
+      case 'stall_escalation':
+        return stallEscalation(listed, notification.workingDays);
+      case 'checkin_alert':
+        return checkinAlert(listed, notification.reason);
+      case 'review_overdue':
+        return reviewOverdue(listed);
+      case 'review_register':
+        return reviewRegister(listed);
+    }
   }
 
   async function postDirect(recipientId: string, message: SlackMessage): Promise<void> {
@@ -163,10 +193,15 @@ export function createNotifier(deps: NotifierDeps): Notifier {
         await postDirect(notification.recipientId, reminderDigest(items));
         break;
       }
+      case 'checkin_question': {
+        const record = loadExceptionRecord(db, notification.exceptionId);
+        if (!record || record.status !== 'active') return 'exception no longer active';
+        await postDirect(notification.recipientId, checkinQuestion(record, notification.checkinId));
+        break;
+      }
       case 'channel_post': {
-        const listed = records(notification.exceptionIds);
-        if (listed.length === 0) return 'no exceptions left to list';
-        const message = notification.message === 'expiry_summary' ? expirySummary(listed) : stallEscalation(listed, notification.workingDays);
+        const message = channelMessage(notification);
+        if (!message) return 'no exceptions left to list';
         await client.chat.postMessage({ channel: notification.channel, ...message, unfurl_links: false, unfurl_media: false });
         break;
       }

@@ -1,7 +1,7 @@
 import type { types } from '@slack/bolt';
 import { IMPACT_LABELS, LIKELIHOOD_LABELS, RISK_SCALE } from '../../domain/risk';
 import type { ExceptionRecord } from '../../services/exception-record';
-import { ASSESSMENT_BLOCK_IDS as A, CALLBACK_IDS, CLOSING_NOTE_BLOCK_ID, INPUT_ACTION_ID, REJECTION_BLOCK_ID } from '../ids';
+import { ASSESSMENT_BLOCK_IDS as A, CALLBACK_IDS, CLOSING_NOTE_BLOCK_ID, FRESH_JUSTIFICATION_BLOCK_ID, INPUT_ACTION_ID, REJECTION_BLOCK_ID } from '../ids';
 import { escapeMrkdwn, labelledSection, plainText } from './mrkdwn';
 
 function ratingSelect(blockId: string, label: string, labels: readonly string[]): types.InputBlock {
@@ -87,6 +87,27 @@ export function closeModal(record: ExceptionRecord): types.ModalView {
         label: plainText('Remediation note', 2000),
         hint: plainText('How the gap was fixed, so the policy can apply again in full. The register keeps this note as evidence.', 2000),
         element: { type: 'plain_text_input', action_id: INPUT_ACTION_ID, multiline: true, min_length: 20, max_length: 2000 },
+      },
+    ],
+  };
+}
+
+export function reapprovalModal(record: ExceptionRecord): types.ModalView {
+  return {
+    type: 'modal',
+    callback_id: CALLBACK_IDS.reapproval,
+    private_metadata: String(record.id),
+    title: plainText('Re-approve exception', 24),
+    submit: plainText('Re-approve', 24),
+    close: plainText('Cancel', 24),
+    blocks: [
+      ...summary(record),
+      {
+        type: 'input',
+        block_id: FRESH_JUSTIFICATION_BLOCK_ID,
+        label: plainText('Fresh justification', 2000),
+        hint: plainText(`Why ${record.ref} should stay open past its original expiry (${record.originalExpiresOn}), as of today.`, 2000),
+        element: { type: 'plain_text_input', action_id: INPUT_ACTION_ID, multiline: true, min_length: 40, max_length: 2000 },
       },
     ],
   };

@@ -107,3 +107,85 @@ export function renewalRequestedNote(record: ExceptionRecord, mentions: string[]
     ],
   };
 }
+
+export function checkinQuestion(record: ExceptionRecord, checkinId: number): SlackMessage {
+  return {
+    text: `${record.ref}: is the compensating control still in place and working?`,
+    blocks: [
+      section(`Control check-in for ${line(record)}:\n*Is the compensating control still in place and working?*`),
+      section(`*Compensating control*\n${escapeMrkdwn(truncate(record.compensatingControls, 2000))}`),
+      {
+        type: 'actions',
+        block_id: `checkin_${checkinId}`,
+        elements: [
+          { type: 'button', action_id: ACTION_IDS.checkinYes, text: plainText('Yes, it works'), style: 'primary', value: String(checkinId) },
+          { type: 'button', action_id: ACTION_IDS.checkinNo, text: plainText('No'), style: 'danger', value: String(checkinId) },
+        ],
+      },
+      { type: 'context', elements: [{ type: 'mrkdwn', text: 'No answer within a week is reported to the approvers, as a No would be.' }] },
+    ],
+  };
+}
+
+export function checkinAnswered(record: ExceptionRecord, answer: 'yes' | 'no'): SlackMessage {
+  const text =
+    answer === 'yes'
+      ? `Thank you: recorded that the compensating control of ${record.ref} is in place and working.`
+      : `Recorded: the compensating control of ${record.ref} is not in place or not working. The approvers have been told; fix the control or close the exception.`;
+  return { text, blocks: [section(text)] };
+}
+
+export function checkinAlert(records: ExceptionRecord[], reason: 'answered_no' | 'no_answer'): SlackMessage {
+  const why = reason === 'answered_no' ? 'the owner says the compensating control is *not in place or not working*' : 'the owner did *not answer* the control check-in within a week';
+  return {
+    text: `Needs attention: ${records.map((r) => r.ref).join(', ')}`,
+    blocks: [
+      section(`:warning: *Needs attention*: ${why}. Decide whether to keep the exception: revoke it, or agree a fix with the owner.`),
+      ...listSections(records, (r) => `• ${line(r)} · owner ${mention(r.ownerId)} · expires ${r.expiresOn}`),
+    ],
+  };
+}
+
+export function reviewSummary(quarter: string, counts: Record<string, number>, overdue: number): SlackMessage {
+  const order = ['active', 'requested', 'pending_approval', 'expired', 'closed', 'revoked', 'rejected'];
+  const figures = order.map((status) => `${status.replace('_', ' ')}: *${counts[status] ?? 0}*`).join(' · ');
+  return {
+    text: `Quarterly review of the exception register, ${quarter}`,
+    blocks: [
+      { type: 'header', text: plainText(`Quarterly review of the exception register, ${quarter}`, 150) },
+      section(figures),
+      section(
+        overdue > 0
+          ? `*${overdue} exception${overdue === 1 ? ' is' : 's are'} open past the original expiry.* Each needs a committee member to re-approve it with a fresh justification, or to close it.`
+          : 'No exception is open past its original expiry.',
+      ),
+    ],
+  };
+}
+
+export function reviewOverdue(records: ExceptionRecord[]): SlackMessage {
+  const blocks: types.KnownBlock[] = [];
+  for (const record of records) {
+    blocks.push(
+      section(
+        `${line(record)}\nOwner ${mention(record.ownerId)} · original expiry ${record.originalExpiresOn} · now ${record.expiresOn} · renewed ${record.renewalCount}×${record.attentionReason ? `\n:warning: ${escapeMrkdwn(record.attentionReason)}` : ''}`,
+      ),
+    );
+    blocks.push({
+      type: 'actions',
+      block_id: `review_${record.id}`,
+      elements: [
+        { type: 'button', action_id: ACTION_IDS.reapprove, text: plainText('Re-approve'), value: String(record.id) },
+        { type: 'button', action_id: ACTION_IDS.close, text: plainText('Close'), style: 'danger', value: String(record.id) },
+      ],
+    });
+  }
+  return { text: `Open past the original expiry: ${records.map((r) => r.ref).join(', ')}`, blocks };
+}
+
+export function reviewRegister(records: ExceptionRecord[]): SlackMessage {
+  return {
+    text: `Active register: ${records.length} exceptions`,
+    blocks: listSections(records, (r) => `• ${r.ref} · ${escapeMrkdwn(truncate(r.title, 80))} · ${escapeMrkdwn(r.policy.key)} · ${mention(r.ownerId)} · until ${r.expiresOn}${r.attentionReason ? ' :warning:' : ''}`),
+  };
+}

@@ -2,6 +2,7 @@ import type { App } from '@slack/bolt';
 import type { ListenerDeps } from '../deps';
 import { registerCloseSubmitted } from './close-submitted';
 import { registerDecisionSubmissions } from './decision-submitted';
+import { registerReapprovalSubmitted } from './reapproval-submitted';
 import { registerRenewalSubmitted } from './renewal-submitted';
 import { registerRequestSubmitted } from './request-submitted';
 
@@ -10,4 +11,5 @@ export function registerViews(app: App, deps: ListenerDeps): void {
   registerDecisionSubmissions(app, deps);
   registerCloseSubmitted(app, deps);
   registerRenewalSubmitted(app, deps);
+  registerReapprovalSubmitted(app, deps);
 }

@@ -1,3 +1,18 @@
+CREATE TABLE `checkins` (
+	`id` integer PRIMARY KEY NOT NULL,
+	`exception_id` integer NOT NULL,
+	`asked_on` text NOT NULL,
+	`asked_at` text NOT NULL,
+	`answer` text,
+	`answered_by` text,
+	`answered_at` text,
+	`overdue_reported_at` text,
+	FOREIGN KEY (`exception_id`) REFERENCES `exceptions`(`id`) ON UPDATE no action ON DELETE no action,
+	CONSTRAINT "checkins_answer_check" CHECK("checkins"."answer" is null or "checkins"."answer" in ('yes', 'no'))
+);
+--> statement-breakpoint
+CREATE UNIQUE INDEX `checkins_once_a_day_idx` ON `checkins` (`exception_id`,`asked_on`);--> statement-breakpoint
+CREATE INDEX `checkins_open_idx` ON `checkins` (`answer`,`overdue_reported_at`);--> statement-breakpoint
 CREATE TABLE `follow_ups` (
 	`id` integer PRIMARY KEY NOT NULL,
 	`exception_id` integer NOT NULL,
@@ -42,6 +57,13 @@ CREATE TABLE `renewals` (
 --> statement-breakpoint
 CREATE UNIQUE INDEX `renewals_submission_key_unique` ON `renewals` (`submission_key`);--> statement-breakpoint
 CREATE UNIQUE INDEX `renewals_round_idx` ON `renewals` (`exception_id`,`round`);--> statement-breakpoint
+CREATE TABLE `reviews` (
+	`id` integer PRIMARY KEY NOT NULL,
+	`quarter` text NOT NULL,
+	`posted_at` text NOT NULL
+);
+--> statement-breakpoint
+CREATE UNIQUE INDEX `reviews_quarter_unique` ON `reviews` (`quarter`);--> statement-breakpoint
 PRAGMA foreign_keys=OFF;--> statement-breakpoint
 CREATE TABLE `__new_outbox` (
 	`id` integer PRIMARY KEY NOT NULL,
@@ -55,7 +77,7 @@ CREATE TABLE `__new_outbox` (
 	`created_at` text NOT NULL,
 	`delivered_at` text,
 	FOREIGN KEY (`exception_id`) REFERENCES `exceptions`(`id`) ON UPDATE no action ON DELETE no action,
-	CONSTRAINT "outbox_kind_check" CHECK("__new_outbox"."kind" in ('post_card', 'refresh_card', 'direct_message', 'thread_reply', 'reminder_digest', 'channel_post')),
+	CONSTRAINT "outbox_kind_check" CHECK("__new_outbox"."kind" in ('post_card', 'refresh_card', 'direct_message', 'thread_reply', 'reminder_digest', 'channel_post', 'checkin_question')),
 	CONSTRAINT "outbox_state_check" CHECK("__new_outbox"."state" in ('pending', 'delivered', 'dead'))
 );
 --> statement-breakpoint
@@ -67,4 +89,8 @@ CREATE INDEX `outbox_pending_idx` ON `outbox` (`state`,`next_attempt_at`);--> st
 ALTER TABLE `exceptions` ADD `closing_note` text;--> statement-breakpoint
 ALTER TABLE `exceptions` ADD `current_round` integer DEFAULT 0 NOT NULL;--> statement-breakpoint
 ALTER TABLE `exceptions` ADD `renewal_count` integer DEFAULT 0 NOT NULL;--> statement-breakpoint
+ALTER TABLE `exceptions` ADD `last_checkin_on` text;--> statement-breakpoint
+ALTER TABLE `exceptions` ADD `attention_reason` text;--> statement-breakpoint
+ALTER TABLE `exceptions` ADD `last_reviewed_at` text;--> statement-breakpoint
+ALTER TABLE `exceptions` ADD `last_reviewed_by` text;--> statement-breakpoint
 ALTER TABLE `policies` ADD `max_days` integer;

@@ -1,0 +1,86 @@
+import { and, asc, eq, sql } from 'drizzle-orm';
+import { appendAuditEvent } from '../db/audit-chain';
+import { exceptions, reviews } from '../db/schema';
+import { assertMayDecide } from '../domain/authority';
+import { calendarDateIn } from '../domain/calendar';
+import { DomainError } from '../domain/errors';
+import { EXCEPTION_STATUSES, type ExceptionStatus } from '../domain/exception';
+import { firstMondayOfQuarter, pastOriginalExpiry, quarterOf } from '../domain/follow-ups';
+import type { ServiceContext } from './context';
+import { getExceptionRecord, type ExceptionRecord } from './exception-record';
+import { queueNotifications, type Notification } from './notifications';
+
+/** Block Kit caps a message at 50 blocks: a re-approval item takes two, a register line a share of one section. */
+export const OVERDUE_PER_MESSAGE = 20;
+export const REGISTER_PER_MESSAGE = 200;
+
+function chunks<T>(items: T[], size: number): T[][] {
+  return Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size));
+}
+
+/**
+ * Posts the quarter's review to the committee channel once, on or after the first Monday of the quarter: counts,
+ * every exception open past its original expiry with Re-approve and Close, and the rest of the active register.
+ */
+export function postQuarterlyReview(ctx: ServiceContext, now: Date): string | undefined {
+  const today = calendarDateIn(now, ctx.timeZone);
+  const quarter = quarterOf(today);
+  if (today < firstMondayOfQuarter(today)) return undefined;
+  return ctx.db.transaction(
+    (tx) => {
+      const claimed = tx.insert(reviews).values({ quarter, postedAt: now.toISOString() }).onConflictDoNothing().run();
+      if (claimed.changes === 0) return undefined;
+      const counts = Object.fromEntries(EXCEPTION_STATUSES.map((status) => [status, 0])) as Record<ExceptionStatus, number>;
+      for (const row of tx.select({ status: exceptions.status, n: sql<number>`count(*)` }).from(exceptions).groupBy(exceptions.status).all()) counts[row.status] = row.n;
+      const active = tx
+        .select({ id: exceptions.id, originalExpiresOn: exceptions.originalExpiresOn })
+        .from(exceptions)
+        .where(eq(exceptions.status, 'active'))
+        .orderBy(asc(exceptions.expiresOn), asc(exceptions.id))
+        .all();
+      const overdue = active.filter((e) => pastOriginalExpiry(e.originalExpiresOn, today)).map((e) => e.id);
+      const rest = active.filter((e) => !overdue.includes(e.id)).map((e) => e.id);
+      const channel = ctx.channels.committee;
+      const notifications: Notification[] = [
+        { kind: 'channel_post', channel, message: 'review_summary', quarter, counts, overdue: overdue.length },
+        ...chunks(overdue, OVERDUE_PER_MESSAGE).map((exceptionIds) => ({ kind: 'channel_post' as const, channel, message: 'review_overdue' as const, quarter, exceptionIds })),
+        ...chunks(rest, REGISTER_PER_MESSAGE).map((exceptionIds) => ({ kind: 'channel_post' as const, channel, message: 'review_register' as const, quarter, exceptionIds })),
+      ];
+      queueNotifications(tx, notifications, now);
+      return `${quarter}: ${overdue.length} past original expiry, ${rest.length} more active`;
+    },
+    { behavior: 'immediate' },
+  );
+}
+
+/** Checked before the re-approval modal opens: only a committee member who is not a party to it. */
+export function authorizeReapproval(ctx: ServiceContext, exceptionId: number, actorId: string): ExceptionRecord {
+  const record = getExceptionRecord(ctx.db, exceptionId);
+  assertMayDecide(actorId, record, 'committee', ctx.roles);
+  if (record.status !== 'active') throw new DomainError('invalid_transition', `${record.ref} is no longer active, so there is nothing to re-approve.`);
+  return record;
+}
+
+/** A committee member re-approves an exception in review with a fresh justification; the register keeps who and when. */
+export function reapproveException(ctx: ServiceContext, command: { exceptionId: number; actorId: string; justification: string | undefined }): ExceptionRecord {
+  const now = ctx.clock();
+  const at = now.toISOString();
+  return ctx.db.transaction(
+    (tx) => {
+      const record = getExceptionRecord(tx, command.exceptionId);
+      assertMayDecide(command.actorId, record, 'committee', ctx.roles);
+      if (record.status !== 'active') throw new DomainError('invalid_transition', `${record.ref} is no longer active, so there is nothing to re-approve.`);
+      const justification = command.justification?.trim() ?? '';
+      if (justification.length < 40) {
+        throw new DomainError('invalid_request', 'Give a fresh justification of at least 40 characters: why it should stay open past its original expiry.');
+      }
+      tx.update(exceptions)
+        .set({ lastReviewedAt: at, lastReviewedBy: command.actorId, updatedAt: at })
+        .where(and(eq(exceptions.id, record.id), eq(exceptions.status, 'active')))
+        .run();
+      appendAuditEvent(tx, { exceptionId: record.id, actorId: command.actorId, kind: 'exception.reapproved', payload: { justification, quarter: quarterOf(calendarDateIn(now, ctx.timeZone)) }, occurredAt: at });
+      return record;
+    },
+    { behavior: 'immediate' },
+  );
+}

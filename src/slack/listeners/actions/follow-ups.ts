@@ -1,0 +1,40 @@
+import type { App, BlockButtonAction } from '@slack/bolt';
+import type { CheckinAnswer } from '../../../db/schema';
+import { answerCheckin } from '../../../services/check-controls';
+import { authorizeReapproval } from '../../../services/quarterly-review';
+import { ACTION_IDS } from '../../ids';
+import { reapprovalModal } from '../../views/decision-modals';
+import { checkinAnswered } from '../../views/follow-up-messages';
+import type { ListenerDeps } from '../deps';
+import { parseExceptionId, refusalText, tellPrivately } from '../refusals';
+import { replyTo } from './reply-to';
+
+export function registerFollowUpButtons(app: App, deps: ListenerDeps): void {
+  const answer = (value: CheckinAnswer) =>
+    app.action<BlockButtonAction>(value === 'yes' ? ACTION_IDS.checkinYes : ACTION_IDS.checkinNo, async ({ ack, body, action, client, respond }) => {
+      await ack();
+      const checkinId = parseExceptionId(action.value);
+      if (!checkinId) return;
+      try {
+        const record = answerCheckin(deps.services, { checkinId, actorId: body.user.id, answer: value });
+        deps.wakeNotifier();
+        // The question is answered: the buttons go, so nobody answers twice from the same DM.
+        await respond({ replace_original: true, ...checkinAnswered(record, value) });
+      } catch (error) {
+        await tellPrivately(replyTo(body, client, respond, deps.logger), refusalText(error, deps.logger, { checkinId, action: action.action_id }));
+      }
+    });
+  answer('yes');
+  answer('no');
+
+  app.action<BlockButtonAction>(ACTION_IDS.reapprove, async ({ ack, body, action, client, respond }) => {
+    await ack();
+    const exceptionId = parseExceptionId(action.value);
+    if (!exceptionId) return;
+    try {
+      await client.views.open({ trigger_id: body.trigger_id, view: reapprovalModal(authorizeReapproval(deps.services, exceptionId, body.user.id)) });
+    } catch (error) {
+      await tellPrivately(replyTo(body, client, respond, deps.logger), refusalText(error, deps.logger, { exceptionId, action: action.action_id }));
+    }
+  });
+}
