@@ -73,6 +73,7 @@ CREATE TABLE `__new_outbox` (
 	`state` text DEFAULT 'pending' NOT NULL,
 	`attempts` integer DEFAULT 0 NOT NULL,
 	`next_attempt_at` text NOT NULL,
+	`claimed_until` text,
 	`last_error` text,
 	`created_at` text NOT NULL,
 	`delivered_at` text,
@@ -81,7 +82,7 @@ CREATE TABLE `__new_outbox` (
 	CONSTRAINT "outbox_state_check" CHECK("__new_outbox"."state" in ('pending', 'delivered', 'dead'))
 );
 --> statement-breakpoint
-INSERT INTO `__new_outbox`("id", "exception_id", "kind", "payload", "state", "attempts", "next_attempt_at", "last_error", "created_at", "delivered_at") SELECT "id", "exception_id", "kind", "payload", "state", "attempts", "next_attempt_at", "last_error", "created_at", "delivered_at" FROM `outbox`;--> statement-breakpoint
+INSERT INTO `__new_outbox`("id", "exception_id", "kind", "payload", "state", "attempts", "next_attempt_at", "claimed_until", "last_error", "created_at", "delivered_at") SELECT "id", "exception_id", "kind", "payload", "state", "attempts", "next_attempt_at", NULL, "last_error", "created_at", "delivered_at" FROM `outbox`;--> statement-breakpoint
 DROP TABLE `outbox`;--> statement-breakpoint
 ALTER TABLE `__new_outbox` RENAME TO `outbox`;--> statement-breakpoint
 PRAGMA foreign_keys=ON;--> statement-breakpoint

@@ -30,6 +30,8 @@ export interface ApplicationOptions {
   deliveryIntervalMs?: number;
   /** Tests drive the jobs themselves with `runJobs`; production schedules them. */
   schedule?: boolean;
+  /** Spacing between two posts to one channel (Slack's one message per second); tests that do not measure it use 0. */
+  channelSpacingMs?: number;
 }
 
 /** Composition root: configuration → register → services → Slack app → delivery. Only here is the real clock read. */
@@ -71,7 +73,7 @@ export async function startApplication(config: Config, options: ApplicationOptio
       inFlight--;
     }
   });
-  const notifier = createNotifier({ db: register.db, client, clock, logger, cards });
+  const notifier = createNotifier({ db: register.db, client, clock, logger, cards, channelSpacingMs: options.channelSpacingMs });
 
   const started = config.slack.appToken ? await app.start() : await app.start(config.port);
   const address = (started as Server | undefined)?.address?.();

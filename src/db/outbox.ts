@@ -8,9 +8,20 @@ export function pendingOutbox(db: Db): OutboxRow[] {
   return db.select().from(outbox).where(eq(outbox.state, 'pending')).orderBy(asc(outbox.id)).all();
 }
 
+/** Claims a row for one delivery attempt; false when another process holds it. A crashed holder's claim lapses. */
+export function claimForDelivery(db: Db, id: number, now: Date, holdMs: number): boolean {
+  const at = now.toISOString();
+  const claimed = db
+    .update(outbox)
+    .set({ claimedUntil: new Date(now.getTime() + holdMs).toISOString() })
+    .where(and(eq(outbox.id, id), eq(outbox.state, 'pending'), sql`(${outbox.claimedUntil} is null or ${outbox.claimedUntil} <= ${at})`))
+    .run();
+  return claimed.changes > 0;
+}
+
 export function markDelivered(db: Db, id: number, at: Date, note?: string): void {
   db.update(outbox)
-    .set({ state: 'delivered', deliveredAt: at.toISOString(), lastError: note ?? null })
+    .set({ state: 'delivered', deliveredAt: at.toISOString(), lastError: note ?? null, claimedUntil: null })
     .where(and(eq(outbox.id, id), eq(outbox.state, 'pending')))
     .run();
 }
@@ -24,13 +35,13 @@ export function markCardPosted(db: Db, row: OutboxRow, card: 'triage' | 'approva
         .where(eq(exceptions.id, row.exceptionId))
         .run();
     }
-    tx.update(outbox).set({ state: 'delivered', deliveredAt: at.toISOString(), lastError: null }).where(eq(outbox.id, row.id)).run();
+    tx.update(outbox).set({ state: 'delivered', deliveredAt: at.toISOString(), lastError: null, claimedUntil: null }).where(eq(outbox.id, row.id)).run();
   });
 }
 
 export function recordAttemptFailed(db: Db, id: number, failure: { attempts: number; error: string; nextAttemptAt: Date; dead: boolean }): void {
   db.update(outbox)
-    .set({ attempts: failure.attempts, lastError: failure.error, nextAttemptAt: failure.nextAttemptAt.toISOString(), state: failure.dead ? 'dead' : 'pending' })
+    .set({ attempts: failure.attempts, lastError: failure.error, nextAttemptAt: failure.nextAttemptAt.toISOString(), state: failure.dead ? 'dead' : 'pending', claimedUntil: null })
     .where(eq(outbox.id, id))
     .run();
 }

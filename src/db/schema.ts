@@ -273,6 +273,8 @@ export const outbox = sqliteTable(
     state: text('state', { enum: OUTBOX_STATES }).notNull().default('pending'),
     attempts: integer('attempts').notNull().default(0),
     nextAttemptAt: text('next_attempt_at').notNull(),
+    /** Set while one process delivers the row, so a second process on the same register leaves it alone. */
+    claimedUntil: text('claimed_until'),
     lastError: text('last_error'),
     createdAt: text('created_at').notNull(),
     deliveredAt: text('delivered_at'),

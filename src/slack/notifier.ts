@@ -1,6 +1,6 @@
 import { LogLevel, webApi } from '@slack/bolt';
 import type { Db } from '../db/client';
-import { markCardPosted, markDelivered, pendingOutbox, recordAttemptFailed, type OutboxRow } from '../db/outbox';
+import { claimForDelivery, markCardPosted, markDelivered, pendingOutbox, recordAttemptFailed, type OutboxRow } from '../db/outbox';
 import { tallyVotes } from '../domain/decision';
 import type { Clock } from '../services/context';
 import { loadExceptionRecord, type ExceptionRecord } from '../services/exception-record';
@@ -27,6 +27,11 @@ export interface NotifierDeps {
   clock: Clock;
   logger: StructuredLogger;
   cards: CardContext;
+  /** Slack allows about one message per second per channel; posts to one channel are spaced this far apart. */
+  channelSpacingMs?: number;
+  /** Real elapsed time and waiting, for that spacing; replaceable in tests. */
+  monotonic?: () => number;
+  sleep?: (ms: number) => Promise<void>;
 }
 
 export interface Notifier {
@@ -43,6 +48,8 @@ export interface Notifier {
 /** Slack refused the call itself (bad arguments, unknown channel): retrying a few times covers a race, not more. */
 const MAX_REFUSED_ATTEMPTS = 10;
 const MAX_BACKOFF_MS = 10 * 60_000;
+/** Longer than any single delivery (each call times out after ten seconds). */
+const CLAIM_MS = 60_000;
 /** Platform errors that mean "Slack is having trouble", not "Slack says no". */
 const TRANSIENT_PLATFORM_ERRORS = new Set(['internal_error', 'fatal_error', 'service_unavailable', 'request_timeout', 'ratelimited']);
 
@@ -101,6 +108,18 @@ export function createNotifier(deps: NotifierDeps): Notifier {
   let timer: NodeJS.Timeout | undefined;
   // Slack's rate limits apply to the whole app: after a 429 nothing is sent until Retry-After has passed.
   let pausedUntil = 0;
+  const spacingMs = deps.channelSpacingMs ?? 1000;
+  const monotonic = deps.monotonic ?? (() => performance.now());
+  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const lastPostAt = new Map<string, number>();
+
+  /** Posts a message, keeping at least `spacingMs` between two posts to the same channel. */
+  async function post(args: webApi.ChatPostMessageArguments): Promise<webApi.ChatPostMessageResponse> {
+    const last = lastPostAt.get(args.channel);
+    if (last !== undefined && monotonic() - last < spacingMs) await sleep(spacingMs - (monotonic() - last));
+    lastPostAt.set(args.channel, monotonic());
+    return client.chat.postMessage(args);
+  }
 
   function render(card: Card, record: ExceptionRecord, threaded: boolean): SlackMessage {
     if (card === 'triage' || !record.route) return triageCard(record, deps.cards);
@@ -133,7 +152,7 @@ export function createNotifier(deps: NotifierDeps): Notifier {
 
   async function postDirect(recipientId: string, message: SlackMessage): Promise<void> {
     const opened = await client.conversations.open({ users: recipientId });
-    await client.chat.postMessage({ channel: opened.channel?.id ?? recipientId, ...message, unfurl_links: false, unfurl_media: false });
+    await post({ channel: opened.channel?.id ?? recipientId, ...message, unfurl_links: false, unfurl_media: false });
   }
 
   function records(ids: number[]): ExceptionRecord[] {
@@ -155,7 +174,7 @@ export function createNotifier(deps: NotifierDeps): Notifier {
         const record = loadExceptionRecord(db, notification.exceptionId);
         if (!record) return 'exception no longer exists';
         const threadTs = threadFor(notification.card, notification.channel, record);
-        const posted = await client.chat.postMessage({
+        const posted = await post({
           channel: notification.channel,
           ...render(notification.card, record, threadTs !== undefined),
           ...(threadTs ? { thread_ts: threadTs } : {}),
@@ -184,7 +203,7 @@ export function createNotifier(deps: NotifierDeps): Notifier {
         const thread = record && threadOf(notification.card, record);
         if (!record || !thread) return `no ${notification.card} message to reply to`;
         const reply = notification.message === 'stall_nudge' ? stallNudge(record, notification.mentions, notification.workingDays) : renewalRequestedNote(record, notification.mentions);
-        await client.chat.postMessage({ channel: thread.channel, thread_ts: thread.ts, ...reply, unfurl_links: false });
+        await post({ channel: thread.channel, thread_ts: thread.ts, ...reply, unfurl_links: false });
         break;
       }
       case 'reminder_digest': {
@@ -202,7 +221,7 @@ export function createNotifier(deps: NotifierDeps): Notifier {
       case 'channel_post': {
         const message = channelMessage(notification);
         if (!message) return 'no exceptions left to list';
-        await client.chat.postMessage({ channel: notification.channel, ...message, unfurl_links: false, unfurl_media: false });
+        await post({ channel: notification.channel, ...message, unfurl_links: false, unfurl_media: false });
         break;
       }
     }
@@ -236,6 +255,11 @@ export function createNotifier(deps: NotifierDeps): Notifier {
       const key = orderingKey(notification);
       if (blocked.has(key)) continue;
       if (row.nextAttemptAt > now.toISOString()) {
+        blocked.add(key);
+        continue;
+      }
+      // Another process on the same register may be delivering this row right now.
+      if (!claimForDelivery(db, row.id, clock(), CLAIM_MS)) {
         blocked.add(key);
         continue;
       }

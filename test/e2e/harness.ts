@@ -86,7 +86,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   };
   const logs: string[] = [];
   const logger = createLogger('debug', (line) => logs.push(line));
-  const boot = (schedule = options.schedule ?? false) => startApplication(config, { clock: () => clock.now, logger, deliveryIntervalMs: 20, schedule });
+  const boot = (schedule = options.schedule ?? false) => startApplication(config, { clock: () => clock.now, logger, deliveryIntervalMs: 20, schedule, channelSpacingMs: 0 });
 
   let app = await boot();
   importPolicies(app.register.db, () => clock.now, options.policiesCsv ?? DEFAULT_POLICIES, 'test');

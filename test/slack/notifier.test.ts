@@ -3,7 +3,7 @@ import { webApi } from '@slack/bolt';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { exceptions, outbox } from '../../src/db/schema';
 import { createLogger } from '../../src/logger';
-import { createNotifier, type Notifier } from '../../src/slack/notifier';
+import { createNotifier, type Notifier, type NotifierDeps } from '../../src/slack/notifier';
 import { APPROVALS_CHANNEL, COMMITTEE, APPROVERS, COMMITTEE_CHANNEL, NOW, OWNER, REQUESTER, fileRequest, openTestRegister, type TestRegister } from '../services/fixtures';
 
 type Call = { method: string; args: Record<string, unknown> };
@@ -40,13 +40,14 @@ beforeEach(() => {
 });
 afterEach(() => t.close());
 
-function notifier(client: webApi.WebClient): Notifier {
+function notifier(client: webApi.WebClient, pacing: Partial<Pick<NotifierDeps, 'channelSpacingMs' | 'monotonic' | 'sleep'>> = { channelSpacingMs: 0 }): Notifier {
   return createNotifier({
     db: t.ctx.db,
     client,
     clock: () => now,
     logger: createLogger('debug', (line) => logs.push(line)),
     cards: { approverIds: [...APPROVERS], committeeIds: [...COMMITTEE], committeeChannel: COMMITTEE_CHANNEL, committeeQuorum: 2, committeeRiskThreshold: 12 },
+    ...pacing,
   });
 }
 
@@ -114,6 +115,46 @@ describe('the notifier', () => {
     advance(1_000);
     expect(await n.deliverDue()).toBe(4);
     expect(rows().every((r) => r.state === 'delivered')).toBe(true);
+  });
+
+  it('spaces posts to one channel a second apart, and does not hold back posts to other channels', async () => {
+    fileRequest(t.ctx, { owner: REQUESTER });
+    fileRequest(t.ctx, { owner: REQUESTER });
+    fileRequest(t.ctx, { owner: REQUESTER });
+    let elapsed = 0;
+    const waits: number[] = [];
+    const slack = fakeSlack(() => undefined);
+    const posts: { channel: unknown; at: number }[] = [];
+    const original = slack.client.chat.postMessage;
+    slack.client.chat.postMessage = (async (args: Record<string, unknown>) => {
+      posts.push({ channel: args.channel, at: elapsed });
+      elapsed += 5;
+      return original(args as never);
+    }) as never;
+    await notifier(slack.client, {
+      channelSpacingMs: 1000,
+      monotonic: () => elapsed,
+      sleep: async (ms) => {
+        waits.push(ms);
+        elapsed += ms;
+      },
+    }).deliverDue();
+    const approvals = posts.filter((p) => p.channel === APPROVALS_CHANNEL).map((p) => p.at);
+    expect(approvals).toHaveLength(3);
+    expect(approvals[1]! - approvals[0]!).toBeGreaterThanOrEqual(1000);
+    expect(approvals[2]! - approvals[1]!).toBeGreaterThanOrEqual(1000);
+    // The requester's three receipts go to one DM channel, so they are spaced too; nothing else waits.
+    expect(waits.every((ms) => ms > 0 && ms <= 1000)).toBe(true);
+  });
+
+  it('leaves a row alone while another process holds its delivery claim', async () => {
+    fileRequest(t.ctx, { owner: REQUESTER });
+    t.ctx.db.update(outbox).set({ claimedUntil: new Date(now.getTime() + 30_000).toISOString() }).run();
+    const slack = fakeSlack(() => undefined);
+    expect(await notifier(slack.client).deliverDue()).toBe(0);
+    expect(slack.calls).toEqual([]);
+    advance(31_000);
+    expect(await notifier(slack.client).deliverDue()).toBe(2);
   });
 
   it('keeps updates of a card behind its post, but lets the DMs through', async () => {
