@@ -9,7 +9,8 @@ import { startApplication } from '../../src/application';
 import { loadConfig } from '../../src/config';
 import { createLogger } from '../../src/logger';
 import { importPolicies } from '../../src/services/policy-catalogue';
-import { ACTION_IDS, ASSESSMENT_BLOCK_IDS, CALLBACK_IDS, INPUT_ACTION_ID, REJECTION_BLOCK_ID } from '../../src/slack/ids';
+import { runJobs } from '../../src/jobs/run-jobs';
+import { ACTION_IDS, ASSESSMENT_BLOCK_IDS, CALLBACK_IDS, INPUT_ACTION_ID, REJECTION_BLOCK_ID, RENEWAL_BLOCK_IDS } from '../../src/slack/ids';
 import { requestValues, type RequestForm } from '../e2e/flows';
 import { createSlackDriver } from '../support/slack-driver';
 import { startSlackStandIn, type SlackCall, type StoredMessage } from '../support/slack-stand-in';
@@ -53,11 +54,13 @@ const config = loadConfig({
   COMMITTEE_CHANNEL: 'C0COMMITTEE',
   LOG_LEVEL: 'error',
 });
-const app = await startApplication(config, { logger: createLogger('error') });
+// The demo's own clock, so that weeks can pass in a second; the app reads time only through it.
+let now = new Date();
+const app = await startApplication(config, { logger: createLogger('error'), clock: () => now, schedule: false, channelSpacingMs: 0 });
 const driver = createSlackDriver({ appUrl: `http://127.0.0.1:${app.port}/slack/events`, signingSecret, standIn });
 importPolicies(
   app.register.db,
-  () => new Date(),
+  () => now,
   'key,title\nMFA-01,Multi-factor authentication\nNET-02,Network segmentation\nAUTH-04,Modern authentication for tier-0 systems',
   'demo',
 );
@@ -149,7 +152,38 @@ async function assess(ref: string, likelihood: number, impact: number, rationale
   await settle();
 }
 
-const inDays = (days: number) => new Date(Date.now() + days * 86_400_000).toISOString().slice(0, 10);
+const inDays = (days: number) => new Date(now.getTime() + days * 86_400_000).toISOString().slice(0, 10);
+
+async function timePasses(days: number): Promise<void> {
+  now = new Date(now.getTime() + days * 86_400_000);
+  console.log(`\n\x1b[2m… ${days} days later (${now.toISOString().slice(0, 10)}): the scheduler runs its jobs\x1b[0m`);
+  runJobs(app.services, now);
+  await settle();
+}
+
+async function renew(userId: string, form: { progress: string; percent: string; testedDaysAgo: number; expiresInDays: number; evidence?: string }): Promise<void> {
+  await driver.slashCommand({ userId, text: 'renew EXC-0001' });
+  await settle();
+  const view = standIn.callsTo('views.open').at(-1)!.response.view as { id: string; private_metadata: string };
+  const response = await driver.viewSubmission({
+    userId,
+    callbackId: CALLBACK_IDS.renewal,
+    viewId: view.id,
+    privateMetadata: view.private_metadata,
+    values: {
+      [RENEWAL_BLOCK_IDS.progress]: { [INPUT_ACTION_ID]: { type: 'plain_text_input', value: form.progress } },
+      [RENEWAL_BLOCK_IDS.percentComplete]: { [INPUT_ACTION_ID]: { type: 'number_input', value: form.percent } },
+      [RENEWAL_BLOCK_IDS.evidenceUrl]: { [INPUT_ACTION_ID]: { type: 'plain_text_input', value: form.evidence ?? null } },
+      [RENEWAL_BLOCK_IDS.controlTestedOn]: { [INPUT_ACTION_ID]: { type: 'datepicker', selected_date: inDays(-form.testedDaysAgo) } },
+      [RENEWAL_BLOCK_IDS.expiresOn]: { [INPUT_ACTION_ID]: { type: 'datepicker', selected_date: inDays(form.expiresInDays) } },
+    },
+  });
+  if (response.json?.response_action === 'errors') {
+    console.log('\n  The renewal form stays open with errors next to the fields:');
+    for (const [field, message] of Object.entries(response.json.errors as Record<string, string>)) console.log(`  │ ${field}: ${message}`);
+  }
+  await settle();
+}
 
 try {
   say('Alice asks for an exception, but her justification is "because it\'s urgent" and she names no compensating control.');
@@ -216,6 +250,27 @@ try {
     values: { [REJECTION_BLOCK_ID]: { [INPUT_ACTION_ID]: { type: 'plain_text_input', value: 'Use the analytics replica in the data zone instead; the vendor can reach it through the existing connector.' } } },
   });
   await settle();
+
+  say('Time passes. Sixteen days on, Alice gets her first reminder, with Renew and Close buttons.');
+  await timePasses(16);
+
+  say('Alice asks to renew, but the compensating control was last tested four months ago: refused.');
+  await renew(PEOPLE.alice, { progress: 'Hardware keys arrived for one contractor; the second ships next week, then MFA is enforced for both.', percent: '50', testedDaysAgo: 120, expiresInDays: 30 });
+
+  say('She has the control tested again and asks once more; Sam assesses the renewal and the CISO approves it.');
+  await renew(PEOPLE.alice, {
+    progress: 'Hardware keys arrived for one contractor; the second ships next week, then MFA is enforced for both.',
+    percent: '50',
+    testedDaysAgo: 2,
+    expiresInDays: 30,
+    evidence: 'https://tickets.example.com/SEC-2211',
+  });
+  await assess('EXC-0001', 2, 2, 'One contractor already on MFA; the remaining risk is one account for two more weeks.');
+  const renewalCard = standIn.messages('C0APPROVALS').find((m) => JSON.stringify(m.blocks).includes('renewal 1 of EXC-0001') && JSON.stringify(m.blocks).includes('"text":"Decision needed'))!;
+  await click(renewalCard, ACTION_IDS.approve, PEOPLE.ciso);
+
+  say('Half a year on, both exceptions have passed their expiry dates: they expire on their own, with one summary. Nobody has to click.');
+  await timePasses(190);
 
   say('The register now holds:');
   const { listExceptions } = await import('../../src/services/list-exceptions');

@@ -11,6 +11,9 @@ export function readable(text: string, names: Record<string, string>): string {
     .replace(/<(https?:[^|>]+)\|([^>]+)>/g, '$2 ($1)')
     .replace(/:white_check_mark:/g, '✅')
     .replace(/:x:/g, '❌')
+    .replace(/:hourglass:/g, '⌛')
+    .replace(/:warning:/g, '⚠️')
+    .replace(/:rotating_light:/g, '🚨')
     .replace(/&lt;/g, '<')
     .replace(/&gt;/g, '>')
     .replace(/&amp;/g, '&');

@@ -66,7 +66,7 @@ export function expirySummary(records: ExceptionRecord[]): SlackMessage {
   return {
     text: `${records.length} exception${records.length === 1 ? '' : 's'} expired: ${records.map((r) => r.ref).join(', ')}`,
     blocks: [
-      section(`:hourglass: *${records.length} exception${records.length === 1 ? '' : 's'} expired* at the end of ${records[0]?.expiresOn ?? 'their expiry day'}; the policies apply again in full.`),
+      section(`:hourglass: *${records.length} exception${records.length === 1 ? '' : 's'} expired* at the end of ${records.length === 1 ? records[0]?.expiresOn : 'their expiry days'}; the policies apply again in full.`),
       ...listSections(records, (r) => `• ${line(r)} · owner ${mention(r.ownerId)} · expired after ${r.expiresOn}`),
     ],
   };
