@@ -1,3 +1,4 @@
+-- drizzle-kit generated this; the outbox rebuild is corrected by hand to select NULL for the new claimed_until column.
 CREATE TABLE `checkins` (
 	`id` integer PRIMARY KEY NOT NULL,
 	`exception_id` integer NOT NULL,
@@ -51,7 +52,7 @@ CREATE TABLE `renewals` (
 	`created_at` text NOT NULL,
 	`decided_at` text,
 	FOREIGN KEY (`exception_id`) REFERENCES `exceptions`(`id`) ON UPDATE no action ON DELETE no action,
-	CONSTRAINT "renewals_status_check" CHECK("renewals"."status" in ('requested', 'pending_approval', 'approved', 'rejected')),
+	CONSTRAINT "renewals_status_check" CHECK("renewals"."status" in ('requested', 'pending_approval', 'approved', 'rejected', 'withdrawn')),
 	CONSTRAINT "renewals_percent_check" CHECK("renewals"."percent_complete" between 0 and 100)
 );
 --> statement-breakpoint

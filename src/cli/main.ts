@@ -5,6 +5,7 @@ import { openRegister, type Register } from '../db/client';
 import { isDomainError } from '../domain/errors';
 import { EXCEPTION_STATUSES, parseExceptionRef, STATUS_LABELS } from '../domain/exception';
 import { ConfigError, loadConfig } from '../config';
+import { isCalendarDate } from '../domain/calendar';
 import { runJobs } from '../jobs/run-jobs';
 import { createServiceContext } from '../services/context';
 import { getExceptionRecord } from '../services/exception-record';
@@ -34,6 +35,9 @@ const CliEnvironment = z.object({ DATABASE_PATH: z.string().min(1).default('./da
 
 class UsageError extends Error {}
 
+/** A date, optionally with a time and offset; the date must exist (JavaScript would roll 2027-02-30 over to March). */
+const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})?)?$/;
+
 function table(rows: string[][]): string {
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
   return rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd()).join('\n');
@@ -43,7 +47,8 @@ function runScheduledJobs(register: Register, args: string[], env: Record<string
   const [sub, flag, value] = args;
   if (sub !== 'run' || (flag !== undefined && flag !== '--at')) throw new UsageError('Use "jobs run" or "jobs run --at 2026-12-01T09:00:00Z".');
   const asOf = flag ? new Date(value ?? '') : new Date();
-  if (Number.isNaN(asOf.getTime())) throw new UsageError(`"${value ?? ''}" is not a date and time; use ISO 8601, e.g. 2026-12-01T09:00:00Z.`);
+  const wellFormed = !flag || (ISO_INSTANT.test(value ?? '') && isCalendarDate((value ?? '').slice(0, 10)));
+  if (!wellFormed || Number.isNaN(asOf.getTime())) throw new UsageError(`"${value ?? ''}" is not a date and time; use ISO 8601, e.g. 2026-12-01T09:00:00Z.`);
   let config;
   try {
     config = loadConfig(env);

@@ -150,7 +150,7 @@ export const decisions = sqliteTable(
   ],
 );
 
-export const RENEWAL_STATUSES = ['requested', 'pending_approval', 'approved', 'rejected'] as const;
+export const RENEWAL_STATUSES = ['requested', 'pending_approval', 'approved', 'rejected', 'withdrawn'] as const;
 export type RenewalStatus = (typeof RENEWAL_STATUSES)[number];
 
 export const renewals = sqliteTable(

@@ -1,7 +1,7 @@
-import { and, eq } from 'drizzle-orm';
+import { and, eq, inArray } from 'drizzle-orm';
 import { z } from 'zod';
 import { appendAuditEvent } from '../db/audit-chain';
-import { exceptions } from '../db/schema';
+import { exceptions, renewals } from '../db/schema';
 import { assertIsAccountable } from '../domain/authority';
 import { DomainError } from '../domain/errors';
 import { nextStatus } from '../domain/lifecycle';
@@ -47,7 +47,13 @@ export function closeException(ctx: ServiceContext, command: { exceptionId: numb
         .where(and(eq(exceptions.id, record.id), eq(exceptions.status, record.status)))
         .run();
       if (moved.changes === 0) throw new DomainError('conflict', `${record.ref} changed a moment ago; look at it again.`);
-      appendAuditEvent(tx, { exceptionId: record.id, actorId: command.actorId, kind: 'exception.closed', payload: { note: note.data }, occurredAt: at });
+      // A renewal still waiting has nothing left to renew.
+      const withdrawn = tx
+        .update(renewals)
+        .set({ status: 'withdrawn', decidedAt: at })
+        .where(and(eq(renewals.exceptionId, record.id), inArray(renewals.status, ['requested', 'pending_approval'])))
+        .run();
+      appendAuditEvent(tx, { exceptionId: record.id, actorId: command.actorId, kind: 'exception.closed', payload: { note: note.data, renewalWithdrawn: withdrawn.changes > 0 }, occurredAt: at });
       const others = [...new Set([record.ownerId, record.requesterId])].filter((id) => id !== command.actorId);
       queueNotifications(
         tx,

@@ -92,6 +92,7 @@ function openDecisionOf(status: ExceptionStatus, round: number, createdAt: strin
     if (status === 'pending_approval' && assessedAt) return { stage: 'decision', round, since: assessedAt };
     return null;
   }
+  if (status !== 'active' && status !== 'expired') return null;
   if (renewal?.status === 'requested') return { stage: 'assessment', round, since: renewal.createdAt };
   if (renewal?.status === 'pending_approval' && assessedAt) return { stage: 'decision', round, since: assessedAt };
   return null;

@@ -61,7 +61,8 @@ export function requestRenewal(ctx: ServiceContext, command: { exceptionId: numb
       const round = record.round + 1;
       const moved = tx
         .update(exceptions)
-        .set({ currentRound: round, updatedAt: at })
+        // The earlier decision message keeps its outcome; the renewal is decided in a message of its own.
+        .set({ currentRound: round, approvalChannel: null, approvalTs: null, updatedAt: at })
         .where(and(eq(exceptions.id, record.id), eq(exceptions.currentRound, record.round), eq(exceptions.status, 'active')))
         .run();
       if (moved.changes === 0) throw new DomainError('conflict', `${record.ref} changed a moment ago; look at it again.`);

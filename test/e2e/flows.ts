@@ -201,3 +201,96 @@ export function triageMessage(h: Harness, ref: string): StoredMessage {
   expect(found, `triage message for ${ref}`).toHaveLength(1);
   return found[0]!;
 }
+
+// ---- Renewal, closing and the scheduled jobs (issue 3) --------------------------------------------------------
+// (Imports are hoisted; these sit here so the helpers above stay untouched.)
+import { CLOSING_NOTE_BLOCK_ID, RENEWAL_BLOCK_IDS } from '../../src/slack/ids';
+import { SIGNING_SECRET } from './harness';
+
+export interface RenewalFormValues {
+  progress: string;
+  percentComplete: string;
+  evidenceUrl: string;
+  controlTestedOn: string;
+  expiresOn: string;
+}
+
+/** The state.values Slack sends for the renewal modal. */
+export function renewalValues(form: RenewalFormValues): Record<string, Record<string, unknown>> {
+  return {
+    [RENEWAL_BLOCK_IDS.progress]: { [INPUT_ACTION_ID]: text(form.progress) },
+    [RENEWAL_BLOCK_IDS.percentComplete]: { [INPUT_ACTION_ID]: { type: 'number_input', value: form.percentComplete } },
+    [RENEWAL_BLOCK_IDS.evidenceUrl]: { [INPUT_ACTION_ID]: text(form.evidenceUrl) },
+    [RENEWAL_BLOCK_IDS.controlTestedOn]: { [INPUT_ACTION_ID]: { type: 'datepicker', selected_date: form.controlTestedOn } },
+    [RENEWAL_BLOCK_IDS.expiresOn]: { [INPUT_ACTION_ID]: { type: 'datepicker', selected_date: form.expiresOn } },
+  };
+}
+
+export interface OpenedModal {
+  id: string;
+  privateMetadata: string;
+  view: Record<string, unknown>;
+}
+
+/** Runs `/exception <text>` as `userId`; resolves with the modal Slack opened, or undefined when none was opened. */
+export async function commandModal(h: Harness, userId: string, commandText: string): Promise<OpenedModal | undefined> {
+  const before = h.standIn.callsTo('views.open').length;
+  const command = await h.driver.slashCommand({ userId, text: commandText });
+  expect(command.status).toBe(200);
+  await h.settle();
+  if (h.standIn.callsTo('views.open').length === before) return undefined;
+  const view = h.standIn.callsTo('views.open').at(-1)!.response.view as { id: string; private_metadata: string };
+  return { id: view.id, privateMetadata: view.private_metadata, view: view as unknown as Record<string, unknown> };
+}
+
+/** Submits an opened renewal modal with `form`. */
+export async function submitRenewalModal(h: Harness, userId: string, modal: OpenedModal, form: RenewalFormValues) {
+  const response = await h.driver.viewSubmission({
+    userId,
+    callbackId: CALLBACK_IDS.renewal,
+    viewId: modal.id,
+    privateMetadata: modal.privateMetadata,
+    values: renewalValues(form),
+  });
+  await h.settle();
+  return response;
+}
+
+/** `/exception renew <ref>`, then, if the modal opened, submits it with `form`. */
+export async function submitRenewal(h: Harness, userId: string, form: RenewalFormValues, ref = 'EXC-0001') {
+  const modal = await commandModal(h, userId, `renew ${ref}`);
+  if (!modal) return { modal, response: undefined };
+  return { modal, response: await submitRenewalModal(h, userId, modal, form) };
+}
+
+/** `/exception close <ref>`, then, if the modal opened, submits it with `note`. */
+export async function submitClose(h: Harness, userId: string, note: string, ref = 'EXC-0001') {
+  const modal = await commandModal(h, userId, `close ${ref}`);
+  if (!modal) return { modal, response: undefined };
+  const response = await h.driver.viewSubmission({
+    userId,
+    callbackId: CALLBACK_IDS.close,
+    viewId: modal.id,
+    privateMetadata: modal.privateMetadata,
+    values: { [CLOSING_NOTE_BLOCK_ID]: { [INPUT_ACTION_ID]: text(note) } },
+  });
+  await h.settle();
+  return { modal, response };
+}
+
+/** The environment the harness's app was configured with, for the command line (`exceptions jobs run`). */
+export function harnessEnv(h: Harness, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    SLACK_BOT_TOKEN: h.standIn.botToken,
+    SLACK_SIGNING_SECRET: SIGNING_SECRET,
+    SLACK_API_URL: h.standIn.url,
+    DATABASE_PATH: h.databasePath,
+    SECURITY_TEAM_IDS: `${PEOPLE.security},${PEOPLE.security2}`,
+    APPROVER_IDS: `${PEOPLE.ciso},${PEOPLE.deputy}`,
+    COMMITTEE_IDS: `${PEOPLE.committee1},${PEOPLE.committee2},${PEOPLE.committee3}`,
+    APPROVALS_CHANNEL: CHANNELS.approvals,
+    COMMITTEE_CHANNEL: CHANNELS.committee,
+    TZ: 'UTC',
+    ...extra,
+  };
+}

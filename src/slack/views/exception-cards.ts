@@ -184,7 +184,7 @@ export function approvalCard(record: ExceptionRecord, tally: Tally, ctx: CardCon
           // One click activates a security exception: ask once more, naming what is being accepted.
           confirm: {
             title: plainText(`Approve ${record.ref}?`, 100),
-            text: { type: 'plain_text', text: truncate(`You accept the risk of "${record.title}" until ${record.expiresOn ?? record.requestedExpiresOn}.`, 300) },
+            text: { type: 'plain_text', text: truncate(`You accept the risk of "${record.title}" until ${record.renewal?.requestedExpiresOn ?? record.requestedExpiresOn}.`, 300) },
             confirm: plainText('Approve', 30),
             deny: plainText('Cancel', 30),
           },
