@@ -29,7 +29,8 @@ export function checkControls(ctx: ServiceContext, now: Date): { asked: string[]
       const overdue: number[] = [];
       for (const exception of active) {
         const latest = tx.select().from(checkins).where(eq(checkins.exceptionId, exception.id)).orderBy(desc(checkins.id)).limit(1).get();
-        if (latest && latest.answer === null) {
+        const unanswered = latest !== undefined && latest.answer === null;
+        if (latest && unanswered) {
           if (latest.overdueReportedAt === null && checkinOverdue(latest.askedOn, today, ctx.rules.checkinGraceDays)) {
             tx.update(checkins).set({ overdueReportedAt: at }).where(eq(checkins.id, latest.id)).run();
             tx.update(exceptions)
@@ -39,7 +40,8 @@ export function checkControls(ctx: ServiceContext, now: Date): { asked: string[]
             appendAuditEvent(tx, { exceptionId: exception.id, actorId: SCHEDULER_ACTOR, kind: 'exception.checkin_overdue', payload: { askedOn: latest.askedOn }, occurredAt: at });
             overdue.push(exception.id);
           }
-          continue;
+          // Silence is reported once; the question still comes back every CHECKIN_DAYS, answered or not.
+          if (latest.overdueReportedAt === null && !overdue.includes(exception.id)) continue;
         }
         const activatedOn = calendarDateIn(new Date(exception.activatedAt ?? at), ctx.timeZone);
         if (!checkinDue(latest?.askedOn, activatedOn, today, ctx.rules.checkinEveryDays)) continue;

@@ -25,9 +25,13 @@ function chunks<T>(items: T[], size: number): T[][] {
 export function postQuarterlyReview(ctx: ServiceContext, now: Date): string | undefined {
   const today = calendarDateIn(now, ctx.timeZone);
   const quarter = quarterOf(today);
-  if (today < firstMondayOfQuarter(today)) return undefined;
+  const reviewDay = firstMondayOfQuarter(today);
+  if (today < reviewDay) return undefined;
   return ctx.db.transaction(
     (tx) => {
+      // A register that did not exist on the review day has nothing to catch up on: a new install waits for the next quarter.
+      const first = tx.select({ createdAt: sql<string | null>`min(${exceptions.createdAt})` }).from(exceptions).get();
+      if (!first?.createdAt || calendarDateIn(new Date(first.createdAt), ctx.timeZone) > reviewDay) return undefined;
       const claimed = tx.insert(reviews).values({ quarter, postedAt: now.toISOString() }).onConflictDoNothing().run();
       if (claimed.changes === 0) return undefined;
       const counts = Object.fromEntries(EXCEPTION_STATUSES.map((status) => [status, 0])) as Record<ExceptionStatus, number>;

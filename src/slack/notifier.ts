@@ -142,7 +142,7 @@ export function createNotifier(deps: NotifierDeps): Notifier {
       case 'stall_escalation':
         return stallEscalation(listed, notification.workingDays);
       case 'checkin_alert':
-        return checkinAlert(listed, notification.reason);
+        return checkinAlert(listed, notification.reason, deps.cards.approverIds);
       case 'review_overdue':
         return reviewOverdue(listed);
       case 'review_register':

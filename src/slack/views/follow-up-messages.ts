@@ -135,12 +135,12 @@ export function checkinAnswered(record: ExceptionRecord, answer: 'yes' | 'no'): 
   return { text, blocks: [section(text)] };
 }
 
-export function checkinAlert(records: ExceptionRecord[], reason: 'answered_no' | 'no_answer'): SlackMessage {
+export function checkinAlert(records: ExceptionRecord[], reason: 'answered_no' | 'no_answer', approverIds: readonly string[]): SlackMessage {
   const why = reason === 'answered_no' ? 'the owner says the compensating control is *not in place or not working*' : 'the owner did *not answer* the control check-in within a week';
   return {
     text: `Needs attention: ${records.map((r) => r.ref).join(', ')}`,
     blocks: [
-      section(`:warning: *Needs attention*: ${why}. Decide whether to keep the exception: revoke it, or agree a fix with the owner.`),
+      section(`:warning: ${approverIds.map(mention).join(' ')} *Needs attention*: ${why}. Decide whether to keep the exception: revoke it, or agree a fix with the owner.`),
       ...listSections(records, (r) => `• ${line(r)} · owner ${mention(r.ownerId)} · expires ${r.expiresOn}`),
     ],
   };
