@@ -118,6 +118,15 @@ function run(register: Register, args: string[], out: Streams['out'], env: Recor
         ...(r.affectedSystems ? [`Affected systems:     ${r.affectedSystems}`] : []),
         ...(r.externalRef ? [`External reference:   ${r.externalRef}`] : []),
         ...(r.structural ? [`Structural:           ${r.structuralReason ?? ''}`] : []),
+        `Renewals:             ${r.renewalCount}`,
+        ...r.renewals.map(
+          (n) =>
+            `  renewal ${n.round} (${n.status.replace('_', ' ')}), asked ${n.createdAt.slice(0, 10)} by ${n.requestedBy}: ${n.percentComplete}% done, control tested ${n.controlTestedOn}, ` +
+            `until ${n.newExpiresOn ?? n.requestedExpiresOn}${n.evidenceUrl ? `, evidence ${n.evidenceUrl}` : ''}\n    ${n.progress}`,
+        ),
+        `Last control check-in: ${r.lastCheckinOn ?? 'none yet'}${r.attentionReason ? `  NEEDS ATTENTION: ${r.attentionReason}` : ''}`,
+        `Last review:          ${r.lastReviewedAt ? `${r.lastReviewedAt} by ${r.lastReviewedBy}` : 'none yet'}`,
+        ...(r.closingNote ? [`Closing note:         ${r.closingNote}`] : []),
         '',
         'History:',
         ...auditTrail(db, id).map((e) => `  ${e.occurredAt}  ${e.kind.padEnd(24)}  ${e.actorId}`),

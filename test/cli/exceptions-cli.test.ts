@@ -5,6 +5,11 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/main';
+import { openRegister } from '../../src/db/client';
+import { decideException } from '../../src/services/decide-exception';
+import { importPolicies } from '../../src/services/policy-catalogue';
+import { requestRenewal } from '../../src/services/request-renewal';
+import { APPROVERS, LOW_RISK, OWNER, POLICY_CSV, assess, buildContext, fileRequest } from '../services/fixtures';
 
 const run = promisify(execFile);
 let dir: string;
@@ -55,6 +60,35 @@ describe('exceptions policies', () => {
     expect((await cli('policies', 'import', join(dir, 'nope.csv'))).code).toBe(1);
     const noKey = await cli('policies', 'import', csv('nokey.csv', 'name,title\nA,B\n'));
     expect(noKey).toMatchObject({ code: 1, err: expect.stringContaining('"key" is missing') });
+  });
+});
+
+describe('exceptions show', () => {
+  it('prints the full record: renewals with their evidence, check-ins, and the audit trail', async () => {
+    const register = openRegister(env.DATABASE_PATH!);
+    try {
+      const ctx = buildContext(register);
+      importPolicies(ctx.db, ctx.clock, POLICY_CSV, 'U0SEC1');
+      const id = fileRequest(ctx, { owner: OWNER });
+      assess(ctx, id, LOW_RISK);
+      decideException(ctx, { exceptionId: id, deciderId: APPROVERS[0], outcome: 'approve' });
+      const later = buildContext(register, { clock: () => new Date('2027-01-05T09:00:00Z') });
+      const renewal = requestRenewal(later, {
+        exceptionId: id,
+        actorId: OWNER,
+        input: { progress: 'Console replaced in staging; production cut-over booked for February.', percentComplete: '70', evidenceUrl: 'https://tickets.example.com/CHG-1', controlTestedOn: '2027-01-02', expiresOn: '2027-03-01' },
+      });
+      expect(renewal.ok).toBe(true);
+    } finally {
+      register.close();
+    }
+    const shown = await cli('show', 'EXC-0001');
+    expect(shown.code).toBe(0);
+    expect(shown.out).toContain('Renewals:             0');
+    expect(shown.out).toMatch(/renewal 1 \(requested\), asked 2027-01-05 by U0OWN: 70% done, control tested 2027-01-02, until 2027-03-01, evidence https:\/\/tickets.example.com\/CHG-1/);
+    expect(shown.out).toContain('Console replaced in staging');
+    expect(shown.out).toContain('Last control check-in: none yet');
+    expect(shown.out.split('History:')[1]).toMatch(/exception\.requested[\s\S]*exception\.assessed[\s\S]*exception\.approved[\s\S]*renewal\.requested/);
   });
 });
 
