@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { addCalendarDays, daysBetween, isCalendarDate, type CalendarDate } from './calendar';
 import { DomainError } from './errors';
 import type { ApprovalRoute } from './exception';
-import { expiryProblem, type DurationCeiling, type FieldErrors } from './request';
+import { fieldErrorsFrom, type FieldErrors } from './field-errors';
+import { expiryProblem, type DurationCeiling } from './request';
 
 export const RENEWAL_FIELDS = ['progress', 'percentComplete', 'evidenceUrl', 'controlTestedOn', 'expiresOn'] as const;
 export type RenewalField = (typeof RENEWAL_FIELDS)[number];
@@ -53,14 +54,8 @@ export type RenewalValidation = { ok: true; renewal: RenewalRequest } | { ok: fa
  */
 export function validateRenewal(input: RenewalDraft, today: CalendarDate, ceiling: DurationCeiling, previousPercent: number | undefined): RenewalValidation {
   const parsed = RenewalText.safeParse(input);
+  if (!parsed.success) return { ok: false, errors: fieldErrorsFrom<RenewalField>(parsed.error.issues) };
   const errors: FieldErrors<RenewalField> = {};
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues) {
-      const field = issue.path[0] as RenewalField | undefined;
-      if (field && !errors[field]) errors[field] = issue.message;
-    }
-    return { ok: false, errors };
-  }
   const renewal = parsed.data;
   const testedDaysAgo = daysBetween(renewal.controlTestedOn, today);
   if (testedDaysAgo < 0) errors.controlTestedOn = 'The control test date cannot be in the future.';

@@ -1,6 +1,9 @@
 import { z } from 'zod';
 import { addCalendarDays, daysBetween, isCalendarDate, type CalendarDate } from './calendar';
 import { SLACK_USER_ID } from './exception';
+import { fieldErrorsFrom, type FieldErrors } from './field-errors';
+
+export type { FieldErrors } from './field-errors';
 
 export const REQUEST_FIELDS = [
   'policy',
@@ -16,7 +19,6 @@ export const REQUEST_FIELDS = [
   'structuralReason',
 ] as const;
 export type RequestField = (typeof REQUEST_FIELDS)[number];
-export type FieldErrors<F extends string> = Partial<Record<F, string>>;
 
 /** Upper bounds keep every field displayable in one Block Kit section (3,000 characters) with room for its label. */
 export const REQUEST_TEXT_LIMITS = {
@@ -156,13 +158,7 @@ export function defaultExpiry(today: CalendarDate, limits: DurationLimits): Cale
 /** SPEC §2, checked the same way in the modal and in the service: every field, and the duration against today. */
 export function validateRequest(input: ExceptionRequestDraft, today: CalendarDate, durationLimits: DurationLimits, policy?: PolicyLimit): RequestValidation {
   const parsed = ExceptionRequestText.safeParse(input);
-  const errors: FieldErrors<RequestField> = {};
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues) {
-      const field = issue.path[0] as RequestField | undefined;
-      if (field && !errors[field]) errors[field] = issue.message;
-    }
-  }
+  const errors: FieldErrors<RequestField> = parsed.success ? {} : fieldErrorsFrom(parsed.error.issues);
   const structural = input.structural === true;
   const structuralReason = input.structuralReason?.trim() ?? '';
   if (structural && structuralReason.length < limits.structuralReason.min && !errors.structuralReason) {

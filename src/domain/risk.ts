@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { ApprovalRoute } from './exception';
-import type { FieldErrors } from './request';
+import { fieldErrorsFrom, type FieldErrors } from './field-errors';
 
 export const RISK_SCALE = [1, 2, 3, 4, 5] as const;
 export const LIKELIHOOD_LABELS = ['Rare', 'Unlikely', 'Possible', 'Likely', 'Almost certain'] as const;
@@ -33,14 +33,7 @@ export type AssessmentValidation = { ok: true; assessment: RiskAssessment } | { 
 
 export function validateAssessment(input: unknown): AssessmentValidation {
   const parsed = RiskAssessmentInput.safeParse(input);
-  if (!parsed.success) {
-    const errors: FieldErrors<AssessmentField> = {};
-    for (const issue of parsed.error.issues) {
-      const field = issue.path[0] as AssessmentField | undefined;
-      if (field && !errors[field]) errors[field] = issue.message;
-    }
-    return { ok: false, errors };
-  }
+  if (!parsed.success) return { ok: false, errors: fieldErrorsFrom<AssessmentField>(parsed.error.issues) };
   return { ok: true, assessment: { ...parsed.data, score: parsed.data.likelihood * parsed.data.impact } };
 }
 

@@ -5,6 +5,7 @@ import { rejectionModal } from '../../views/decision-modals';
 import { voteRecordedNote } from '../../views/exception-cards';
 import type { ListenerDeps } from '../deps';
 import { parseExceptionId, refusalText, tellPrivately } from '../refusals';
+import { registerModalButton } from './modal-button';
 import { replyTo } from './reply-to';
 
 export function registerDecisionButtons(app: App, deps: ListenerDeps): void {
@@ -23,15 +24,5 @@ export function registerDecisionButtons(app: App, deps: ListenerDeps): void {
   });
 
   // A rejection needs a reason, so the button opens a modal; the decision is recorded when it is submitted.
-  app.action<BlockButtonAction>(ACTION_IDS.reject, async ({ ack, body, action, client, respond }) => {
-    await ack();
-    const exceptionId = parseExceptionId(action.value);
-    if (!exceptionId) return;
-    try {
-      const record = authorizeDecision(deps.services, exceptionId, body.user.id, 'reject');
-      await client.views.open({ trigger_id: body.trigger_id, view: rejectionModal(record) });
-    } catch (error) {
-      await tellPrivately(replyTo(body, client, respond, deps.logger), refusalText(error, deps.logger, { exceptionId, action: action.action_id }));
-    }
-  });
+  registerModalButton(app, deps, ACTION_IDS.reject, (services, id, userId) => rejectionModal(authorizeDecision(services, id, userId, 'reject')));
 }

@@ -7,6 +7,7 @@ import { reapprovalModal } from '../../views/decision-modals';
 import { checkinAnswered } from '../../views/follow-up-messages';
 import type { ListenerDeps } from '../deps';
 import { parseExceptionId, refusalText, tellPrivately } from '../refusals';
+import { registerModalButton } from './modal-button';
 import { replyTo } from './reply-to';
 
 export function registerFollowUpButtons(app: App, deps: ListenerDeps): void {
@@ -27,14 +28,5 @@ export function registerFollowUpButtons(app: App, deps: ListenerDeps): void {
   answer('yes');
   answer('no');
 
-  app.action<BlockButtonAction>(ACTION_IDS.reapprove, async ({ ack, body, action, client, respond }) => {
-    await ack();
-    const exceptionId = parseExceptionId(action.value);
-    if (!exceptionId) return;
-    try {
-      await client.views.open({ trigger_id: body.trigger_id, view: reapprovalModal(authorizeReapproval(deps.services, exceptionId, body.user.id)) });
-    } catch (error) {
-      await tellPrivately(replyTo(body, client, respond, deps.logger), refusalText(error, deps.logger, { exceptionId, action: action.action_id }));
-    }
-  });
+  registerModalButton(app, deps, ACTION_IDS.reapprove, (services, id, userId) => reapprovalModal(authorizeReapproval(services, id, userId)));
 }
