@@ -10,6 +10,8 @@ export type DirectMessage = (typeof DIRECT_MESSAGES)[number];
 export interface ReminderItem {
   exceptionId: number;
   daysLeft: number;
+  /** The expiry the reminder was about: if it has moved (renewed) or passed by delivery, the item is dropped. */
+  expiresOn: string;
 }
 
 /** What Slack should be told. Rendered at delivery time from the register, so a retried update shows the latest state. */

@@ -1,6 +1,6 @@
 import { and, asc, eq, gte, inArray } from 'drizzle-orm';
 import { appendAuditEvent } from '../db/audit-chain';
-import { exceptions, followUps } from '../db/schema';
+import { exceptions, followUps, renewals } from '../db/schema';
 import { addCalendarDays, calendarDateIn, daysBetween } from '../domain/calendar';
 import { formatExceptionRef } from '../domain/exception';
 import { dueReminder } from '../domain/follow-ups';
@@ -19,7 +19,7 @@ export function sendReminders(ctx: ServiceContext, now: Date): string[] {
   return ctx.db.transaction(
     (tx) => {
       const soon = tx
-        .select({ id: exceptions.id, ownerId: exceptions.ownerId, expiresOn: exceptions.expiresOn })
+        .select({ id: exceptions.id, ownerId: exceptions.ownerId, expiresOn: exceptions.expiresOn, currentRound: exceptions.currentRound })
         .from(exceptions)
         .where(and(eq(exceptions.status, 'active'), gte(exceptions.expiresOn, today)))
         .orderBy(asc(exceptions.expiresOn), asc(exceptions.id))
@@ -31,19 +31,36 @@ export function sendReminders(ctx: ServiceContext, now: Date): string[] {
         .from(followUps)
         .where(and(eq(followUps.kind, 'expiry_reminder'), inArray(followUps.exceptionId, soon.map((e) => e.id))))
         .all();
+      const renewing = new Set(
+        tx
+          .select({ exceptionId: renewals.exceptionId })
+          .from(renewals)
+          .where(and(inArray(renewals.exceptionId, soon.map((e) => e.id)), inArray(renewals.status, ['requested', 'pending_approval'])))
+          .all()
+          .map((r) => r.exceptionId),
+      );
       const byOwner = new Map<string, ReminderItem[]>();
       const reminded: string[] = [];
       for (const exception of soon) {
+        // "Renew it" would be refused while a renewal waits; the reminder comes if that renewal fails.
+        if (renewing.has(exception.id)) continue;
         const expiresOn = exception.expiresOn as string;
-        const already = sent.filter((s) => s.exceptionId === exception.id).map((s) => Number(s.key));
+        // Keyed by the expiry date as well: a renewed exception gets its reminders again before its new date.
+        const already = sent
+          .filter((s) => s.exceptionId === exception.id && s.key.startsWith(`${expiresOn}:`))
+          .map((s) => Number(s.key.slice(expiresOn.length + 1)));
         const threshold = dueReminder(expiresOn, today, ctx.rules.reminderDays, already);
         if (threshold === undefined) continue;
         // The unique key makes a second process (or a second run) skip what this one already claimed.
-        const claimed = tx.insert(followUps).values({ exceptionId: exception.id, kind: 'expiry_reminder', key: String(threshold), sentAt: at }).onConflictDoNothing().run();
+        const claimed = tx
+          .insert(followUps)
+          .values({ exceptionId: exception.id, kind: 'expiry_reminder', key: `${expiresOn}:${threshold}`, sentAt: at })
+          .onConflictDoNothing()
+          .run();
         if (claimed.changes === 0) continue;
         const daysLeft = daysBetween(today, expiresOn);
         appendAuditEvent(tx, { exceptionId: exception.id, actorId: SCHEDULER_ACTOR, kind: 'exception.reminded', payload: { threshold, daysLeft, ownerId: exception.ownerId }, occurredAt: at });
-        byOwner.set(exception.ownerId, [...(byOwner.get(exception.ownerId) ?? []), { exceptionId: exception.id, daysLeft }]);
+        byOwner.set(exception.ownerId, [...(byOwner.get(exception.ownerId) ?? []), { exceptionId: exception.id, daysLeft, expiresOn }]);
         reminded.push(formatExceptionRef(exception.id));
       }
       queueNotifications(

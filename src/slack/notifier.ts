@@ -207,7 +207,12 @@ export function createNotifier(deps: NotifierDeps): Notifier {
         break;
       }
       case 'reminder_digest': {
-        const items = notification.items.flatMap(({ exceptionId, daysLeft }) => records([exceptionId]).map((record) => ({ record, daysLeft })));
+        // Delivered late (after an outage) an item may be stale: renewed, closed or expired meanwhile.
+        const items = notification.items.flatMap(({ exceptionId, daysLeft, expiresOn }) =>
+          records([exceptionId])
+            .filter((record) => record.status === 'active' && record.expiresOn === expiresOn)
+            .map((record) => ({ record, daysLeft })),
+        );
         if (items.length === 0) return 'no exceptions left to remind about';
         await postDirect(notification.recipientId, reminderDigest(items));
         break;

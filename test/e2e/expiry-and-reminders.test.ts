@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { auditEvents, exceptions, followUps } from '../../src/db/schema';
 import { ACTION_IDS } from '../../src/slack/ids';
 import { CHANNELS, PEOPLE, startHarness, type Harness } from './harness';
-import { assess, buttons, cardFor, clickButton, decisionCard, submitRequest } from './flows';
+import { assess, buttons, cardFor, clickButton, decisionCard, renewalDecisionCard, submitRenewal, submitRequest } from './flows';
 
 let h: Harness;
 beforeEach(async () => {
@@ -52,9 +52,9 @@ describe('reminders before expiry', () => {
     expect(reminderDms()).toHaveLength(3);
     const keys = h.app.register.db.select().from(followUps).all().map((f) => [f.kind, f.key]);
     expect(keys).toEqual([
-      ['expiry_reminder', '14'],
-      ['expiry_reminder', '7'],
-      ['expiry_reminder', '1'],
+      ['expiry_reminder', '2027-01-15:14'],
+      ['expiry_reminder', '2027-01-15:7'],
+      ['expiry_reminder', '2027-01-15:1'],
     ]);
   });
 
@@ -63,10 +63,42 @@ describe('reminders before expiry', () => {
     at('2027-01-10T08:00:00Z'); // 5 days left: 14 and 7 have both passed
     await h.runJobs();
     expect(reminderDms()).toHaveLength(1);
-    expect(h.app.register.db.select().from(followUps).all().map((f) => f.key)).toEqual(['7']);
+    expect(h.app.register.db.select().from(followUps).all().map((f) => f.key)).toEqual(['2027-01-15:7']);
     at('2027-01-12T08:00:00Z');
     await h.runJobs();
     expect(reminderDms()).toHaveLength(1);
+  });
+});
+
+describe('reminders and renewal', () => {
+  const RENEWAL = {
+    progress: 'SSO connector deployed to staging; 30 of 40 users migrated; cut-over planned for February.',
+    percentComplete: '60',
+    evidenceUrl: '',
+    controlTestedOn: '2027-01-07',
+    expiresOn: '2027-03-01',
+  };
+
+  it('holds reminders while a renewal waits, and reminds again before the new expiry once it is approved', async () => {
+    await activeException();
+    at('2027-01-08T08:00:00Z'); // 7 days left
+    await h.runJobs();
+    expect(reminderDms()).toHaveLength(1);
+    const { response } = await submitRenewal(h, PEOPLE.owner, RENEWAL);
+    expect(response?.text).toBe('');
+    at('2027-01-14T08:00:00Z'); // 1 day left, but a renewal is waiting
+    await h.runJobs();
+    expect(reminderDms()).toHaveLength(1);
+
+    await assess(h, 'EXC-0001', 2, 2);
+    await clickButton(h, renewalDecisionCard(h, 'EXC-0001', 1), ACTION_IDS.approve, PEOPLE.ciso);
+    expect(h.app.register.db.select().from(exceptions).get()).toMatchObject({ status: 'active', expiresOn: '2027-03-01' });
+    at('2027-02-15T08:00:00Z'); // 14 days before the new expiry
+    await h.runJobs();
+    expect(reminderDms()).toHaveLength(2);
+    expect(reminderDms().at(-1)!.text).toContain('EXC-0001 expires soon');
+    const reminders = h.app.register.db.select().from(followUps).all().filter((f) => f.kind === 'expiry_reminder');
+    expect(reminders.map((f) => f.key)).toEqual(['2027-01-15:7', '2027-03-01:14']);
   });
 });
 

@@ -314,7 +314,7 @@ describe('two app instances on one register', () => {
     at(harness, asOf);
     await harness.settle();
     expect(reminderDms(harness, PEOPLE.owner)).toHaveLength(1);
-    expect(harness.app.register.db.select({ key: followUps.key }).from(followUps).where(eq(followUps.kind, 'expiry_reminder')).all()).toEqual([{ key: '7' }]);
+    expect(harness.app.register.db.select({ key: followUps.key }).from(followUps).where(eq(followUps.kind, 'expiry_reminder')).all()).toEqual([{ key: '2027-01-15:7' }]);
   });
 
   it('lets only one of two connections run a job at a time; the other stands aside while the lease is held', async () => {
@@ -424,7 +424,7 @@ describe('exceptions jobs run [--at ISO]', () => {
     expect(lines.find((line) => line.startsWith('expiry_sweep'))).toMatch(/expired: none$/);
     expect(lines.find((line) => line.startsWith('reminders'))).toMatch(/reminded: EXC-0001$/);
     expect(status(harness)).toBe('active');
-    expect(harness.app.register.db.select({ key: followUps.key }).from(followUps).all()).toEqual([{ key: '14' }]);
+    expect(harness.app.register.db.select({ key: followUps.key }).from(followUps).all()).toEqual([{ key: '2027-01-15:14' }]);
 
     at(harness, '2027-01-01T09:00:00Z');
     await harness.settle();
