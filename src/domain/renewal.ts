@@ -63,7 +63,9 @@ export function validateRenewal(input: RenewalDraft, today: CalendarDate, ceilin
     errors.controlTestedOn = `The compensating control was last tested more than ${CONTROL_TEST_MAX_AGE_DAYS} days ago (before ${addCalendarDays(today, -CONTROL_TEST_MAX_AGE_DAYS)}). Test it again, then ask for the renewal.`;
   }
   if (previousPercent !== undefined && renewal.percentComplete <= previousPercent) {
-    errors.percentComplete = `No progress, no renewal: the last renewal reported ${previousPercent}% complete, and this one must report more.`;
+    errors.percentComplete = `No progress, no renewal: an earlier renewal reported ${previousPercent}% complete, and this one must report more.`;
+  } else if (renewal.percentComplete === 0) {
+    errors.percentComplete = 'No progress, no renewal: report how much of the remediation is done; 0% cannot be renewed.';
   }
   const expiry = expiryProblem(renewal.expiresOn, today, ceiling);
   if (expiry) errors.expiresOn = expiry;

@@ -76,6 +76,7 @@ export function answerCheckin(ctx: ServiceContext, command: { checkinId: number;
       if (command.actorId !== record.ownerId) {
         throw new DomainError('not_authorised', `Only the owner of ${record.ref} (<@${record.ownerId}>) can answer its control check-in.`);
       }
+      if (record.status !== 'active') throw new DomainError('invalid_transition', `${record.ref} is no longer active, so its control check-in is closed; nothing was recorded.`);
       const answered = tx
         .update(checkins)
         .set({ answer: command.answer, answeredBy: command.actorId, answeredAt: at })

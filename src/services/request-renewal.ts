@@ -35,10 +35,10 @@ export function authorizeRenewal(ctx: ServiceContext, exceptionId: number, actor
   return { record, defaultExpiry: addCalendarDays(today, Math.min(ceiling.days, ctx.rules.maxExceptionDays)), maxDays: ceiling.days, because: ceiling.because, previousPercent: previousPercent(record) };
 }
 
-/** The highest progress an approved renewal reported: the next one must report more. */
+/** The highest progress any earlier renewal reported (approved or not): the next one must report more. */
 function previousPercent(record: ExceptionRecord): number | undefined {
-  const approved = record.renewals.filter((r) => r.status === 'approved').map((r) => r.percentComplete);
-  return approved.length > 0 ? Math.max(...approved) : undefined;
+  const reported = record.renewals.filter((r) => r.status !== 'withdrawn').map((r) => r.percentComplete);
+  return reported.length > 0 ? Math.max(...reported) : undefined;
 }
 
 export type RequestRenewalResult = { ok: true; ref: string; round: number; duplicate: boolean } | { ok: false; errors: FieldErrors<RenewalField> };

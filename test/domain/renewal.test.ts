@@ -80,7 +80,6 @@ describe('validateRenewal', () => {
 
   describe('percent complete', () => {
     it.each([
-      ['0', 0],
       ['1', 1],
       ['99', 99],
       ['100', 100],
@@ -169,8 +168,10 @@ describe('validateRenewal', () => {
       expect(validate({ percentComplete }, previous).ok).toBe(true);
     });
 
-    it('the first renewal may report any percentage, 0 included', () => {
-      expect(validate({ percentComplete: '0' }, undefined).ok).toBe(true);
+    it('the first renewal may report any progress above 0%; 0% is no progress, so no renewal', () => {
+      expect(validate({ percentComplete: '1' }, undefined).ok).toBe(true);
+      const zero = validate({ percentComplete: '0' }, undefined);
+      expect(zero.ok ? undefined : zero.errors.percentComplete).toMatch(/^No progress, no renewal/);
     });
   });
 

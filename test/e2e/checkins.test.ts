@@ -4,7 +4,7 @@ import { auditEvents, checkins, exceptions } from '../../src/db/schema';
 import { ACTION_IDS } from '../../src/slack/ids';
 import type { StoredMessage } from '../support/slack-stand-in';
 import { CHANNELS, PEOPLE, startHarness, type Harness } from './harness';
-import { assess, buttons, clickButton, decisionCard, ephemeralsTo, submitRequest, type RequestForm } from './flows';
+import { assess, buttons, clickButton, decisionCard, ephemeralsTo, submitClose, submitRequest, type RequestForm } from './flows';
 
 // Issue 3, "Compensating-control check-ins": every 30 days the owner is asked by DM whether the compensating control
 // is still in place and working (Yes / No). Yes records the check-in date; No, or no answer within 7 days, notifies
@@ -315,5 +315,20 @@ describe('refusals', () => {
     expect(answerEvents()).toHaveLength(1);
     expect(h.standIn.messages(CHANNELS.approvals)).toHaveLength(approvalsBefore);
     expect(replacements(PEOPLE.owner)).toHaveLength(1);
+  });
+});
+
+describe('after the exception ends', () => {
+  it('an answer to a question asked while it was active is refused and records nothing', async () => {
+    await activeException();
+    at('2026-12-25T12:00:00Z');
+    await h.runJobs();
+    const question = theOpenQuestion();
+    const closed = await submitClose(h, PEOPLE.owner, 'MFA enforced for every HR user since this morning.');
+    expect(closed.response?.text).toBe('');
+    await press(question, ACTION_IDS.checkinNo, PEOPLE.owner);
+    expect(ephemeralsTo(h, PEOPLE.owner)).toEqual([expect.stringMatching(/no longer active/)]);
+    expect(exception()).toMatchObject({ status: 'closed', attentionReason: null });
+    expect(attentionAlerts()).toEqual([]);
   });
 });

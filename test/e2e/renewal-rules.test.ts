@@ -620,3 +620,21 @@ describe('a renewal in the middle of other changes', () => {
     expect(JSON.stringify(card.blocks)).not.toContain(`until ${ORIGINAL_EXPIRY}`);
   });
 });
+
+describe('no progress, no renewal, counted over every earlier renewal', () => {
+  it('a renewal after a rejected one must report more than the rejected one did', async () => {
+    const harness = await start();
+    await activeOnFastPath(harness);
+    at(harness, RENEWAL_DAY);
+    await renewed(harness, PEOPLE.owner, { percentComplete: '60' });
+    await assess(harness, REF, 2, 2);
+    await reject(harness, renewalDecisionCard(harness, REF, 1), PEOPLE.ciso, 'Show the cut-over plan first, with a date.');
+    expect(renewalRows(harness)).toEqual([expect.objectContaining({ round: 1, status: 'rejected' })]);
+    await refusedInModal(harness, PEOPLE.owner, { percentComplete: '60' }, R.percentComplete);
+    await renewed(harness, PEOPLE.owner, { percentComplete: '65' });
+    expect(renewalRows(harness).map((r) => [r.round, r.status, r.percentComplete])).toEqual([
+      [1, 'rejected', 60],
+      [2, 'requested', 65],
+    ]);
+  });
+});

@@ -15,7 +15,7 @@ export interface RenewalModalOptions {
 
 /** Renewal asks for more than the first request did: progress, a recent control test and a new date. */
 export function renewalModal({ record, defaultExpiry, maxDays, because, previousPercent }: RenewalModalOptions): types.ModalView {
-  const progressHint = previousPercent === undefined ? 'How far remediation is, 0 to 100.' : `The last renewal reported ${previousPercent}%: no progress, no renewal.`;
+  const progressHint = previousPercent === undefined ? 'How far remediation is, 1 to 100: no progress, no renewal.' : `An earlier renewal reported ${previousPercent}%: no progress, no renewal.`;
   return {
     type: 'modal',
     callback_id: CALLBACK_IDS.renewal,
