@@ -35,8 +35,11 @@ const CliEnvironment = z.object({ DATABASE_PATH: z.string().min(1).default('./da
 
 class UsageError extends Error {}
 
-/** A date, optionally with a time and offset; the date must exist (JavaScript would roll 2027-02-30 over to March). */
-const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})?)?$/;
+/**
+ * A date and time with its offset, so it means the same instant on every machine; the date must exist
+ * (JavaScript would roll 2027-02-30 over to March).
+ */
+const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})$/;
 
 function table(rows: string[][]): string {
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
@@ -48,7 +51,8 @@ function runScheduledJobs(register: Register, args: string[], env: Record<string
   if (sub !== 'run' || (flag !== undefined && flag !== '--at')) throw new UsageError('Use "jobs run" or "jobs run --at 2026-12-01T09:00:00Z".');
   const asOf = flag ? new Date(value ?? '') : new Date();
   const wellFormed = !flag || (ISO_INSTANT.test(value ?? '') && isCalendarDate((value ?? '').slice(0, 10)));
-  if (!wellFormed || Number.isNaN(asOf.getTime())) throw new UsageError(`"${value ?? ''}" is not a date and time; use ISO 8601, e.g. 2026-12-01T09:00:00Z.`);
+  if (!wellFormed || Number.isNaN(asOf.getTime())) throw new UsageError(`"${value ?? ''}" is not a date and time with its offset; use ISO 8601, e.g. 2026-12-01T09:00:00Z.`);
+  if (asOf.getTime() > Date.now() + 60_000) out.write(`Running as of ${asOf.toISOString()}, which is in the future: what falls due by then is done now.\n`);
   let config;
   try {
     config = loadConfig(env);

@@ -11,6 +11,7 @@ export const AUDIT_EVENT_KINDS = [
   'exception.expired',
   'exception.closed',
   'exception.reminded',
+  'exception.nudged',
   'exception.escalated',
   'exception.checkin_asked',
   'exception.checkin_answered',
@@ -22,6 +23,7 @@ export const AUDIT_EVENT_KINDS = [
   'renewal.approved',
   'renewal.rejected',
   'policy.imported',
+  'review.posted',
 ] as const;
 export type AuditEventKind = (typeof AUDIT_EVENT_KINDS)[number];
 

@@ -5,8 +5,7 @@ import { calendarDateIn } from '../domain/calendar';
 import { DomainError } from '../domain/errors';
 import { formatExceptionRef } from '../domain/exception';
 import { checkinDue, checkinOverdue } from '../domain/follow-ups';
-import type { ServiceContext } from './context';
-import { SCHEDULER_ACTOR } from './expire-due';
+import { SCHEDULER_ACTOR, type ServiceContext } from './context';
 import { getExceptionRecord, type ExceptionRecord } from './exception-record';
 import { queueNotifications, type Notification } from './notifications';
 
@@ -16,7 +15,9 @@ import { queueNotifications, type Notification } from './notifications';
  */
 export function checkControls(ctx: ServiceContext, now: Date): { asked: string[]; overdue: string[] } {
   const today = calendarDateIn(now, ctx.timeZone);
-  const at = now.toISOString();
+  // `now` decides what is due; the register and the outbox record when it was actually done.
+  const recordedAt = ctx.clock();
+  const at = recordedAt.toISOString();
   return ctx.db.transaction(
     (tx) => {
       const active = tx
@@ -57,7 +58,7 @@ export function checkControls(ctx: ServiceContext, now: Date): { asked: string[]
         asked.push(formatExceptionRef(exception.id));
       }
       if (overdue.length > 0) notifications.push({ kind: 'channel_post', channel: ctx.channels.approvals, message: 'checkin_alert', exceptionIds: overdue, reason: 'no_answer' });
-      queueNotifications(tx, notifications, now);
+      queueNotifications(tx, notifications, recordedAt);
       return { asked, overdue: overdue.map(formatExceptionRef) };
     },
     { behavior: 'immediate' },

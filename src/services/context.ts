@@ -3,6 +3,9 @@ import type { Roles } from '../domain/roles';
 
 export type Clock = () => Date;
 
+/** The actor recorded for what the scheduler does by itself: expiry, reminders, nudges, check-ins, reviews. */
+export const SCHEDULER_ACTOR = 'scheduler';
+
 export interface Rules {
   committeeQuorum: number;
   committeeRiskThreshold: number;

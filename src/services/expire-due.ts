@@ -4,10 +4,8 @@ import { exceptions } from '../db/schema';
 import { calendarDateIn } from '../domain/calendar';
 import { formatExceptionRef } from '../domain/exception';
 import { nextStatus } from '../domain/lifecycle';
-import type { ServiceContext } from './context';
+import { SCHEDULER_ACTOR, type ServiceContext } from './context';
 import { queueNotifications, type Notification } from './notifications';
-
-export const SCHEDULER_ACTOR = 'scheduler';
 
 /**
  * Expires every active exception whose expiry day has ended, as of `now`: nobody has to click. Catches up on
@@ -15,7 +13,9 @@ export const SCHEDULER_ACTOR = 'scheduler';
  */
 export function expireDue(ctx: ServiceContext, now: Date): string[] {
   const today = calendarDateIn(now, ctx.timeZone);
-  const at = now.toISOString();
+  // `now` decides what is due; the register and the outbox record when it was actually done.
+  const recordedAt = ctx.clock();
+  const at = recordedAt.toISOString();
   return ctx.db.transaction(
     (tx) => {
       const due = tx
@@ -43,7 +43,7 @@ export function expireDue(ctx: ServiceContext, now: Date): string[] {
         );
       }
       if (due.length > 0) notifications.push({ kind: 'channel_post', channel: ctx.channels.approvals, message: 'expiry_summary', exceptionIds: due.map((e) => e.id) });
-      queueNotifications(tx, notifications, now);
+      queueNotifications(tx, notifications, recordedAt);
       return due.map((e) => formatExceptionRef(e.id));
     },
     { behavior: 'immediate' },

@@ -5,9 +5,8 @@ import { decidersFor } from '../domain/authority';
 import { calendarDateIn } from '../domain/calendar';
 import { formatExceptionRef } from '../domain/exception';
 import { stallStage, workingDaysSince } from '../domain/follow-ups';
-import type { ServiceContext } from './context';
+import { SCHEDULER_ACTOR, type ServiceContext } from './context';
 import { loadExceptionRecord, type ExceptionRecord } from './exception-record';
-import { SCHEDULER_ACTOR } from './expire-due';
 import { queueNotifications, type Notification } from './notifications';
 
 interface Waiting {
@@ -37,7 +36,9 @@ function waitingOn(ctx: ServiceContext, record: ExceptionRecord): Waiting | unde
  */
 export function nudgeStalled(ctx: ServiceContext, now: Date): { nudged: string[]; escalated: string[] } {
   const today = calendarDateIn(now, ctx.timeZone);
-  const at = now.toISOString();
+  // `now` decides what is due; the register and the outbox record when it was actually done.
+  const recordedAt = ctx.clock();
+  const at = recordedAt.toISOString();
   return ctx.db.transaction(
     (tx) => {
       const open = tx
@@ -71,7 +72,7 @@ export function nudgeStalled(ctx: ServiceContext, now: Date): { nudged: string[]
         appendAuditEvent(tx, {
           exceptionId: id,
           actorId: SCHEDULER_ACTOR,
-          kind: 'exception.escalated',
+          kind: stage === 'stall_escalation' ? 'exception.escalated' : 'exception.nudged',
           payload: { stage, round: record.round, workingDays, waitingFor: waiting.card === 'triage' ? 'assessment' : 'decision', mentions: waiting.mentions },
           occurredAt: at,
         });
@@ -91,7 +92,7 @@ export function nudgeStalled(ctx: ServiceContext, now: Date): { nudged: string[]
           workingDays: Math.max(...escalated.map((e) => e.workingDays)),
         });
       }
-      queueNotifications(tx, notifications, now);
+      queueNotifications(tx, notifications, recordedAt);
       return { nudged, escalated: escalated.map((e) => formatExceptionRef(e.id)) };
     },
     { behavior: 'immediate' },

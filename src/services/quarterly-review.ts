@@ -6,7 +6,7 @@ import { calendarDateIn } from '../domain/calendar';
 import { DomainError } from '../domain/errors';
 import { EXCEPTION_STATUSES, type ExceptionStatus } from '../domain/exception';
 import { firstMondayOfQuarter, pastOriginalExpiry, quarterOf } from '../domain/follow-ups';
-import type { ServiceContext } from './context';
+import { SCHEDULER_ACTOR, type ServiceContext } from './context';
 import { getExceptionRecord, type ExceptionRecord } from './exception-record';
 import { queueNotifications, type Notification } from './notifications';
 
@@ -32,7 +32,7 @@ export function postQuarterlyReview(ctx: ServiceContext, now: Date): string | un
       // A register that did not exist on the review day has nothing to catch up on: a new install waits for the next quarter.
       const first = tx.select({ createdAt: sql<string | null>`min(${exceptions.createdAt})` }).from(exceptions).get();
       if (!first?.createdAt || calendarDateIn(new Date(first.createdAt), ctx.timeZone) > reviewDay) return undefined;
-      const claimed = tx.insert(reviews).values({ quarter, postedAt: now.toISOString() }).onConflictDoNothing().run();
+      const claimed = tx.insert(reviews).values({ quarter, postedAt: ctx.clock().toISOString() }).onConflictDoNothing().run();
       if (claimed.changes === 0) return undefined;
       const counts = Object.fromEntries(EXCEPTION_STATUSES.map((status) => [status, 0])) as Record<ExceptionStatus, number>;
       for (const row of tx.select({ status: exceptions.status, n: sql<number>`count(*)` }).from(exceptions).groupBy(exceptions.status).all()) counts[row.status] = row.n;
@@ -50,7 +50,8 @@ export function postQuarterlyReview(ctx: ServiceContext, now: Date): string | un
         ...chunks(overdue, OVERDUE_PER_MESSAGE).map((exceptionIds) => ({ kind: 'channel_post' as const, channel, message: 'review_overdue' as const, quarter, exceptionIds })),
         ...chunks(rest, REGISTER_PER_MESSAGE).map((exceptionIds) => ({ kind: 'channel_post' as const, channel, message: 'review_register' as const, quarter, exceptionIds })),
       ];
-      queueNotifications(tx, notifications, now);
+      appendAuditEvent(tx, { exceptionId: null, actorId: SCHEDULER_ACTOR, kind: 'review.posted', payload: { quarter, counts, overdue, active: active.length }, occurredAt: ctx.clock().toISOString() });
+      queueNotifications(tx, notifications, ctx.clock());
       return `${quarter}: ${overdue.length} past original expiry, ${rest.length} more active`;
     },
     { behavior: 'immediate' },

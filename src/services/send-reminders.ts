@@ -4,8 +4,7 @@ import { exceptions, followUps, renewals } from '../db/schema';
 import { addCalendarDays, calendarDateIn, daysBetween } from '../domain/calendar';
 import { formatExceptionRef } from '../domain/exception';
 import { dueReminder } from '../domain/follow-ups';
-import type { ServiceContext } from './context';
-import { SCHEDULER_ACTOR } from './expire-due';
+import { SCHEDULER_ACTOR, type ServiceContext } from './context';
 import { queueNotifications, type ReminderItem } from './notifications';
 
 /**
@@ -15,7 +14,9 @@ import { queueNotifications, type ReminderItem } from './notifications';
 export function sendReminders(ctx: ServiceContext, now: Date): string[] {
   const today = calendarDateIn(now, ctx.timeZone);
   const horizon = addCalendarDays(today, Math.max(...ctx.rules.reminderDays));
-  const at = now.toISOString();
+  // `now` decides what is due; the register and the outbox record when it was actually done.
+  const recordedAt = ctx.clock();
+  const at = recordedAt.toISOString();
   return ctx.db.transaction(
     (tx) => {
       const soon = tx
@@ -66,7 +67,7 @@ export function sendReminders(ctx: ServiceContext, now: Date): string[] {
       queueNotifications(
         tx,
         [...byOwner].map(([recipientId, items]) => ({ kind: 'reminder_digest' as const, recipientId, items })),
-        now,
+        recordedAt,
       );
       return reminded;
     },
