@@ -10,9 +10,12 @@ import { SCHEDULER_ACTOR, type ServiceContext } from './context';
 import { getExceptionRecord, type ExceptionRecord } from './exception-record';
 import { queueNotifications, type Notification } from './notifications';
 
-/** Block Kit caps a message at 50 blocks: a re-approval item takes two, a register line a share of one section. */
+/**
+ * Block Kit caps a message at 50 blocks and about 12,000 characters of text: a re-approval item takes two blocks and
+ * up to ~500 characters, a register line up to ~220.
+ */
 export const OVERDUE_PER_MESSAGE = 20;
-export const REGISTER_PER_MESSAGE = 200;
+export const REGISTER_PER_MESSAGE = 40;
 
 function chunks<T>(items: T[], size: number): T[][] {
   return Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size));

@@ -425,5 +425,15 @@ describe('a long register', () => {
     const seen = listing.flatMap(refsIn);
     const expected = Array.from({ length: TOTAL }, (_, i) => `EXC-${String(i + 1).padStart(4, '0')}`);
     expect([...seen].sort()).toEqual(expected);
+
+    // All of them expire in one sweep: one summary, within Slack's limits, naming every one of them.
+    at(harness, '2027-03-16T09:00:00Z');
+    const beforeSweep = harness.standIn.messages(CHANNELS.approvals).length;
+    await harness.runJobs();
+    const summary = harness.standIn.messages(CHANNELS.approvals).slice(beforeSweep).filter((m) => !m.threadTs && /expired/.test(m.text ?? ''));
+    expect(summary).toHaveLength(1);
+    expect(harness.standIn.rejected()).toEqual([]);
+    const named = new Set(JSON.stringify(summary[0]!.blocks).match(/EXC-\d{4}/g));
+    expect([...named].sort()).toEqual(expected);
   });
 });

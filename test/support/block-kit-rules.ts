@@ -477,3 +477,18 @@ export function validateView(view: unknown): string[] {
   }
   return c.errors;
 }
+
+/**
+ * Slack refuses a message whose blocks carry more than about 12,000 characters of text in all (msg_blocks_too_long),
+ * although each block is within its own limit; the figure is Slack's stated budget for block text.
+ */
+export const MESSAGE_BLOCK_TEXT_LIMIT = 12_000;
+
+export function blockTextLength(value: unknown): number {
+  if (Array.isArray(value)) return value.reduce((sum: number, item) => sum + blockTextLength(item), 0);
+  if (value === null || typeof value !== 'object') return 0;
+  return Object.entries(value as Record<string, unknown>).reduce(
+    (sum, [key, item]) => sum + (key === 'text' && typeof item === 'string' ? [...item].length : blockTextLength(item)),
+    0,
+  );
+}

@@ -6,7 +6,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
-import { validateBlocks, validateView } from './block-kit-rules.js';
+import { blockTextLength, MESSAGE_BLOCK_TEXT_LIMIT, validateBlocks, validateView } from './block-kit-rules.js';
 
 export interface SlackCall { method: string; args: Record<string, unknown>; token?: string; at: number; response: Record<string, unknown>; httpStatus: number }
 export interface SlackUser { id: string; name: string; realName?: string; tz?: string; isBot?: boolean; deleted?: boolean }
@@ -494,6 +494,7 @@ class StandIn implements SlackStandIn {
     if (!Array.isArray(blocks)) throw new Refusal('invalid_blocks_format', ['[ERROR] blocks must be a JSON array of block objects']);
     const errors = validateBlocks(blocks, 'message');
     if (errors.length > 0) throw new Refusal('invalid_blocks', errors);
+    if (blockTextLength(blocks) > MESSAGE_BLOCK_TEXT_LIMIT) throw new Refusal('msg_blocks_too_long');
     return blocks;
   }
 

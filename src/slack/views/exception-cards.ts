@@ -4,7 +4,7 @@ import { IMPACT_LABELS, LIKELIHOOD_LABELS, riskBand } from '../../domain/risk';
 import type { Tally } from '../../domain/decision';
 import type { ExceptionRecord } from '../../services/exception-record';
 import { ACTION_IDS } from '../ids';
-import { escapeMrkdwn, labelledSection, mention, plainText, slackTime, truncate } from './mrkdwn';
+import { escapeMrkdwn, escapeMrkdwnWithin, labelledSection, mention, plainText, slackTime, truncate } from './mrkdwn';
 
 export interface SlackMessage {
   text: string;
@@ -18,6 +18,12 @@ export interface CardContext {
   committeeRiskThreshold: number;
   committeeQuorum: number;
 }
+
+/**
+ * Characters of escaped user text each field may show on a card, so that a card full of the longest answers (and
+ * of characters that grow when escaped) stays within Slack's 12,000 for a whole message. The register keeps it all.
+ */
+const BUDGET = { scope: 700, justification: 1500, controls: 1500, systems: 300, reference: 200, structural: 700, progress: 1100, rationale: 1100, reason: 700 };
 
 const ROUTE_LABELS: Record<ApprovalRoute, string> = { fast_path: 'Fast path (one approver)', committee: 'Steering committee' };
 
@@ -37,14 +43,14 @@ function renewalDetails(record: ExceptionRecord): types.KnownBlock[] {
   const facts = [
     `*Renewal ${renewal.round}* requested by ${mention(renewal.requestedBy)} ${slackTime(renewal.createdAt)}`,
     `Remediation *${renewal.percentComplete}%* complete · compensating control last tested on *${renewal.controlTestedOn}* · new expiry asked: *${renewal.requestedExpiresOn}*`,
-    ...(renewal.evidenceUrl ? [`Evidence: ${escapeMrkdwn(renewal.evidenceUrl)}`] : []),
+    ...(renewal.evidenceUrl ? [`Evidence: ${escapeMrkdwnWithin(renewal.evidenceUrl, 600)}`] : []),
   ];
-  return [{ type: 'divider' }, { type: 'section', text: { type: 'mrkdwn', text: facts.join('\n') } }, labelledSection('Remediation progress', renewal.progress)];
+  return [{ type: 'divider' }, { type: 'section', text: { type: 'mrkdwn', text: facts.join('\n') } }, labelledSection('Remediation progress', renewal.progress, BUDGET.progress)];
 }
 
 function summaryFields(record: ExceptionRecord, ctx: CardContext): types.SectionBlock {
   const fields = [
-    `*Policy*\n${escapeMrkdwn(`${record.policy.key} · ${record.policy.title}`)}`,
+    `*Policy*\n${escapeMrkdwnWithin(`${record.policy.key} · ${record.policy.title}`, 300)}`,
     `*Status*\n${statusLine(record)}`,
     `*Requester*\n${mention(record.requesterId)}`,
     `*Owner*\n${mention(record.ownerId)}`,
@@ -56,16 +62,21 @@ function summaryFields(record: ExceptionRecord, ctx: CardContext): types.Section
   return { type: 'section', fields: fields.map((text) => ({ type: 'mrkdwn', text })) };
 }
 
+/** Room on a card for the request's own text; anything that fits is shown whole, only an outsized request is cut. */
+const REQUEST_TEXT_ROOM = 6500;
+
 function requestDetails(record: ExceptionRecord): types.KnownBlock[] {
-  const blocks: types.KnownBlock[] = [
-    labelledSection('Scope', record.scope),
-    labelledSection('Business justification', record.justification),
-    labelledSection('Compensating control', record.compensatingControls),
+  const fields: [label: string, value: string | null, budget: number][] = [
+    ['Scope', record.scope, BUDGET.scope],
+    ['Business justification', record.justification, BUDGET.justification],
+    ['Compensating control', record.compensatingControls, BUDGET.controls],
+    ['Affected systems', record.affectedSystems, BUDGET.systems],
+    ['External reference', record.externalRef, BUDGET.reference],
+    ['Why structural', record.structuralReason, BUDGET.structural],
   ];
-  if (record.affectedSystems) blocks.push(labelledSection('Affected systems', record.affectedSystems));
-  if (record.externalRef) blocks.push(labelledSection('External reference', record.externalRef));
-  if (record.structuralReason) blocks.push(labelledSection('Why structural', record.structuralReason));
-  return blocks;
+  const present = fields.filter((field): field is [string, string, number] => Boolean(field[1]));
+  const fits = present.reduce((sum, [, value]) => sum + escapeMrkdwn(value).length, 0) <= REQUEST_TEXT_ROOM;
+  return present.map(([label, value, budget]) => labelledSection(label, value, fits ? 2900 : budget));
 }
 
 function assessmentLine(record: ExceptionRecord, ctx: CardContext): string | undefined {
@@ -161,11 +172,11 @@ export function approvalCard(record: ExceptionRecord, tally: Tally, ctx: CardCon
   blocks.push(...renewalDetails(record));
   const assessed = assessmentLine(record, ctx);
   if (assessed) blocks.push(context(assessed));
-  if (record.assessment) blocks.push(labelledSection('Risk rationale', record.assessment.rationale));
+  if (record.assessment) blocks.push(labelledSection('Risk rationale', record.assessment.rationale, BUDGET.rationale));
   const votes = votesLine(record, tally);
   if (votes) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: votes } });
   const rejection = record.decisions.find((d) => d.outcome === 'reject');
-  if ((record.status === 'rejected' || record.renewal?.status === 'rejected') && rejection?.comment) blocks.push(labelledSection('Reason for rejecting', rejection.comment));
+  if ((record.status === 'rejected' || record.renewal?.status === 'rejected') && rejection?.comment) blocks.push(labelledSection('Reason for rejecting', rejection.comment, BUDGET.reason));
   const outcome = outcomeLine(record);
   if (pending) {
     if (record.route !== 'committee') blocks.push({ type: 'section', text: { type: 'mrkdwn', text: `Approvers: ${ctx.approverIds.map(mention).join(' ')}` } });

@@ -41,24 +41,39 @@ export function reminderDigest(items: { record: ExceptionRecord; daysLeft: numbe
       ],
     });
   }
-  if (items.length > shown.length) blocks.push(section(`…and ${items.length - shown.length} more. Use \`/exception renew EXC-n\` for each.`));
+  const rest = items.slice(shown.length);
+  if (rest.length > 0) blocks.push(section(`…and ${rest.length} more: ${rest.map((i) => i.record.ref).join(', ')}. Use \`/exception renew EXC-n\` or \`/exception close EXC-n\` for each.`));
   const soonest = Math.min(...items.map((i) => i.daysLeft));
   return { text: `${items.length === 1 ? `${items[0]!.record.ref} expires` : `${items.length} of your exceptions expire`} soon (first ${days(soonest)}).`, blocks };
 }
 
+/** Text a list may take in one message, below Slack's 12,000 for all the blocks of a message together. */
+const LIST_BUDGET = 9000;
+
+/**
+ * One line per exception, in sections of up to 2,900 characters, while the message has room; whatever does not
+ * fit is named by its ID on a last line, so nothing listed is silently left out.
+ */
 function listSections(records: ExceptionRecord[], describe: (record: ExceptionRecord) => string): types.SectionBlock[] {
-  const lines = records.map(describe);
   const sections: types.SectionBlock[] = [];
   let current = '';
-  for (const text of lines) {
+  let used = 0;
+  let shown = 0;
+  for (const record of records) {
+    const text = describe(record);
+    if (used + text.length > LIST_BUDGET) break;
     if (current && current.length + text.length + 1 > 2900) {
       sections.push(section(current));
       current = '';
     }
     current = current ? `${current}\n${text}` : text;
+    used += text.length + 1;
+    shown++;
   }
   if (current) sections.push(section(current));
-  return sections.slice(0, 45);
+  const rest = records.slice(shown);
+  if (rest.length > 0) sections.push(section(truncate(`…and ${rest.length} more: ${rest.map((r) => r.ref).join(', ')}`, 2900)));
+  return sections;
 }
 
 /** One summary per sweep in the approvals channel, so the channel does not fill with one post per expiry. */

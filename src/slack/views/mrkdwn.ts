@@ -46,7 +46,10 @@ export function plainText(text: string, max = 75): types.PlainTextElement {
   return { type: 'plain_text', text: truncate(text, max), emoji: true };
 }
 
-/** A labelled field of user text; the label is ours, the value is escaped and bounded to fit one section. */
-export function labelledSection(label: string, value: string): types.SectionBlock {
-  return { type: 'section', text: { type: 'mrkdwn', text: `*${label}*\n${escapeMrkdwnWithin(value, 2900 - label.length)}` } };
+/**
+ * A labelled field of user text; the label is ours, the value is escaped and bounded to `max` characters. A section
+ * holds 3,000, but a whole message only about 12,000, so a card gives each field a share of that.
+ */
+export function labelledSection(label: string, value: string, max = 2900): types.SectionBlock {
+  return { type: 'section', text: { type: 'mrkdwn', text: `*${label}*\n${escapeMrkdwnWithin(value, Math.min(max, 2900 - label.length))}` } };
 }
