@@ -10,6 +10,7 @@ export const AUDIT_EVENT_KINDS = [
   'exception.rejected',
   'exception.expired',
   'exception.closed',
+  'exception.revoked',
   'exception.reminded',
   'exception.nudged',
   'exception.escalated',

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CONTROL_CHARACTERS } from './request';
 import type { ApprovalRoute, DecisionOutcome } from './exception';
 
 /** A rejection is only useful to the requester with a reason they can act on. */
@@ -6,7 +7,8 @@ export const RejectionReason = z
   .string({ error: 'Give the reason for rejecting: the requester needs it to fix or withdraw the request.' })
   .trim()
   .min(10, { error: 'Give a reason of at least 10 characters: the requester needs it to fix or withdraw the request.' })
-  .max(2000, { error: 'The reason must be at most 2000 characters.' });
+  .max(2000, { error: 'The reason must be at most 2000 characters.' })
+  .refine((value) => !CONTROL_CHARACTERS.test(value), { error: 'The reason contains control characters; paste it as plain text.' });
 
 export interface Vote {
   deciderId: string;

@@ -3,7 +3,7 @@ import { addCalendarDays, daysBetween, isCalendarDate, type CalendarDate } from 
 import { DomainError } from './errors';
 import type { ApprovalRoute } from './exception';
 import { fieldErrorsFrom, type FieldErrors } from './field-errors';
-import { expiryProblem, type DurationCeiling } from './request';
+import { CONTROL_CHARACTERS, expiryProblem, type DurationCeiling } from './request';
 
 export const RENEWAL_FIELDS = ['progress', 'percentComplete', 'evidenceUrl', 'controlTestedOn', 'expiresOn'] as const;
 export type RenewalField = (typeof RENEWAL_FIELDS)[number];
@@ -18,7 +18,8 @@ const RenewalText = z.object({
     .string({ error: 'Describe the remediation progress so far: renewal needs evidence, not a promise.' })
     .trim()
     .min(PROGRESS_MIN_LENGTH, { error: `Describe the remediation progress in at least ${PROGRESS_MIN_LENGTH} characters: what is done, what is left, and when.` })
-    .max(2000, { error: 'Remediation progress must be at most 2000 characters; link to a document for the details.' }),
+    .max(2000, { error: 'Remediation progress must be at most 2000 characters; link to a document for the details.' })
+    .refine((value) => !CONTROL_CHARACTERS.test(value), { error: 'Remediation progress contains control characters; paste it as plain text.' }),
   percentComplete: z
     .string({ error: 'Say how far remediation is, from 0 to 100 percent.' })
     .trim()

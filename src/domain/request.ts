@@ -33,7 +33,7 @@ export const REQUEST_TEXT_LIMITS = {
 
 // NUL and other control characters break Slack rendering and terminal output; line breaks and tabs are fine.
 // eslint-disable-next-line no-control-regex
-const CONTROL_CHARACTERS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/;
+export const CONTROL_CHARACTERS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/;
 
 function requiredText(label: string, min: number, max: number, hint: string) {
   return z

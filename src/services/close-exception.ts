@@ -1,46 +1,46 @@
 import { and, eq, inArray } from 'drizzle-orm';
-import { z } from 'zod';
 import { appendAuditEvent } from '../db/audit-chain';
 import { exceptions, renewals } from '../db/schema';
 import { assertIsAccountable } from '../domain/authority';
+import { ClosingNote } from '../domain/closing';
 import { DomainError } from '../domain/errors';
-import { nextStatus } from '../domain/lifecycle';
+import { nextStatus, type LifecycleAction } from '../domain/lifecycle';
 import type { ServiceContext } from './context';
 import { getExceptionRecord, type ExceptionRecord } from './exception-record';
 import { queueNotifications } from './notifications';
 
-export const ClosingNote = z
-  .string({ error: 'Say how the gap was remediated: the register keeps this note as evidence.' })
-  .trim()
-  .min(20, { error: 'Say in at least 20 characters how the gap was remediated: the register keeps this note as evidence.' })
-  .max(2000, { error: 'The note must be at most 2000 characters.' });
+export interface Closing {
+  record: ExceptionRecord;
+  /** Closed by its owner or requester as remediated, or revoked by a committee member in review. */
+  action: Extract<LifecycleAction, 'close' | 'revoke'>;
+}
 
 /**
- * The owner or requester closes once the gap is remediated; a committee member may close it in review even when
- * the owner protests (that is the committee's job). Checked before the modal opens and again on submission.
+ * The owner or requester closes once the gap is remediated. A committee member who is not a party may end it in
+ * review even when the owner protests (that is the committee's job); that is recorded as a revocation, not as a
+ * remediation. Checked before the modal opens and again on submission.
  */
-function assertMayClose(ctx: ServiceContext, record: ExceptionRecord, actorId: string): void {
-  if (!ctx.roles.committee.has(actorId) || actorId === record.ownerId || actorId === record.requesterId) assertIsAccountable(actorId, record, 'close');
-  nextStatus(record.status, 'close');
+function closingBy(ctx: ServiceContext, record: ExceptionRecord, actorId: string): Closing {
+  const party = actorId === record.ownerId || actorId === record.requesterId;
+  const action = !party && ctx.roles.committee.has(actorId) ? 'revoke' : 'close';
+  if (action === 'close') assertIsAccountable(actorId, record, 'close');
+  nextStatus(record.status, action);
+  return { record, action };
 }
 
-export function authorizeClose(ctx: ServiceContext, exceptionId: number, actorId: string): ExceptionRecord {
-  const record = getExceptionRecord(ctx.db, exceptionId);
-  assertMayClose(ctx, record, actorId);
-  return record;
+export function authorizeClose(ctx: ServiceContext, exceptionId: number, actorId: string): Closing {
+  return closingBy(ctx, getExceptionRecord(ctx.db, exceptionId), actorId);
 }
 
-/** The owner or requester closes an active exception once the gap is remediated; the policy applies again. */
-export function closeException(ctx: ServiceContext, command: { exceptionId: number; actorId: string; note: string | undefined }): { ref: string } {
+export function closeException(ctx: ServiceContext, command: { exceptionId: number; actorId: string; note: string | undefined }): { ref: string; action: Closing['action'] } {
   const now = ctx.clock();
   const at = now.toISOString();
   return ctx.db.transaction(
     (tx) => {
-      const record = getExceptionRecord(tx, command.exceptionId);
-      assertMayClose(ctx, record, command.actorId);
-      const status = nextStatus(record.status, 'close');
+      const { record, action } = closingBy(ctx, getExceptionRecord(tx, command.exceptionId), command.actorId);
+      const status = nextStatus(record.status, action);
       const note = ClosingNote.safeParse(command.note);
-      if (!note.success) throw new DomainError('invalid_request', note.error.issues[0]?.message ?? 'Say how the gap was remediated.');
+      if (!note.success) throw new DomainError('invalid_request', note.error.issues[0]?.message ?? 'Say why it ends.');
       const moved = tx
         .update(exceptions)
         .set({ status, closedAt: at, closingNote: note.data, updatedAt: at })
@@ -53,18 +53,24 @@ export function closeException(ctx: ServiceContext, command: { exceptionId: numb
         .set({ status: 'withdrawn', decidedAt: at })
         .where(and(eq(renewals.exceptionId, record.id), inArray(renewals.status, ['requested', 'pending_approval'])))
         .run();
-      appendAuditEvent(tx, { exceptionId: record.id, actorId: command.actorId, kind: 'exception.closed', payload: { note: note.data, renewalWithdrawn: withdrawn.changes > 0 }, occurredAt: at });
+      appendAuditEvent(tx, {
+        exceptionId: record.id,
+        actorId: command.actorId,
+        kind: action === 'close' ? 'exception.closed' : 'exception.revoked',
+        payload: { note: note.data, renewalWithdrawn: withdrawn.changes > 0 },
+        occurredAt: at,
+      });
       const others = [...new Set([record.ownerId, record.requesterId])].filter((id) => id !== command.actorId);
       queueNotifications(
         tx,
         [
           { kind: 'refresh_card', exceptionId: record.id, card: 'triage' },
           { kind: 'refresh_card', exceptionId: record.id, card: 'approval' },
-          ...others.map((recipientId) => ({ kind: 'direct_message' as const, exceptionId: record.id, recipientId, message: 'closed' as const })),
+          ...others.map((recipientId) => ({ kind: 'direct_message' as const, exceptionId: record.id, recipientId, message: action === 'close' ? ('closed' as const) : ('revoked' as const) })),
         ],
         now,
       );
-      return { ref: record.ref };
+      return { ref: record.ref, action };
     },
     { behavior: 'immediate' },
   );

@@ -4,7 +4,7 @@ import type { Tx } from '../db/client';
 export const CARDS = ['triage', 'approval'] as const;
 export type Card = (typeof CARDS)[number];
 
-export const DIRECT_MESSAGES = ['receipt', 'owner_named', 'approved', 'rejected', 'expired', 'closed', 'renewal_approved', 'renewal_rejected'] as const;
+export const DIRECT_MESSAGES = ['receipt', 'owner_named', 'approved', 'rejected', 'expired', 'closed', 'revoked', 'renewal_approved', 'renewal_rejected'] as const;
 export type DirectMessage = (typeof DIRECT_MESSAGES)[number];
 
 export interface ReminderItem {

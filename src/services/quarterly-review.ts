@@ -3,6 +3,7 @@ import { appendAuditEvent } from '../db/audit-chain';
 import { exceptions, reviews } from '../db/schema';
 import { assertMayDecide } from '../domain/authority';
 import { calendarDateIn } from '../domain/calendar';
+import { FreshJustification } from '../domain/closing';
 import { DomainError } from '../domain/errors';
 import { EXCEPTION_STATUSES, type ExceptionStatus } from '../domain/exception';
 import { firstMondayOfQuarter, pastOriginalExpiry, quarterOf } from '../domain/follow-ups';
@@ -78,10 +79,9 @@ export function reapproveException(ctx: ServiceContext, command: { exceptionId: 
       const record = getExceptionRecord(tx, command.exceptionId);
       assertMayDecide(command.actorId, record, 'committee', ctx.roles);
       if (record.status !== 'active') throw new DomainError('invalid_transition', `${record.ref} is no longer active, so there is nothing to re-approve.`);
-      const justification = command.justification?.trim() ?? '';
-      if (justification.length < 40) {
-        throw new DomainError('invalid_request', 'Give a fresh justification of at least 40 characters: why it should stay open past its original expiry.');
-      }
+      const parsed = FreshJustification.safeParse(command.justification);
+      if (!parsed.success) throw new DomainError('invalid_request', parsed.error.issues[0]?.message ?? 'Give a fresh justification.');
+      const justification = parsed.data;
       tx.update(exceptions)
         .set({ lastReviewedAt: at, lastReviewedBy: command.actorId, updatedAt: at })
         .where(and(eq(exceptions.id, record.id), eq(exceptions.status, 'active')))

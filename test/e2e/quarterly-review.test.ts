@@ -352,7 +352,7 @@ describe('exceptions open past their original expiry', () => {
     expect(eventsOf(harness, 'exception.reapproved')).toEqual([]);
   });
 
-  it("Close by a committee member opens the close modal and closes the exception although it is not theirs", async () => {
+  it("Close by a committee member opens the close modal and ends the exception although it is not theirs, recorded as a revocation", async () => {
     const { harness, overdue } = await reviewWithRenewedException();
 
     // Someone neither accountable for it nor on the committee cannot.
@@ -374,12 +374,12 @@ describe('exceptions open past their original expiry', () => {
     expect(closed.json?.response_action).toBeUndefined();
     await harness.settle();
 
-    expect(record(harness, 1)).toMatchObject({ status: 'closed', closedAt: '2027-01-04T11:00:00.000Z' });
+    expect(record(harness, 1)).toMatchObject({ status: 'revoked', closedAt: '2027-01-04T11:00:00.000Z' });
     expect(record(harness, 1).ownerId).not.toBe(PEOPLE.committee2);
     const events = harness.app.register.db
       .select()
       .from(auditEvents)
-      .where(and(eq(auditEvents.exceptionId, 1), eq(auditEvents.kind, 'exception.closed')))
+      .where(and(eq(auditEvents.exceptionId, 1), eq(auditEvents.kind, 'exception.revoked')))
       .all();
     expect(events).toMatchObject([{ actorId: PEOPLE.committee2 }]);
     expect(record(harness, 2).status).toBe('active');

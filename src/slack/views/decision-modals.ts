@@ -1,5 +1,6 @@
 import type { types } from '@slack/bolt';
 import { IMPACT_LABELS, LIKELIHOOD_LABELS, RISK_SCALE } from '../../domain/risk';
+import type { Closing } from '../../services/close-exception';
 import type { ExceptionRecord } from '../../services/exception-record';
 import { ASSESSMENT_BLOCK_IDS as A, CALLBACK_IDS, CLOSING_NOTE_BLOCK_ID, FRESH_JUSTIFICATION_BLOCK_ID, INPUT_ACTION_ID, REJECTION_BLOCK_ID } from '../ids';
 import { escapeMrkdwn, labelledSection, plainText } from './mrkdwn';
@@ -71,21 +72,27 @@ export function rejectionModal(record: ExceptionRecord): types.ModalView {
   };
 }
 
-export function closeModal(record: ExceptionRecord): types.ModalView {
+export function closeModal({ record, action }: Closing): types.ModalView {
+  const revoking = action === 'revoke';
   return {
     type: 'modal',
     callback_id: CALLBACK_IDS.close,
     private_metadata: String(record.id),
-    title: plainText('Close exception', 24),
-    submit: plainText('Close exception', 24),
+    title: plainText(revoking ? 'Revoke exception' : 'Close exception', 24),
+    submit: plainText(revoking ? 'Revoke' : 'Close exception', 24),
     close: plainText('Cancel', 24),
     blocks: [
       ...summary(record),
       {
         type: 'input',
         block_id: CLOSING_NOTE_BLOCK_ID,
-        label: plainText('Remediation note', 2000),
-        hint: plainText('How the gap was fixed, so the policy can apply again in full. The register keeps this note as evidence.', 2000),
+        label: plainText(revoking ? 'Reason for revoking' : 'Remediation note', 2000),
+        hint: plainText(
+          revoking
+            ? 'You are not its owner: as a committee member you revoke it, and the owner and requester are told why.'
+            : 'How the gap was fixed, so the policy can apply again in full. The register keeps this note as evidence.',
+          2000,
+        ),
         element: { type: 'plain_text_input', action_id: INPUT_ACTION_ID, multiline: true, min_length: 20, max_length: 2000 },
       },
     ],

@@ -65,6 +65,14 @@ export function directMessage(kind: DirectMessage, record: ExceptionRecord): Sla
           ...(record.closingNote ? [labelledSection('Closing note', record.closingNote)] : []),
         ],
       };
+    case 'revoked':
+      return {
+        text: `${record.ref} was revoked by the steering committee.`,
+        blocks: [
+          section(`:no_entry: ${link(record)} was *revoked* by the steering committee; the ${escapeMrkdwn(record.policy.key)} policy applies again in full.`),
+          ...(record.closingNote ? [labelledSection('Reason', record.closingNote)] : []),
+        ],
+      };
     case 'renewal_approved':
       return {
         text: `The renewal of ${record.ref} was approved. It now expires on ${record.expiresOn}.`,

@@ -1,4 +1,5 @@
 import type { types } from '@slack/bolt';
+import { ESCALATE_AFTER_WORKING_DAYS } from '../../domain/follow-ups';
 import type { ExceptionRecord } from '../../services/exception-record';
 import { ACTION_IDS } from '../ids';
 import type { SlackMessage } from './exception-cards';
@@ -89,9 +90,9 @@ export function expirySummary(records: ExceptionRecord[]): SlackMessage {
 
 export function stallEscalation(records: ExceptionRecord[], workingDays: number): SlackMessage {
   return {
-    text: `${records.length} request${records.length === 1 ? ' has' : 's have'} waited more than 5 working days: ${records.map((r) => r.ref).join(', ')}`,
+    text: `${records.length} request${records.length === 1 ? ' has' : 's have'} waited more than ${ESCALATE_AFTER_WORKING_DAYS} working days: ${records.map((r) => r.ref).join(', ')}`,
     blocks: [
-      section(`:rotating_light: *Escalated to the committee:* waiting more than 5 working days (up to ${workingDays}) for someone to act.`),
+      section(`:rotating_light: *Escalated to the committee:* waiting more than ${ESCALATE_AFTER_WORKING_DAYS} working days (up to ${workingDays}) for someone to act.`),
       ...listSections(
         records,
         (r) => `• ${line(r)} · waiting for ${r.open?.stage === 'assessment' ? 'risk assessment by the security team' : 'a decision'}${r.renewal ? ` on renewal ${r.round}` : ''} · requested by ${mention(r.renewal?.requestedBy ?? r.requesterId)}`,
@@ -105,7 +106,7 @@ export function stallNudge(record: ExceptionRecord, mentions: string[], workingD
   const what = `${record.open?.stage === 'assessment' ? 'a risk assessment' : 'a decision'}${record.renewal ? ` on renewal ${record.round}` : ''}`;
   return {
     text: `${record.ref} has waited ${workingDays} working days for ${what}.`,
-    blocks: [section(`${who}${record.ref} has waited *${workingDays} working days* for ${what}. Please act on it above, or say here why it should wait. After 5 working days it goes to the steering committee.`)],
+    blocks: [section(`${who}${record.ref} has waited *${workingDays} working days* for ${what}. Please act on it above, or say here why it should wait. After ${ESCALATE_AFTER_WORKING_DAYS} working days it goes to the steering committee.`)],
   };
 }
 
@@ -137,7 +138,7 @@ export function checkinQuestion(record: ExceptionRecord, checkinId: number): Sla
           { type: 'button', action_id: ACTION_IDS.checkinNo, text: plainText('No'), style: 'danger', value: String(checkinId) },
         ],
       },
-      { type: 'context', elements: [{ type: 'mrkdwn', text: 'No answer within a week is reported to the approvers, as a No would be.' }] },
+      { type: 'context', elements: [{ type: 'mrkdwn', text: 'No answer in time is reported to the approvers, as a No would be.' }] },
     ],
   };
 }
@@ -151,7 +152,7 @@ export function checkinAnswered(record: ExceptionRecord, answer: 'yes' | 'no'): 
 }
 
 export function checkinAlert(records: ExceptionRecord[], reason: 'answered_no' | 'no_answer', approverIds: readonly string[]): SlackMessage {
-  const why = reason === 'answered_no' ? 'the owner says the compensating control is *not in place or not working*' : 'the owner did *not answer* the control check-in within a week';
+  const why = reason === 'answered_no' ? 'the owner says the compensating control is *not in place or not working*' : 'the owner did *not answer* the control check-in in time';
   return {
     text: `Needs attention: ${records.map((r) => r.ref).join(', ')}`,
     blocks: [
