@@ -1,14 +1,10 @@
-import { and, asc, eq, sql } from 'drizzle-orm';
+import { asc, eq, sql } from 'drizzle-orm';
 import { appendAuditEvent } from '../db/audit-chain';
 import { exceptions, reviews } from '../db/schema';
-import { assertMayDecide } from '../domain/authority';
 import { calendarDateIn } from '../domain/calendar';
-import { FreshJustification } from '../domain/closing';
-import { DomainError } from '../domain/errors';
 import { EXCEPTION_STATUSES, type ExceptionStatus } from '../domain/exception';
 import { firstMondayOfQuarter, pastOriginalExpiry, quarterOf } from '../domain/follow-ups';
 import { SCHEDULER_ACTOR, type ServiceContext } from './context';
-import { getExceptionRecord, type ExceptionRecord } from './exception-record';
 import { queueNotifications, type Notification } from './notifications';
 
 /**
@@ -57,37 +53,6 @@ export function postQuarterlyReview(ctx: ServiceContext, now: Date): string | un
       appendAuditEvent(tx, { exceptionId: null, actorId: SCHEDULER_ACTOR, kind: 'review.posted', payload: { quarter, counts, overdue, active: active.length }, occurredAt: ctx.clock().toISOString() });
       queueNotifications(tx, notifications, ctx.clock());
       return `${quarter}: ${overdue.length} past original expiry, ${rest.length} more active`;
-    },
-    { behavior: 'immediate' },
-  );
-}
-
-/** Checked before the re-approval modal opens: only a committee member who is not a party to it. */
-export function authorizeReapproval(ctx: ServiceContext, exceptionId: number, actorId: string): ExceptionRecord {
-  const record = getExceptionRecord(ctx.db, exceptionId);
-  assertMayDecide(actorId, record, 'committee', ctx.roles);
-  if (record.status !== 'active') throw new DomainError('invalid_transition', `${record.ref} is no longer active, so there is nothing to re-approve.`);
-  return record;
-}
-
-/** A committee member re-approves an exception in review with a fresh justification; the register keeps who and when. */
-export function reapproveException(ctx: ServiceContext, command: { exceptionId: number; actorId: string; justification: string | undefined }): ExceptionRecord {
-  const now = ctx.clock();
-  const at = now.toISOString();
-  return ctx.db.transaction(
-    (tx) => {
-      const record = getExceptionRecord(tx, command.exceptionId);
-      assertMayDecide(command.actorId, record, 'committee', ctx.roles);
-      if (record.status !== 'active') throw new DomainError('invalid_transition', `${record.ref} is no longer active, so there is nothing to re-approve.`);
-      const parsed = FreshJustification.safeParse(command.justification);
-      if (!parsed.success) throw new DomainError('invalid_request', parsed.error.issues[0]?.message ?? 'Give a fresh justification.');
-      const justification = parsed.data;
-      tx.update(exceptions)
-        .set({ lastReviewedAt: at, lastReviewedBy: command.actorId, updatedAt: at })
-        .where(and(eq(exceptions.id, record.id), eq(exceptions.status, 'active')))
-        .run();
-      appendAuditEvent(tx, { exceptionId: record.id, actorId: command.actorId, kind: 'exception.reapproved', payload: { justification, quarter: quarterOf(calendarDateIn(now, ctx.timeZone)) }, occurredAt: at });
-      return record;
     },
     { behavior: 'immediate' },
   );

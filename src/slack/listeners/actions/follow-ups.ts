@@ -1,7 +1,7 @@
 import type { App, BlockButtonAction } from '@slack/bolt';
 import type { CheckinAnswer } from '../../../db/schema';
-import { answerCheckin } from '../../../services/check-controls';
-import { authorizeReapproval } from '../../../services/quarterly-review';
+import { answerCheckin } from '../../../services/answer-checkin';
+import { authorizeReapproval } from '../../../services/reapprove-exception';
 import { ACTION_IDS } from '../../ids';
 import { reapprovalModal } from '../../views/decision-modals';
 import { checkinAnswered } from '../../views/follow-up-messages';

@@ -1,5 +1,5 @@
 import type { App } from '@slack/bolt';
-import { reapproveException } from '../../../services/quarterly-review';
+import { reapproveException } from '../../../services/reapprove-exception';
 import { CALLBACK_IDS, FRESH_JUSTIFICATION_BLOCK_ID } from '../../ids';
 import { readInput, ViewState } from '../../views/view-state';
 import type { ListenerDeps } from '../deps';
