@@ -36,9 +36,16 @@ export function answerCheckin(ctx: ServiceContext, command: { checkinId: number;
         .where(eq(exceptions.id, record.id))
         .run();
       appendAuditEvent(tx, { exceptionId: record.id, actorId: command.actorId, kind: 'exception.checkin_answered', payload: { checkinId: checkin.id, answer: command.answer }, occurredAt: at });
-      if (command.answer === 'no') {
-        queueNotifications(tx, [{ kind: 'channel_post', channel: ctx.channels.approvals, message: 'checkin_alert', exceptionIds: [record.id], reason: 'answered_no' }], now);
-      }
+      queueNotifications(
+        tx,
+        [
+          { kind: 'refresh_card', exceptionId: record.id, card: 'triage' },
+          ...(command.answer === 'no'
+            ? [{ kind: 'channel_post' as const, channel: ctx.channels.approvals, message: 'checkin_alert' as const, exceptionIds: [record.id], reason: 'answered_no' as const }]
+            : []),
+        ],
+        now,
+      );
       return record;
     },
     { behavior: 'immediate' },

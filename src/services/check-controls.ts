@@ -55,6 +55,7 @@ export function checkControls(ctx: ServiceContext, now: Date): { asked: string[]
         notifications.push({ kind: 'checkin_question', exceptionId: exception.id, recipientId: exception.ownerId, checkinId: created.id });
         asked.push(formatExceptionRef(exception.id));
       }
+      notifications.push(...overdue.map((exceptionId) => ({ kind: 'refresh_card' as const, exceptionId, card: 'triage' as const })));
       if (overdue.length > 0) notifications.push({ kind: 'channel_post', channel: ctx.channels.approvals, message: 'checkin_alert', exceptionIds: overdue, reason: 'no_answer' });
       queueNotifications(tx, notifications, recordedAt);
       return { asked, overdue: overdue.map(formatExceptionRef) };

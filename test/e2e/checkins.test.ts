@@ -4,7 +4,7 @@ import { auditEvents, checkins, exceptions } from '../../src/db/schema';
 import { ACTION_IDS } from '../../src/slack/ids';
 import type { StoredMessage } from '../support/slack-stand-in';
 import { CHANNELS, PEOPLE, startHarness, type Harness } from './harness';
-import { assess, buttons, clickButton, decisionCard, ephemeralsTo, submitClose, submitRequest, type RequestForm } from './flows';
+import { assess, buttons, cardFor, clickButton, decisionCard, ephemeralsTo, submitClose, submitRequest, type RequestForm } from './flows';
 
 // Issue 3, "Compensating-control check-ins": every 30 days the owner is asked by DM whether the compensating control
 // is still in place and working (Yes / No). Yes records the check-in date; No, or no answer within 7 days, notifies
@@ -195,6 +195,8 @@ describe('answering', () => {
     expect(record.status).toBe('active');
     expect(record.attentionReason).toEqual(expect.any(String));
     expect(record.attentionReason!.length).toBeGreaterThan(0);
+    // The register's card in the approvals channel says so too.
+    expect(JSON.stringify(cardFor(h, 'EXC-0001').blocks)).toContain('Needs attention');
     expect(record.lastCheckinOn).toBeNull();
     expect(checkinRows()).toMatchObject([{ answer: 'no', answeredBy: PEOPLE.owner }]);
     expect(answerEvents()).toMatchObject([{ exceptionId: 1, actorId: PEOPLE.owner }]);

@@ -319,3 +319,18 @@ describe('policy picker over a large catalogue', () => {
     expect(JSON.stringify(triageMessage(h, 'EXC-0001').blocks)).toContain('POL-150');
   });
 });
+
+describe('policy picker with per-policy limits', () => {
+  beforeEach(async () => {
+    h = await startHarness({ policiesCsv: `key,title,max_days\nNET-9,Network segmentation for every production zone and its jump hosts,30\nMFA-01,Multi-factor authentication,\n` });
+  });
+
+  it("shows a policy's own maximum in its option, within Slack's 75 characters", async () => {
+    const response = await h.driver.blockSuggestion({ userId: PEOPLE.requester, actionId: ACTION_IDS.policyPicker, blockId: REQUEST_BLOCK_IDS.policy, value: '' });
+    const options = (response.json as { options: { text: { text: string }; value: string }[] }).options;
+    const net = options.find((o) => o.value === 'NET-9')!;
+    expect(net.text.text).toMatch(/^NET-9 · Network segmentation.*\(max 30 d\)$/);
+    expect([...net.text.text].length).toBeLessThanOrEqual(75);
+    expect(options.find((o) => o.value === 'MFA-01')!.text.text).toBe('MFA-01 · Multi-factor authentication');
+  });
+});

@@ -119,6 +119,7 @@ export function triageCard(record: ExceptionRecord, ctx: CardContext): SlackMess
       );
     }
   }
+  if (record.attentionReason) blocks.push(context(`:warning: *Needs attention:* ${escapeMrkdwn(record.attentionReason)}`));
   return { text: `${record.ref} requested: ${escapeMrkdwn(record.title)} (${statusLine(record)})`, blocks };
 }
 
@@ -133,7 +134,10 @@ function outcomeLine(record: ExceptionRecord): string | undefined {
   const last = record.decisions.at(-1);
   const rejection = record.decisions.find((d) => d.outcome === 'reject');
   if (record.renewal) {
-    if (record.renewal.status === 'approved' && last) return `:white_check_mark: *Renewal approved* by ${mention(last.deciderId)} ${slackTime(last.decidedAt)}. Now expires on *${record.renewal.newExpiresOn}*.`;
+    if (record.renewal.status === 'approved' && last) {
+      const now = record.status === 'active' ? '' : ` Now ${STATUS_LABELS[record.status].toLowerCase()}.`;
+      return `:white_check_mark: *Renewal approved* by ${mention(last.deciderId)} ${slackTime(last.decidedAt)}. Expires on *${record.renewal.newExpiresOn}*.${now}`;
+    }
     if (record.renewal.status === 'rejected' && rejection) return `:x: *Renewal rejected* by ${mention(rejection.deciderId)} ${slackTime(rejection.decidedAt)}.`;
     return undefined;
   }
