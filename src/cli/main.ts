@@ -20,13 +20,15 @@ interface Streams {
 const USAGE = `Usage: exceptions <command>
 
   migrate                     create or upgrade the register (DATABASE_PATH)
-  policies import FILE.csv    add or update policies (columns: key,title,description)
+  policies import FILE.csv    add or update policies (columns: key,title and optional
+                              description,max_days)
   policies list               show the policy catalogue
   list [STATUS]               list exceptions, newest first (${EXCEPTION_STATUSES.join(', ')})
   show EXC-n                  the full record of one exception with its audit trail
-  jobs run [--at ISO]         run every scheduled job now, or as of a time (expiry, reminders,
-                              stalled decisions); needs the app's environment; the running app
-                              delivers what they queue
+  jobs run [--at ISO]         run every scheduled job now, or as of a time with its offset
+                              (expiry, reminders, stalled decisions, control check-ins,
+                              quarterly review); needs the app's environment; the running
+                              app delivers what they queue
   help                        show this text
 
 The register file is DATABASE_PATH (default ./data/exceptions.db).`;
@@ -84,7 +86,7 @@ function run(register: Register, args: string[], out: Streams['out'], env: Recor
       if (sub === 'list') {
         const policies = listPolicies(db);
         if (policies.length === 0) out.write('The catalogue is empty. Import one with: exceptions policies import FILE.csv\n');
-        else out.write(`${table([['KEY', 'TITLE'], ...policies.map((p) => [p.key, p.title])])}\n`);
+        else out.write(`${table([['KEY', 'MAX DAYS', 'TITLE'], ...policies.map((p) => [p.key, p.maxDays?.toString() ?? '-', p.title])])}\n`);
         return;
       }
       throw new UsageError(`Unknown policies command "${sub ?? ''}". Use "policies import FILE.csv" or "policies list".`);

@@ -42,9 +42,9 @@ describe('exceptions policies', () => {
     expect(second.out).toContain('0 new, 1 updated');
     const list = await cli('policies', 'list');
     expect(list.out.trim().split('\n')).toEqual([
-      expect.stringMatching(/^KEY\s+TITLE$/),
-      expect.stringMatching(/^MFA-01\s+Multi-factor authentication$/),
-      expect.stringMatching(/^NET-02\s+Segmentation, zones$/),
+      expect.stringMatching(/^KEY\s+MAX DAYS\s+TITLE$/),
+      expect.stringMatching(/^MFA-01\s+-\s+Multi-factor authentication$/),
+      expect.stringMatching(/^NET-02\s+-\s+Segmentation, zones$/),
     ]);
   });
 
