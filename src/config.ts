@@ -78,6 +78,7 @@ export interface Config {
     reminderDays: number[];
     checkinEveryDays: number;
     checkinGraceDays: number;
+    reviewHour: number;
   };
   webhook?: { url: string; secret: string };
   timeZone: string;
@@ -90,6 +91,13 @@ export class ConfigError extends Error {
     super(`Configuration is invalid:\n${problems.join('\n')}`);
     this.name = 'ConfigError';
   }
+}
+
+/** The hour field of a cron expression when it names one hour (as the default "0 9 …" does), else 9. */
+function cronHour(expression: string): number {
+  const fields = expression.trim().split(/\s+/);
+  const hour = fields.length === 6 ? fields[2] : fields[1];
+  return hour !== undefined && /^\d{1,2}$/.test(hour) && Number(hour) < 24 ? Number(hour) : 9;
 }
 
 /** Rules between variables, checked on whatever parses on its own, so they are reported alongside every other problem. */
@@ -145,6 +153,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       reminderDays: e.REMINDER_DAYS,
       checkinEveryDays: e.CHECKIN_DAYS,
       checkinGraceDays: e.CHECKIN_GRACE_DAYS,
+      reviewHour: cronHour(e.REVIEW_CRON),
     },
     webhook: e.EXCEPTIONS_WEBHOOK_URL && e.EXCEPTIONS_WEBHOOK_SECRET ? { url: e.EXCEPTIONS_WEBHOOK_URL, secret: e.EXCEPTIONS_WEBHOOK_SECRET } : undefined,
     timeZone: e.TZ,

@@ -39,3 +39,8 @@ export function isTimeZone(value: string): boolean {
     return false;
   }
 }
+
+/** The hour of the day (0–23) at an instant in a time zone. */
+export function hourIn(now: Date, timeZone: string): number {
+  return Number(new Intl.DateTimeFormat('en-GB', { timeZone, hour: '2-digit', hourCycle: 'h23' }).format(now));
+}

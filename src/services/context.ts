@@ -16,6 +16,8 @@ export interface Rules {
   /** How often the owner is asked whether the compensating control still works, and how long they have to answer. */
   checkinEveryDays: number;
   checkinGraceDays: number;
+  /** The hour (in TZ) from which the quarterly review is due on the first Monday, taken from REVIEW_CRON. */
+  reviewHour: number;
 }
 
 /** What every service needs: the register, the time, who holds which role, and the organisation's rules. */

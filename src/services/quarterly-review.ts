@@ -1,7 +1,7 @@
 import { asc, eq, sql } from 'drizzle-orm';
 import { appendAuditEvent } from '../db/audit-chain';
 import { exceptions, reviews } from '../db/schema';
-import { calendarDateIn } from '../domain/calendar';
+import { calendarDateIn, hourIn } from '../domain/calendar';
 import { EXCEPTION_STATUSES, type ExceptionStatus } from '../domain/exception';
 import { firstMondayOfQuarter, pastOriginalExpiry, quarterOf } from '../domain/follow-ups';
 import { SCHEDULER_ACTOR, type ServiceContext } from './context';
@@ -26,7 +26,8 @@ export function postQuarterlyReview(ctx: ServiceContext, now: Date): string | un
   const today = calendarDateIn(now, ctx.timeZone);
   const quarter = quarterOf(today);
   const reviewDay = firstMondayOfQuarter(today);
-  if (today < reviewDay) return undefined;
+  // Due from REVIEW_CRON's hour on the first Monday (09:00 by default), not from the hourly run at midnight.
+  if (today < reviewDay || (today === reviewDay && hourIn(now, ctx.timeZone) < ctx.rules.reviewHour)) return undefined;
   return ctx.db.transaction(
     (tx) => {
       // A register that did not exist on the review day has nothing to catch up on: a new install waits for the next quarter.

@@ -140,13 +140,27 @@ describe('when the review is posted', () => {
     expect(summaries(harness, '2027-Q1')).toHaveLength(1);
   });
 
-  it('counts the first Monday in the configured time zone (TZ)', async () => {
+  it("counts the first Monday and REVIEW_CRON's hour (09:00 by default) in the configured time zone (TZ)", async () => {
     const harness = await start({ env: { TZ: 'America/New_York' } });
     await approved(harness, 'EXC-0001');
     at(harness, '2027-01-04T03:00:00Z'); // Sunday 22:00 in New York
     await harness.runJobs();
     expect(allSummaries(harness)).toEqual([]);
-    at(harness, '2027-01-04T06:00:00Z'); // Monday 01:00 in New York
+    at(harness, '2027-01-04T06:00:00Z'); // Monday 01:00 in New York: the hourly run must not post at night
+    await harness.runJobs();
+    expect(allSummaries(harness)).toEqual([]);
+    at(harness, '2027-01-04T14:00:00Z'); // Monday 09:00 in New York
+    await harness.runJobs();
+    expect(summaries(harness, '2027-Q1')).toHaveLength(1);
+  });
+
+  it("takes the hour from a custom REVIEW_CRON", async () => {
+    const harness = await start({ env: { REVIEW_CRON: '30 14 1-7 1,4,7,10 1' } });
+    await approved(harness, 'EXC-0001');
+    at(harness, '2027-01-04T13:59:00Z');
+    await harness.runJobs();
+    expect(allSummaries(harness)).toEqual([]);
+    at(harness, '2027-01-04T14:40:00Z');
     await harness.runJobs();
     expect(summaries(harness, '2027-Q1')).toHaveLength(1);
   });
