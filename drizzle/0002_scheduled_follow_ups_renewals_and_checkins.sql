@@ -88,6 +88,7 @@ DROP TABLE `outbox`;--> statement-breakpoint
 ALTER TABLE `__new_outbox` RENAME TO `outbox`;--> statement-breakpoint
 PRAGMA foreign_keys=ON;--> statement-breakpoint
 CREATE INDEX `outbox_pending_idx` ON `outbox` (`state`,`next_attempt_at`);--> statement-breakpoint
+ALTER TABLE `exceptions` ADD `committee_ts` text;--> statement-breakpoint
 ALTER TABLE `exceptions` ADD `closing_note` text;--> statement-breakpoint
 ALTER TABLE `exceptions` ADD `current_round` integer DEFAULT 0 NOT NULL;--> statement-breakpoint
 ALTER TABLE `exceptions` ADD `renewal_count` integer DEFAULT 0 NOT NULL;--> statement-breakpoint

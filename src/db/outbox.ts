@@ -26,12 +26,19 @@ export function markDelivered(db: Db, id: number, at: Date, note?: string): void
     .run();
 }
 
-/** The posted card's address and the delivery mark commit together, so a retry never posts the card twice. */
-export function markCardPosted(db: Db, row: OutboxRow, card: 'triage' | 'approval', ref: { channel: string; ts: string }, at: Date): void {
+/**
+ * The posted card's address and the delivery mark commit together, so a retry never posts the card twice. A
+ * top-level decision card in the committee channel is remembered as the thread for the exception's later rounds.
+ */
+export function markCardPosted(db: Db, row: OutboxRow, card: 'triage' | 'approval', ref: { channel: string; ts: string; topLevelIn?: string }, at: Date): void {
   db.transaction((tx) => {
     if (row.exceptionId !== null) {
       tx.update(exceptions)
-        .set(card === 'triage' ? { triageChannel: ref.channel, triageTs: ref.ts } : { approvalChannel: ref.channel, approvalTs: ref.ts })
+        .set(
+          card === 'triage'
+            ? { triageChannel: ref.channel, triageTs: ref.ts }
+            : { approvalChannel: ref.channel, approvalTs: ref.ts, ...(ref.topLevelIn ? { committeeTs: sql`coalesce(${exceptions.committeeTs}, ${ref.ts})` } : {}) },
+        )
         .where(eq(exceptions.id, row.exceptionId))
         .run();
     }

@@ -84,6 +84,8 @@ export const exceptions = sqliteTable(
     triageTs: text('triage_ts'),
     approvalChannel: text('approval_channel'),
     approvalTs: text('approval_ts'),
+    /** The first decision card posted top-level in the committee channel: later rounds reply in its thread. */
+    committeeTs: text('committee_ts'),
     createdAt: text('created_at').notNull(),
     updatedAt: text('updated_at').notNull(),
     activatedAt: text('activated_at'),

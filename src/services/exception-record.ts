@@ -65,6 +65,8 @@ export interface ExceptionRecord {
   lastReviewedBy: string | null;
   triageMessage: SlackMessageRef | null;
   approvalMessage: SlackMessageRef | null;
+  /** The exception's top-level message in the committee channel, if it ever had one. */
+  committeeThreadTs: string | null;
   /** Each renewal is assessed and decided afresh; decisions belong to the round of the latest assessment. */
   round: number;
   assessment: {
@@ -170,6 +172,7 @@ export function loadExceptionRecord(db: Reader, id: number): ExceptionRecord | u
     lastReviewedBy: e.lastReviewedBy,
     triageMessage: messageRef(e.triageChannel, e.triageTs),
     approvalMessage: messageRef(e.approvalChannel, e.approvalTs),
+    committeeThreadTs: e.committeeTs,
     round,
     assessment: assessment
       ? {

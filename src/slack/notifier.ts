@@ -129,7 +129,10 @@ export function createNotifier(deps: NotifierDeps): Notifier {
 
   /** One top-level message per exception per channel: a decision asked in the triage channel goes in its thread. */
   function threadFor(card: Card, channel: string, record: ExceptionRecord): string | undefined {
-    return card === 'approval' && record.triageMessage?.channel === channel ? record.triageMessage.ts : undefined;
+    if (card !== 'approval') return undefined;
+    if (record.triageMessage?.channel === channel) return record.triageMessage.ts;
+    if (channel === deps.cards.committeeChannel && record.committeeThreadTs && record.approvalMessage?.ts !== record.committeeThreadTs) return record.committeeThreadTs;
+    return undefined;
   }
 
   function channelMessage(notification: Extract<Notification, { kind: 'channel_post' }>): SlackMessage | undefined {
@@ -163,8 +166,9 @@ export function createNotifier(deps: NotifierDeps): Notifier {
   function threadOf(card: Card, record: ExceptionRecord): { channel: string; ts: string } | null {
     if (card === 'triage') return record.triageMessage;
     const approval = record.approvalMessage;
-    if (approval && record.triageMessage && approval.channel === record.triageMessage.channel) return record.triageMessage;
-    return approval;
+    if (!approval) return null;
+    const parent = threadFor('approval', approval.channel, record);
+    return parent ? { channel: approval.channel, ts: parent } : approval;
   }
 
   /** Returns a note when there was nothing to send, e.g. the exception or its message no longer exists. */
@@ -181,7 +185,8 @@ export function createNotifier(deps: NotifierDeps): Notifier {
           unfurl_links: false,
           unfurl_media: false,
         });
-        markCardPosted(db, row, notification.card, { channel: posted.channel ?? notification.channel, ts: posted.ts ?? '' }, clock());
+        const topLevelIn = !threadTs && notification.channel === deps.cards.committeeChannel ? notification.channel : undefined;
+        markCardPosted(db, row, notification.card, { channel: posted.channel ?? notification.channel, ts: posted.ts ?? '', topLevelIn }, clock());
         return undefined;
       }
       case 'refresh_card': {

@@ -638,3 +638,22 @@ describe('no progress, no renewal, counted over every earlier renewal', () => {
     ]);
   });
 });
+
+describe('one top-level message per exception in the committee channel', () => {
+  it("decides a committee exception's renewal in the thread of its first committee card", async () => {
+    const harness = await start();
+    await activeByCommittee(harness);
+    const first = decisionCard(harness, REF, CHANNELS.committee);
+    at(harness, RENEWAL_DAY);
+    await renewed(harness, PEOPLE.owner);
+    await assess(harness, REF, 2, 2);
+    const renewalCard = renewalDecisionCard(harness, REF, 1, CHANNELS.committee);
+    expect(renewalCard.threadTs).toBe(first.ts);
+    expect(harness.standIn.messages(CHANNELS.committee).filter((m) => !m.threadTs)).toHaveLength(1);
+    await clickButton(harness, renewalCard, ACTION_IDS.approve, PEOPLE.committee1);
+    await clickButton(harness, renewalDecisionCard(harness, REF, 1, CHANNELS.committee), ACTION_IDS.approve, PEOPLE.committee2);
+    expect(exception(harness)).toMatchObject({ status: 'active', renewalCount: 1 });
+    expect(buttons(renewalDecisionCard(harness, REF, 1, CHANNELS.committee))).toEqual([]);
+    expect(harness.standIn.rejected()).toEqual([]);
+  });
+});
