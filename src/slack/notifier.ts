@@ -90,7 +90,6 @@ function describe(error: unknown): string {
 function orderingKey(notification: Notification): string {
   switch (notification.kind) {
     case 'direct_message':
-      return `dm:${notification.recipientId}`;
     case 'reminder_digest':
     case 'checkin_question':
       return `dm:${notification.recipientId}`;
@@ -127,7 +126,10 @@ export function createNotifier(deps: NotifierDeps): Notifier {
     return approvalCard(record, tally, deps.cards, { threaded });
   }
 
-  /** One top-level message per exception per channel: a decision asked in the triage channel goes in its thread. */
+  /**
+   * One top-level message per exception per channel: a decision asked in the triage channel goes in the triage
+   * card's thread, and a later round in the committee channel goes in the thread of the first committee card.
+   */
   function threadFor(card: Card, channel: string, record: ExceptionRecord): string | undefined {
     if (card !== 'approval') return undefined;
     if (record.triageMessage?.channel === channel) return record.triageMessage.ts;
