@@ -79,7 +79,7 @@ CREATE TABLE `__new_outbox` (
 	`created_at` text NOT NULL,
 	`delivered_at` text,
 	FOREIGN KEY (`exception_id`) REFERENCES `exceptions`(`id`) ON UPDATE no action ON DELETE no action,
-	CONSTRAINT "outbox_kind_check" CHECK("__new_outbox"."kind" in ('post_card', 'refresh_card', 'direct_message', 'thread_reply', 'reminder_digest', 'channel_post', 'checkin_question')),
+	CONSTRAINT "outbox_kind_check" CHECK("__new_outbox"."kind" in ('post_card', 'refresh_card', 'direct_message', 'thread_reply', 'reminder_digest', 'expiry_digest', 'channel_post', 'checkin_question')),
 	CONSTRAINT "outbox_state_check" CHECK("__new_outbox"."state" in ('pending', 'delivered', 'dead'))
 );
 --> statement-breakpoint

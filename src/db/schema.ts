@@ -31,7 +31,7 @@ export type AuditEventKind = (typeof AUDIT_EVENT_KINDS)[number];
 export const OUTBOX_STATES = ['pending', 'delivered', 'dead'] as const;
 export type OutboxState = (typeof OUTBOX_STATES)[number];
 
-export const NOTIFICATION_KINDS = ['post_card', 'refresh_card', 'direct_message', 'thread_reply', 'reminder_digest', 'channel_post', 'checkin_question'] as const;
+export const NOTIFICATION_KINDS = ['post_card', 'refresh_card', 'direct_message', 'thread_reply', 'reminder_digest', 'expiry_digest', 'channel_post', 'checkin_question'] as const;
 export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
 
 /** A CHECK constraint from the same `as const` array the types come from, so the database refuses what the code cannot name. */

@@ -25,21 +25,22 @@ export function expireDue(ctx: ServiceContext, now: Date): string[] {
         .orderBy(asc(exceptions.id))
         .all();
       const notifications: Notification[] = [];
+      const expiredFor = new Map<string, number[]>();
       for (const exception of due) {
         tx.update(exceptions)
           .set({ status: nextStatus('active', 'expire'), updatedAt: at })
           .where(and(eq(exceptions.id, exception.id), eq(exceptions.status, 'active')))
           .run();
         appendAuditEvent(tx, { exceptionId: exception.id, actorId: SCHEDULER_ACTOR, kind: 'exception.expired', payload: { expiresOn: exception.expiresOn, today }, occurredAt: at });
+        notifications.push({ kind: 'refresh_card', exceptionId: exception.id, card: 'triage' }, { kind: 'refresh_card', exceptionId: exception.id, card: 'approval' });
+        for (const recipientId of new Set([exception.ownerId, exception.requesterId])) expiredFor.set(recipientId, [...(expiredFor.get(recipientId) ?? []), exception.id]);
+      }
+      // One DM per person per sweep, however many of theirs expired.
+      for (const [recipientId, ids] of expiredFor) {
         notifications.push(
-          { kind: 'refresh_card', exceptionId: exception.id, card: 'triage' },
-          { kind: 'refresh_card', exceptionId: exception.id, card: 'approval' },
-          ...[...new Set([exception.ownerId, exception.requesterId])].map((recipientId) => ({
-            kind: 'direct_message' as const,
-            exceptionId: exception.id,
-            recipientId,
-            message: 'expired' as const,
-          })),
+          ids.length === 1
+            ? { kind: 'direct_message', exceptionId: ids[0]!, recipientId, message: 'expired' }
+            : { kind: 'expiry_digest', recipientId, exceptionIds: ids },
         );
       }
       if (due.length > 0) notifications.push({ kind: 'channel_post', channel: ctx.channels.approvals, message: 'expiry_summary', exceptionIds: due.map((e) => e.id) });

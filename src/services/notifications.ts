@@ -23,6 +23,7 @@ export type Notification =
   | { kind: 'thread_reply'; exceptionId: number; card: Card; message: 'stall_nudge' | 'renewal_requested'; mentions: string[]; workingDays: number }
   /** One DM per owner per run, however many of their exceptions need a reminder. */
   | { kind: 'reminder_digest'; recipientId: string; items: ReminderItem[] }
+  | { kind: 'expiry_digest'; recipientId: string; exceptionIds: number[] }
   /** "Is the compensating control still in place and working?", with Yes and No. */
   | { kind: 'checkin_question'; exceptionId: number; recipientId: string; checkinId: number }
   | { kind: 'channel_post'; channel: string; message: 'expiry_summary'; exceptionIds: number[] }

@@ -11,6 +11,7 @@ import { approvalCard, triageCard, type CardContext, type SlackMessage } from '.
 import {
   checkinAlert,
   checkinQuestion,
+  expiryDigest,
   expirySummary,
   reminderDigest,
   renewalRequestedNote,
@@ -91,6 +92,7 @@ function orderingKey(notification: Notification): string {
   switch (notification.kind) {
     case 'direct_message':
     case 'reminder_digest':
+    case 'expiry_digest':
     case 'checkin_question':
       return `dm:${notification.recipientId}`;
     case 'channel_post':
@@ -222,6 +224,12 @@ export function createNotifier(deps: NotifierDeps): Notifier {
         );
         if (items.length === 0) return 'no exceptions left to remind about';
         await postDirect(notification.recipientId, reminderDigest(items));
+        break;
+      }
+      case 'expiry_digest': {
+        const expired = records(notification.exceptionIds);
+        if (expired.length === 0) return 'no exceptions left to list';
+        await postDirect(notification.recipientId, expiryDigest(expired));
         break;
       }
       case 'checkin_question': {

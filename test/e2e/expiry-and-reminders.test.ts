@@ -127,6 +127,23 @@ describe('automatic expiry', () => {
     expect(h.standIn.messages(CHANNELS.approvals).filter((m) => !m.threadTs && /expired/.test(m.text ?? ''))).toHaveLength(1);
   });
 
+  it('sends one DM per person per sweep, listing every exception of theirs that expired', async () => {
+    for (const [n, title] of ['First gap', 'Second gap', 'Third gap'].entries()) {
+      await submitRequest(h, { title });
+      const ref = `EXC-000${n + 1}`;
+      await assess(h, ref, 2, 2);
+      await clickButton(h, decisionCard(h, ref), ACTION_IDS.approve, PEOPLE.ciso);
+    }
+    const before = h.standIn.dmsTo(PEOPLE.owner).length;
+    at('2027-01-16T00:01:00Z');
+    await h.runJobs();
+    const dms = h.standIn.dmsTo(PEOPLE.owner).slice(before);
+    expect(dms).toHaveLength(1);
+    expect(dms[0]!.text).toBe('3 of your exceptions have expired: EXC-0001, EXC-0002, EXC-0003');
+    expect(h.standIn.dmsTo(PEOPLE.requester).filter((m) => /expired/.test(m.text ?? ''))).toHaveLength(1);
+    expect(h.standIn.rejected()).toEqual([]);
+  });
+
   it('catches up at start-up on what fell due while the app was down: expired, with one summary', async () => {
     await activeException();
     at('2027-02-01T09:00:00Z');

@@ -88,6 +88,17 @@ export function expirySummary(records: ExceptionRecord[]): SlackMessage {
   };
 }
 
+/** One DM to a person several of whose exceptions expired in the same sweep. */
+export function expiryDigest(records: ExceptionRecord[]): SlackMessage {
+  return {
+    text: `${records.length} of your exceptions have expired: ${records.map((r) => r.ref).join(', ')}`,
+    blocks: [
+      section(`:hourglass: *${records.length} of your exceptions have expired*; their policies apply again in full. If a gap is not fixed yet, request a new exception with \`/exception request\`.`),
+      ...listSections(records, (r) => `• ${line(r)} · expired after ${r.expiresOn}`),
+    ],
+  };
+}
+
 export function stallEscalation(records: ExceptionRecord[], workingDays: number): SlackMessage {
   return {
     text: `${records.length} request${records.length === 1 ? ' has' : 's have'} waited more than ${ESCALATE_AFTER_WORKING_DAYS} working days: ${records.map((r) => r.ref).join(', ')}`,
