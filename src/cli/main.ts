@@ -1,8 +1,8 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { auditTrail } from '../db/audit-chain';
+import { auditTrail, verifyAuditChain } from '../db/audit-chain';
 import { openRegister, type Register } from '../db/client';
-import { isDomainError } from '../domain/errors';
+import { DomainError, isDomainError } from '../domain/errors';
 import { EXCEPTION_STATUSES, parseExceptionRef, STATUS_LABELS } from '../domain/exception';
 import { ConfigError, loadConfig } from '../config';
 import { isCalendarDate } from '../domain/calendar';
@@ -25,6 +25,9 @@ const USAGE = `Usage: exceptions <command>
   policies list               show the policy catalogue
   list [STATUS]               list exceptions, newest first (${EXCEPTION_STATUSES.join(', ')})
   show EXC-n                  the full record of one exception with its audit trail
+  audit verify                check the audit trail's hash chain; exits 1 at the first event
+                              that was edited, deleted or reordered
+  backup FILE                 a consistent copy of the register, safe while the app runs
   jobs run [--at ISO]         run every scheduled job now, or as of a time with its offset
                               (expiry, reminders, stalled decisions, control check-ins,
                               quarterly review); needs the app's environment; the running
@@ -68,7 +71,13 @@ function runScheduledJobs(register: Register, args: string[], env: Record<string
   }
 }
 
-function run(register: Register, args: string[], out: Streams['out'], env: Record<string, string | undefined>): void {
+/** SQLite's online backup: a consistent snapshot while the app keeps writing (WAL), page by page. */
+async function backupTo(register: Register, file: string, out: Streams['out']): Promise<void> {
+  const { totalPages } = await register.sqlite.backup(file);
+  out.write(`Backed up the register to ${file} (${totalPages} pages).\n`);
+}
+
+function run(register: Register, args: string[], out: Streams['out'], env: Record<string, string | undefined>): void | Promise<void> {
   const [command, ...rest] = args;
   const db = register.db;
   switch (command) {
@@ -143,6 +152,22 @@ function run(register: Register, args: string[], out: Streams['out'], env: Recor
     case 'jobs':
       runScheduledJobs(register, rest, env, out);
       return;
+    case 'audit': {
+      if (rest[0] !== 'verify') throw new UsageError('Use "audit verify".');
+      const verdict = verifyAuditChain(db);
+      if (verdict.ok) {
+        out.write(`The audit trail is intact: ${verdict.events} events, each linked to the one before.\n`);
+        return;
+      }
+      const what = verdict.problem === 'edited' ? 'was changed after it was written' : 'does not follow the event before it: an event was deleted or the order changed';
+      throw new DomainError('conflict', `The audit trail is broken at event ${verdict.eventId} (the ${verdict.events}th): it ${what}.`);
+    }
+    case 'backup': {
+      const file = rest[0];
+      if (!file) throw new UsageError('backup needs a file to write: exceptions backup register-2026-11-25.db');
+      if (existsSync(file)) throw new DomainError('conflict', `${file} already exists; choose a new file name so no backup is overwritten.`);
+      return backupTo(register, file, out);
+    }
     default:
       throw new UsageError(`Unknown command "${command}".\n\n${USAGE}`);
   }
@@ -161,7 +186,7 @@ export async function runCli(args: string[], env: Record<string, string | undefi
   }
   const register = openRegister(parsedEnv.data.DATABASE_PATH);
   try {
-    run(register, args, streams.out, env);
+    await run(register, args, streams.out, env);
     return 0;
   } catch (error) {
     if (error instanceof UsageError) {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { asc, desc, eq } from 'drizzle-orm';
+import { asc, desc, eq, gt } from 'drizzle-orm';
 import { auditEvents, type AuditEventKind } from './schema';
 import type { Tx } from './client';
 
@@ -44,4 +44,30 @@ export function auditTrail(db: Pick<Tx, 'select'>, exceptionId: number): AuditEn
     .orderBy(asc(auditEvents.id))
     .all()
     .map((e) => ({ kind: e.kind, actorId: e.actorId, occurredAt: e.occurredAt, payload: JSON.parse(e.payload) as Record<string, unknown> }));
+}
+
+export type ChainVerdict =
+  | { ok: true; events: number }
+  | { ok: false; events: number; eventId: number; problem: 'edited' | 'deleted_or_reordered' };
+
+/**
+ * Walks the chain in order. An event whose stored hash no longer matches its content was edited; an event whose
+ * recorded predecessor is not the event before it follows a deletion or a reordering. The first break is reported.
+ */
+export function verifyAuditChain(db: Pick<Tx, 'select'>): ChainVerdict {
+  let previous = GENESIS_HASH;
+  let events = 0;
+  let lastId = 0;
+  // In pages, so a register of millions of events is checked in bounded memory.
+  for (;;) {
+    const page = db.select().from(auditEvents).where(gt(auditEvents.id, lastId)).orderBy(asc(auditEvents.id)).limit(5000).all();
+    if (page.length === 0) return { ok: true, events };
+    for (const event of page) {
+      events++;
+      if (event.prevHash !== previous) return { ok: false, events, eventId: event.id, problem: 'deleted_or_reordered' };
+      if (hashAuditEvent(event.prevHash, event) !== event.hash) return { ok: false, events, eventId: event.id, problem: 'edited' };
+      previous = event.hash;
+      lastId = event.id;
+    }
+  }
 }

@@ -1,0 +1,112 @@
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { runCli } from '../../src/cli/main';
+import { openRegister, type Register } from '../../src/db/client';
+import { decideException } from '../../src/services/decide-exception';
+import { importPolicies } from '../../src/services/policy-catalogue';
+import { APPROVERS, LOW_RISK, POLICY_CSV, assess, buildContext, fileRequest } from '../services/fixtures';
+
+let dir: string;
+let path: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'exceptions-audit-'));
+  path = join(dir, 'register.db');
+  const register = openRegister(path);
+  try {
+    const ctx = buildContext(register);
+    importPolicies(ctx.db, ctx.clock, POLICY_CSV, 'U0SEC1');
+    for (let i = 0; i < 3; i++) {
+      const id = fileRequest(ctx);
+      assess(ctx, id, LOW_RISK);
+      decideException(ctx, { exceptionId: id, deciderId: APPROVERS[0], outcome: 'approve' });
+    }
+  } finally {
+    register.close();
+  }
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+async function cli(...args: string[]) {
+  let out = '';
+  let err = '';
+  const code = await runCli(args, { DATABASE_PATH: path }, { out: { write: (t: string) => (out += t) }, err: { write: (t: string) => (err += t) } });
+  return { code, out, err };
+}
+
+/** Tampering as someone with the database file would: the guard triggers go first. */
+function tamper(change: (register: Register) => void): void {
+  const register = openRegister(path);
+  try {
+    register.sqlite.exec('drop trigger audit_events_no_update; drop trigger audit_events_no_delete;');
+    change(register);
+  } finally {
+    register.close();
+  }
+}
+
+describe('exceptions audit verify', () => {
+  it('reports an intact chain with its length and exits 0', async () => {
+    const result = await cli('audit', 'verify');
+    expect(result).toMatchObject({ code: 0, out: 'The audit trail is intact: 10 events, each linked to the one before.\n' });
+  });
+
+  it('finds an edited event', async () => {
+    tamper((r) => r.sqlite.prepare("update audit_events set payload = replace(payload, '2027-01-31', '2030-01-31') where id = 4").run());
+    const result = await cli('audit', 'verify');
+    expect(result.code).toBe(1);
+    expect(result.err).toBe('The audit trail is broken at event 4 (the 4th): it was changed after it was written.\n');
+  });
+
+  it('finds a deleted event at the event after the gap', async () => {
+    tamper((r) => r.sqlite.prepare('delete from audit_events where id = 6').run());
+    const result = await cli('audit', 'verify');
+    expect(result.code).toBe(1);
+    expect(result.err).toMatch(/^The audit trail is broken at event 7 .*deleted or the order changed/);
+  });
+
+  it('finds two swapped events', async () => {
+    tamper((r) => {
+      r.sqlite.prepare('update audit_events set id = -1 where id = 5').run();
+      r.sqlite.prepare('update audit_events set id = 5 where id = 6').run();
+      r.sqlite.prepare('update audit_events set id = 6 where id = -1').run();
+    });
+    const result = await cli('audit', 'verify');
+    expect(result.code).toBe(1);
+    expect(result.err).toMatch(/^The audit trail is broken at event 5 .*deleted or the order changed/);
+  });
+});
+
+describe('exceptions backup', () => {
+  it('writes a consistent copy while another connection keeps writing, and never overwrites a file', async () => {
+    const writer = openRegister(path);
+    const ctx = buildContext(writer);
+    const writing = (async () => {
+      for (let i = 0; i < 50; i++) {
+        fileRequest(ctx);
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    })();
+    const target = join(dir, 'copy.db');
+    const result = await cli('backup', target);
+    await writing;
+    writer.close();
+    expect(result.code).toBe(0);
+    expect(result.out).toMatch(/^Backed up the register to .*copy\.db \(\d+ pages\)\.\n$/);
+
+    const copy = openRegister(target);
+    try {
+      const exceptions = (copy.sqlite.prepare('select count(*) as n from exceptions').get() as { n: number }).n;
+      expect(exceptions).toBeGreaterThanOrEqual(3);
+      expect(exceptions).toBeLessThanOrEqual(53);
+    } finally {
+      copy.close();
+    }
+    const backupPath = target;
+    const verify = await runCli(['audit', 'verify'], { DATABASE_PATH: backupPath }, { out: { write: () => true }, err: { write: () => true } });
+    expect(verify).toBe(0);
+    expect((await cli('backup', target)).code).toBe(1);
+    expect(existsSync(target)).toBe(true);
+  });
+});
