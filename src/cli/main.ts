@@ -9,6 +9,7 @@ import { isCalendarDate } from '../domain/calendar';
 import { runJobs } from '../jobs/run-jobs';
 import { createServiceContext } from '../services/context';
 import { getExceptionRecord } from '../services/exception-record';
+import { exportRegister, toCsv } from '../services/export-register';
 import { listExceptions } from '../services/list-exceptions';
 import { importPolicies, listPolicies } from '../services/policy-catalogue';
 
@@ -25,6 +26,9 @@ const USAGE = `Usage: exceptions <command>
   policies list               show the policy catalogue
   list [STATUS]               list exceptions, newest first (${EXCEPTION_STATUSES.join(', ')})
   show EXC-n                  the full record of one exception with its audit trail
+  export --format csv|json [--status STATUS] [--from DATE] [--to DATE]
+                              the audit-ready register on standard output, one row per
+                              exception (DATE: YYYY-MM-DD, the day it was requested)
   audit verify                check the audit trail's hash chain; exits 1 at the first event
                               that was edited, deleted or reordered
   backup FILE                 a consistent copy of the register, safe while the app runs
@@ -69,6 +73,31 @@ function runScheduledJobs(register: Register, args: string[], env: Record<string
   for (const report of runJobs(ctx, asOf)) {
     out.write(`${report.job.padEnd(18)} ${report.ran ? (report.error ? `failed: ${report.error}` : report.result) : 'skipped: another run holds the lease'}\n`);
   }
+}
+
+function exportTo(db: Register['db'], args: string[], out: Streams['out']): void {
+  const options = new Map<string, string>();
+  for (let i = 0; i < args.length; i += 2) {
+    const [flag, value] = [args[i] ?? '', args[i + 1]];
+    if (!['--format', '--status', '--from', '--to'].includes(flag) || value === undefined) {
+      throw new UsageError(`Unknown or incomplete option "${flag}". Use: export --format csv|json [--status STATUS] [--from YYYY-MM-DD] [--to YYYY-MM-DD]`);
+    }
+    options.set(flag, value);
+  }
+  const format = options.get('--format') ?? 'csv';
+  if (format !== 'csv' && format !== 'json') throw new UsageError(`--format must be csv or json, not "${format}".`);
+  const status = options.get('--status');
+  if (status && !(EXCEPTION_STATUSES as readonly string[]).includes(status)) throw new UsageError(`Unknown status "${status}". Use one of: ${EXCEPTION_STATUSES.join(', ')}.`);
+  for (const flag of ['--from', '--to']) {
+    const value = options.get(flag);
+    if (value !== undefined && !isCalendarDate(value)) throw new UsageError(`${flag} must be a date such as 2026-01-31, not "${value}".`);
+  }
+  const rows = exportRegister(db, {
+    statuses: status ? [status as (typeof EXCEPTION_STATUSES)[number]] : undefined,
+    from: options.get('--from'),
+    to: options.get('--to'),
+  });
+  out.write(format === 'csv' ? toCsv(rows) : `${JSON.stringify(rows, null, 2)}\n`);
 }
 
 /** SQLite's online backup: a consistent snapshot while the app keeps writing (WAL), page by page. */
@@ -151,6 +180,9 @@ function run(register: Register, args: string[], out: Streams['out'], env: Recor
     }
     case 'jobs':
       runScheduledJobs(register, rest, env, out);
+      return;
+    case 'export':
+      exportTo(db, rest, out);
       return;
     case 'audit': {
       if (rest[0] !== 'verify') throw new UsageError('Use "audit verify".');
