@@ -47,3 +47,19 @@ export function assertIsAccountable(actorId: string, parties: Parties, verb: 'cl
     throw new DomainError('not_authorised', `Only the owner or the requester can ${verb} this exception. Ask the owner (<@${parties.ownerId}>) to do it.`);
   }
 }
+
+/** Who may look at the whole register: the people who run the process, and read-only auditors. */
+export function maySeeEverything(actorId: string, roles: Roles): boolean {
+  return roles.securityTeam.has(actorId) || roles.approvers.has(actorId) || roles.committee.has(actorId) || roles.auditors.has(actorId);
+}
+
+/** An exception is visible to its requester and owner and to everyone who may see the whole register. */
+export function assertMaySee(actorId: string, parties: Parties, roles: Roles, ref: string): void {
+  if (actorId === parties.requesterId || actorId === parties.ownerId || maySeeEverything(actorId, roles)) return;
+  throw new DomainError('not_authorised', `${ref} is visible to its requester and owner, the security team, approvers, the committee and auditors. Ask its owner about it.`);
+}
+
+/** Revoking is the CISO's, a delegate's or the committee's: never the requester's or owner's (they close instead). */
+export function mayRevoke(actorId: string, parties: Parties, roles: Roles): boolean {
+  return actorId !== parties.requesterId && actorId !== parties.ownerId && (roles.approvers.has(actorId) || roles.committee.has(actorId));
+}

@@ -1,7 +1,7 @@
 import { and, eq, inArray } from 'drizzle-orm';
 import { appendAuditEvent } from '../db/audit-chain';
 import { exceptions, renewals } from '../db/schema';
-import { assertIsAccountable } from '../domain/authority';
+import { assertIsAccountable, mayRevoke } from '../domain/authority';
 import { ClosingNote } from '../domain/closing';
 import { DomainError } from '../domain/errors';
 import { nextStatus, type LifecycleAction } from '../domain/lifecycle';
@@ -16,13 +16,12 @@ export interface Closing {
 }
 
 /**
- * The owner or requester closes once the gap is remediated. A committee member who is not a party may end it in
- * review even when the owner protests (that is the committee's job); that is recorded as a revocation, not as a
- * remediation. Checked before the modal opens and again on submission.
+ * The owner or requester closes once the gap is remediated. An approver or committee member who is not a party may
+ * end it even when the owner protests (in review that is the committee's job); that is recorded as a revocation,
+ * not as a remediation. Checked before the modal opens and again on submission.
  */
 function closingBy(ctx: ServiceContext, record: ExceptionRecord, actorId: string): Closing {
-  const party = actorId === record.ownerId || actorId === record.requesterId;
-  const action = !party && ctx.roles.committee.has(actorId) ? 'revoke' : 'close';
+  const action = mayRevoke(actorId, record, ctx.roles) ? 'revoke' : 'close';
   if (action === 'close') assertIsAccountable(actorId, record, 'close');
   nextStatus(record.status, action);
   return { record, action };

@@ -1,4 +1,4 @@
-import { desc, eq, inArray, type SQL } from 'drizzle-orm';
+import { and, desc, eq, inArray, or, type SQL } from 'drizzle-orm';
 import { exceptions, policies } from '../db/schema';
 import { formatExceptionRef, type ExceptionStatus } from '../domain/exception';
 import type { Reader } from './exception-record';
@@ -15,8 +15,18 @@ export interface ExceptionSummary {
   riskScore: number | null;
 }
 
-export function listExceptions(db: Reader, filter: { statuses?: readonly ExceptionStatus[]; limit?: number } = {}): ExceptionSummary[] {
-  const where: SQL | undefined = filter.statuses?.length ? inArray(exceptions.status, [...filter.statuses]) : undefined;
+export interface ListFilter {
+  statuses?: readonly ExceptionStatus[];
+  /** Only the exceptions this person requested or owns. */
+  involving?: string;
+  limit?: number;
+}
+
+export function listExceptions(db: Reader, filter: ListFilter = {}): ExceptionSummary[] {
+  const conditions: SQL[] = [];
+  if (filter.statuses?.length) conditions.push(inArray(exceptions.status, [...filter.statuses]));
+  if (filter.involving) conditions.push(or(eq(exceptions.requesterId, filter.involving), eq(exceptions.ownerId, filter.involving)) as SQL);
+  const where = conditions.length > 0 ? and(...conditions) : undefined;
   return db
     .select({
       id: exceptions.id,

@@ -24,6 +24,7 @@ export const ACTION_IDS = {
   checkinYes: 'checkin_yes',
   checkinNo: 'checkin_no',
   reapprove: 'reapprove_exception',
+  revoke: 'revoke_exception',
 } as const;
 
 /** Input blocks are named after the domain field they carry, so a domain error lands next to its field. */

@@ -4,6 +4,8 @@ export function helpText(): string {
   return [
     '*Security exceptions*: ask to depart from a security policy for a limited time, formally.',
     `• \`${SLASH_COMMAND} request\`: open the request form (policy, business justification, compensating control, owner, expiry date).`,
+    `• \`${SLASH_COMMAND} list\`: the exceptions you requested or own; \`${SLASH_COMMAND} list all active\` the register (security team, approvers, committee, auditors).`,
+    `• \`${SLASH_COMMAND} show EXC-0001\`: one exception in full, with its history.`,
     `• \`${SLASH_COMMAND} renew EXC-0001\`: ask to extend an active exception, with evidence of remediation progress (owner or requester).`,
     `• \`${SLASH_COMMAND} close EXC-0001\`: close an exception whose gap is remediated (owner or requester).`,
     `• \`${SLASH_COMMAND} help\`: show this message.`,

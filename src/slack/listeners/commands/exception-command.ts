@@ -1,5 +1,5 @@
 import type { App, RespondFn, SlashCommand, webApi } from '@slack/bolt';
-import { parseExceptionRef } from '../../../domain/exception';
+import { EXCEPTION_STATUSES, parseExceptionRef, type ExceptionStatus } from '../../../domain/exception';
 import { authorizeClose } from '../../../services/close-exception';
 import { requestFormDefaults } from '../../../services/request-exception';
 import { authorizeRenewal } from '../../../services/request-renewal';
@@ -7,6 +7,9 @@ import { SLASH_COMMAND } from '../../ids';
 import { closeModal } from '../../views/decision-modals';
 import { helpText } from '../../views/help-text';
 import { renewalModal } from '../../views/renewal-modal';
+import { recordDetails, registerList } from '../../views/register-views';
+import type { SlackMessage } from '../../views/exception-cards';
+import { listFor, showFor } from '../../../services/view-register';
 import { requestModal } from '../../views/request-modal';
 import type { ListenerDeps } from '../deps';
 import { refusalText } from '../refusals';
@@ -20,9 +23,39 @@ const MODALS: Record<string, { needsId: boolean; modal: ModalFor }> = {
   renew: { needsId: true, modal: (deps, command, id) => renewalModal(authorizeRenewal(deps.services, id as number, command.user_id)) },
 };
 
+/** Sub-commands that answer at once, privately, from the register. */
+function answer(deps: ListenerDeps, command: SlashCommand, words: string[]): SlackMessage | undefined {
+  const [subCommand = '', ...rest] = words;
+  switch (subCommand.toLowerCase()) {
+    case 'list': {
+      const all = rest.some((word) => word.toLowerCase() === 'all');
+      const status = rest.map((word) => word.toLowerCase()).find((word) => (EXCEPTION_STATUSES as readonly string[]).includes(word)) as ExceptionStatus | undefined;
+      return registerList(listFor(deps.services, command.user_id, { all, status }));
+    }
+    case 'show': {
+      const id = parseExceptionRef(rest[0] ?? '');
+      if (!id) return { text: `Name the exception: \`${SLASH_COMMAND} show EXC-0001\`.`, blocks: [] };
+      return recordDetails(showFor(deps.services, command.user_id, id), deps.cards);
+    }
+    default:
+      return undefined;
+  }
+}
+
 export function registerExceptionCommand(app: App, deps: ListenerDeps): void {
   app.command(SLASH_COMMAND, async ({ command, ack, client, respond }) => {
-    const [subCommand = '', argument = ''] = command.text.trim().split(/\s+/);
+    const words = command.text.trim().split(/\s+/);
+    try {
+      const reply = answer(deps, command, words);
+      if (reply) {
+        await ack({ response_type: 'ephemeral', text: reply.text, ...(reply.blocks.length > 0 ? { blocks: reply.blocks } : {}) });
+        return;
+      }
+    } catch (error) {
+      await ack({ response_type: 'ephemeral', text: refusalText(error, deps.logger, { command: command.command, text: command.text }) });
+      return;
+    }
+    const [subCommand = '', argument = ''] = words;
     const handler = MODALS[subCommand.toLowerCase()];
     if (!handler) {
       await ack({ response_type: 'ephemeral', text: helpText() });

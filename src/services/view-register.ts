@@ -1,0 +1,39 @@
+import { auditTrail, type AuditEntry } from '../db/audit-chain';
+import { assertMaySee, mayRevoke, maySeeEverything } from '../domain/authority';
+import { DomainError } from '../domain/errors';
+import type { ExceptionStatus } from '../domain/exception';
+import type { ServiceContext } from './context';
+import { getExceptionRecord, type ExceptionRecord } from './exception-record';
+import { listExceptions, type ExceptionSummary } from './list-exceptions';
+
+/** How many lines a list in Slack shows; the rest is one export away. */
+export const LIST_LIMIT = 40;
+
+export interface RegisterListing {
+  rows: ExceptionSummary[];
+  /** True when there were more than LIST_LIMIT. */
+  more: boolean;
+  scope: 'mine' | 'all';
+}
+
+/** Anyone lists their own exceptions; the whole register is for those who run the process and for auditors. */
+export function listFor(ctx: ServiceContext, actorId: string, request: { all: boolean; status?: ExceptionStatus }): RegisterListing {
+  if (request.all && !maySeeEverything(actorId, ctx.roles)) {
+    throw new DomainError('not_authorised', 'The whole register is for the security team, approvers, the committee and auditors. `/exception list` shows the exceptions you requested or own.');
+  }
+  const rows = listExceptions(ctx.db, { statuses: request.status ? [request.status] : undefined, involving: request.all ? undefined : actorId, limit: LIST_LIMIT + 1 });
+  return { rows: rows.slice(0, LIST_LIMIT), more: rows.length > LIST_LIMIT, scope: request.all ? 'all' : 'mine' };
+}
+
+export interface RecordView {
+  record: ExceptionRecord;
+  history: AuditEntry[];
+  canRevoke: boolean;
+}
+
+/** The full record with its history, for the people who may see it; auditors read, never act. */
+export function showFor(ctx: ServiceContext, actorId: string, exceptionId: number): RecordView {
+  const record = getExceptionRecord(ctx.db, exceptionId);
+  assertMaySee(actorId, record, ctx.roles, record.ref);
+  return { record, history: auditTrail(ctx.db, exceptionId), canRevoke: record.status === 'active' && mayRevoke(actorId, record, ctx.roles) };
+}

@@ -1,0 +1,103 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { exceptions } from '../../src/db/schema';
+import { ACTION_IDS, CALLBACK_IDS, CLOSING_NOTE_BLOCK_ID, INPUT_ACTION_ID } from '../../src/slack/ids';
+import { blockTextLength, MESSAGE_BLOCK_TEXT_LIMIT, validateBlocks } from '../support/block-kit-rules';
+import { PEOPLE, startHarness, type Harness } from './harness';
+import { assess, clickButton, decisionCard, ephemeralsTo, reject, submitRequest } from './flows';
+
+const AUDITOR = 'U0AUDITOR';
+let h: Harness;
+beforeEach(async () => {
+  h = await startHarness({ env: { AUDITOR_IDS: AUDITOR } });
+  // EXC-0001 active (requester/owner as usual), EXC-0002 rejected, EXC-0003 the bystander's own, waiting.
+  await submitRequest(h);
+  await assess(h, 'EXC-0001', 2, 2);
+  await clickButton(h, decisionCard(h, 'EXC-0001'), ACTION_IDS.approve, PEOPLE.ciso);
+  await submitRequest(h, { title: 'Flat network for the lab' });
+  await assess(h, 'EXC-0002', 2, 2);
+  await reject(h, decisionCard(h, 'EXC-0002'), PEOPLE.ciso, 'Segment the lab first, then ask again.');
+  await submitRequest(h, { title: 'Shared admin account', owner: PEOPLE.bystander }, PEOPLE.bystander);
+});
+afterEach(async () => {
+  await h.close();
+});
+
+async function command(userId: string, text: string) {
+  const response = await h.driver.slashCommand({ userId, text });
+  expect(response.status).toBe(200);
+  const body = response.json as { response_type: string; text: string; blocks?: unknown[] };
+  expect(body.response_type).toBe('ephemeral');
+  if (body.blocks) {
+    expect(validateBlocks(body.blocks, 'message')).toEqual([]);
+    expect(blockTextLength(body.blocks)).toBeLessThanOrEqual(MESSAGE_BLOCK_TEXT_LIMIT);
+  }
+  return { text: body.text, content: JSON.stringify(body.blocks ?? []), blocks: body.blocks ?? [] };
+}
+
+const refs = (content: string) => [...new Set(content.match(/EXC-\d{4}/g))].sort();
+
+describe('/exception list', () => {
+  it('shows a person the exceptions they requested or own, and nobody else’s', async () => {
+    expect(refs((await command(PEOPLE.requester, 'list')).content)).toEqual(['EXC-0001', 'EXC-0002']);
+    expect(refs((await command(PEOPLE.bystander, 'list')).content)).toEqual(['EXC-0003']);
+    expect((await command(PEOPLE.deputy, 'list')).content).toContain('You have no exceptions');
+  });
+
+  it('lets the security team, approvers, the committee and auditors list the whole register, by status', async () => {
+    for (const who of [PEOPLE.security, PEOPLE.ciso, PEOPLE.committee1, AUDITOR]) {
+      expect(refs((await command(who, 'list all')).content)).toEqual(['EXC-0001', 'EXC-0002', 'EXC-0003']);
+    }
+    expect(refs((await command(AUDITOR, 'list all rejected')).content)).toEqual(['EXC-0002']);
+  });
+
+  it('refuses the whole register to anyone else, saying what they can do instead', async () => {
+    const refused = await command(PEOPLE.bystander, 'list all');
+    expect(refused.text).toMatch(/The whole register is for .*`\/exception list` shows the exceptions you requested or own/);
+    expect(refused.content).not.toContain('EXC-0001');
+  });
+});
+
+describe('/exception show', () => {
+  it('shows the full record with its history to the owner and to an auditor', async () => {
+    for (const who of [PEOPLE.owner, AUDITOR]) {
+      const shown = await command(who, 'show EXC-0001');
+      expect(shown.content).toContain('EXC-0001 · Legacy HR system without MFA');
+      expect(shown.content).toContain('History');
+      expect(shown.content).toMatch(/exception requested[\s\S]*exception assessed[\s\S]*exception approved/);
+      expect(shown.content).not.toContain(ACTION_IDS.revoke);
+    }
+  });
+
+  it('refuses someone who is not a party and has no role', async () => {
+    const refused = await command(PEOPLE.bystander, 'show EXC-0001');
+    expect(refused.text).toMatch(/visible to its requester and owner/);
+    expect(refused.content).not.toContain('Legacy HR');
+  });
+
+  it('gives an approver a Revoke button that ends the exception with a reason; the owner and requester are told', async () => {
+    const shown = await command(PEOPLE.deputy, 'show EXC-0001');
+    expect(shown.content).toContain(ACTION_IDS.revoke);
+    const response = await h.driver.blockAction({ userId: PEOPLE.deputy, actionId: ACTION_IDS.revoke, value: '1', message: { channel: 'C0DM', ts: '1.0', blocks: shown.blocks, ephemeral: true } });
+    expect(response.status).toBe(200);
+    await h.settle();
+    const modal = h.standIn.callsTo('views.open').at(-1)!.response.view as { id: string; private_metadata: string; title: { text: string } };
+    expect(modal.title.text).toBe('Revoke exception');
+    await h.driver.viewSubmission({
+      userId: PEOPLE.deputy,
+      callbackId: CALLBACK_IDS.close,
+      viewId: modal.id,
+      privateMetadata: modal.private_metadata,
+      values: { [CLOSING_NOTE_BLOCK_ID]: { [INPUT_ACTION_ID]: { type: 'plain_text_input', value: 'Compensating control failed its test twice; revoked until fixed.' } } },
+    });
+    await h.settle();
+    expect(h.app.register.db.select().from(exceptions).get()).toMatchObject({ status: 'revoked' });
+    expect(h.standIn.dmsTo(PEOPLE.owner).at(-1)!.text).toBe('EXC-0001 was revoked by the steering committee.');
+  });
+
+  it('lets an auditor read but never act', async () => {
+    await submitRequest(h, { title: 'Fourth' });
+    await clickButton(h, h.standIn.messages().find((m) => JSON.stringify(m.blocks).includes('EXC-0004') && JSON.stringify(m.blocks).includes(ACTION_IDS.assessRisk))!, ACTION_IDS.assessRisk, AUDITOR);
+    expect(ephemeralsTo(h, AUDITOR)).toEqual([expect.stringMatching(/Only the security team can assess risk/)]);
+    expect(h.app.register.db.select().from(exceptions).all().find((e) => e.id === 4)!.status).toBe('requested');
+  });
+});
