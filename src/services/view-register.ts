@@ -4,6 +4,7 @@ import { DomainError } from '../domain/errors';
 import type { ExceptionStatus } from '../domain/exception';
 import type { ServiceContext } from './context';
 import { getExceptionRecord, type ExceptionRecord } from './exception-record';
+import { exportRegister, toCsv } from './export-register';
 import { listExceptions, type ExceptionSummary } from './list-exceptions';
 
 /** How many lines a list in Slack shows; the rest is one export away. */
@@ -36,4 +37,13 @@ export function showFor(ctx: ServiceContext, actorId: string, exceptionId: numbe
   const record = getExceptionRecord(ctx.db, exceptionId);
   assertMaySee(actorId, record, ctx.roles, record.ref);
   return { record, history: auditTrail(ctx.db, exceptionId), canRevoke: record.status === 'active' && mayRevoke(actorId, record, ctx.roles) };
+}
+
+/** The register as a CSV file for an auditor or the security team; nobody else takes the whole register away. */
+export function exportFor(ctx: ServiceContext, actorId: string, today: string): { filename: string; csv: string; rows: number } {
+  if (!ctx.roles.auditors.has(actorId) && !ctx.roles.securityTeam.has(actorId)) {
+    throw new DomainError('not_authorised', 'The export is for auditors and the security team. `/exception list` shows the exceptions you requested or own.');
+  }
+  const rows = exportRegister(ctx.db);
+  return { filename: `exception-register-${today}.csv`, csv: toCsv(rows), rows: rows.length };
 }

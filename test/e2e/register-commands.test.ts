@@ -101,3 +101,25 @@ describe('/exception show', () => {
     expect(h.app.register.db.select().from(exceptions).all().find((e) => e.id === 4)!.status).toBe('requested');
   });
 });
+
+describe('/exception export', () => {
+  it('sends an auditor the register as a CSV file in their DM', async () => {
+    const { text } = await command(AUDITOR, 'export');
+    expect(text).toBe('Preparing the export of 3 exceptions; it arrives in your DM with this app.');
+    await h.standIn.waitFor(() => h.standIn.uploads.length === 1);
+    const [upload] = h.standIn.uploads;
+    expect(upload!.filename).toBe('exception-register-2026-11-25.csv');
+    const opened = h.standIn.callsTo('conversations.open').filter((c) => c.args.users === AUDITOR);
+    expect(upload!.channelId).toBe((opened.at(-1)!.response.channel as { id: string }).id);
+    const lines = upload!.bytes.toString('utf8').trim().split('\r\n');
+    expect(lines[0]).toMatch(/^id,status,policy_key,/);
+    expect(lines.slice(1).map((line) => line.slice(0, 8))).toEqual(['EXC-0001', 'EXC-0002', 'EXC-0003']);
+  });
+
+  it('refuses anyone who is not an auditor or on the security team, and sends nothing', async () => {
+    const { text } = await command(PEOPLE.ciso, 'export');
+    expect(text).toMatch(/The export is for auditors and the security team/);
+    await h.settle();
+    expect(h.standIn.uploads).toEqual([]);
+  });
+});

@@ -9,7 +9,8 @@ import { helpText } from '../../views/help-text';
 import { renewalModal } from '../../views/renewal-modal';
 import { recordDetails, registerList } from '../../views/register-views';
 import type { SlackMessage } from '../../views/exception-cards';
-import { listFor, showFor } from '../../../services/view-register';
+import { exportFor, listFor, showFor } from '../../../services/view-register';
+import { calendarDateIn } from '../../../domain/calendar';
 import { requestModal } from '../../views/request-modal';
 import type { ListenerDeps } from '../deps';
 import { refusalText } from '../refusals';
@@ -56,6 +57,10 @@ export function registerExceptionCommand(app: App, deps: ListenerDeps): void {
       return;
     }
     const [subCommand = '', argument = ''] = words;
+    if (subCommand.toLowerCase() === 'export') {
+      await sendExport(deps, client, respond, command, ack);
+      return;
+    }
     const handler = MODALS[subCommand.toLowerCase()];
     if (!handler) {
       await ack({ response_type: 'ephemeral', text: helpText() });
@@ -69,6 +74,30 @@ export function registerExceptionCommand(app: App, deps: ListenerDeps): void {
     await ack();
     await openModal(deps, client, respond, command, () => handler.modal(deps, command, id));
   });
+}
+
+/** The CSV goes to the person's DM as a file; building and uploading it happens after the acknowledgement. */
+async function sendExport(deps: ListenerDeps, client: webApi.WebClient, respond: RespondFn, command: SlashCommand, ack: (response?: { response_type: 'ephemeral'; text: string }) => Promise<void>): Promise<void> {
+  let file: ReturnType<typeof exportFor>;
+  try {
+    file = exportFor(deps.services, command.user_id, calendarDateIn(deps.services.clock(), deps.services.timeZone));
+  } catch (error) {
+    await ack({ response_type: 'ephemeral', text: refusalText(error, deps.logger, { command: command.command, text: command.text }) });
+    return;
+  }
+  await ack({ response_type: 'ephemeral', text: `Preparing the export of ${file.rows} exceptions; it arrives in your DM with this app.` });
+  try {
+    const opened = await client.conversations.open({ users: command.user_id });
+    await client.filesUploadV2({
+      channel_id: opened.channel?.id ?? command.user_id,
+      file: Buffer.from(file.csv, 'utf8'),
+      filename: file.filename,
+      title: file.filename,
+      initial_comment: `The exception register as of today: ${file.rows} exceptions, one row each, with every decision, renewal and review.`,
+    });
+  } catch (error) {
+    await respond({ response_type: 'ephemeral', text: refusalText(error, deps.logger, { command: command.command, text: command.text }) });
+  }
 }
 
 async function openModal(deps: ListenerDeps, client: webApi.WebClient, respond: RespondFn, command: SlashCommand, build: () => webApi.ViewsOpenArguments['view']): Promise<void> {
