@@ -31,7 +31,7 @@ export type AuditEventKind = (typeof AUDIT_EVENT_KINDS)[number];
 export const OUTBOX_STATES = ['pending', 'delivered', 'dead'] as const;
 export type OutboxState = (typeof OUTBOX_STATES)[number];
 
-export const NOTIFICATION_KINDS = ['post_card', 'refresh_card', 'direct_message', 'thread_reply', 'reminder_digest', 'expiry_digest', 'channel_post', 'checkin_question'] as const;
+export const NOTIFICATION_KINDS = ['post_card', 'refresh_card', 'direct_message', 'thread_reply', 'reminder_digest', 'expiry_digest', 'channel_post', 'checkin_question', 'informal_pointer'] as const;
 export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
 
 /** A CHECK constraint from the same `as const` array the types come from, so the database refuses what the code cannot name. */
@@ -218,6 +218,21 @@ export const reviews = sqliteTable('reviews', {
   quarter: text('quarter').notNull().unique(),
   postedAt: text('posted_at').notNull(),
 });
+
+/** Threads in watched channels where the app pointed to the formal process: once per thread, with the ask kept. */
+export const informalAsks = sqliteTable(
+  'informal_asks',
+  {
+    id: integer('id').primaryKey(),
+    channel: text('channel').notNull(),
+    threadTs: text('thread_ts').notNull(),
+    messageTs: text('message_ts').notNull(),
+    askedBy: text('asked_by').notNull(),
+    text: text('text').notNull(),
+    answeredAt: text('answered_at').notNull(),
+  },
+  (table) => [uniqueIndex('informal_asks_once_per_thread_idx').on(table.channel, table.threadTs)],
+);
 
 export const FOLLOW_UP_KINDS = ['expiry_reminder', 'stall_nudge', 'stall_escalation'] as const;
 export type FollowUpKind = (typeof FOLLOW_UP_KINDS)[number];

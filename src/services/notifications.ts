@@ -24,6 +24,8 @@ export type Notification =
   /** One DM per owner per run, however many of their exceptions need a reminder. */
   | { kind: 'reminder_digest'; recipientId: string; items: ReminderItem[] }
   | { kind: 'expiry_digest'; recipientId: string; exceptionIds: number[] }
+  /** A pointer to the formal process, in the thread of an informal ask in a watched channel. */
+  | { kind: 'informal_pointer'; channel: string; threadTs: string; askId: number; askedBy: string }
   /** "Is the compensating control still in place and working?", with Yes and No. */
   | { kind: 'checkin_question'; exceptionId: number; recipientId: string; checkinId: number }
   | { kind: 'channel_post'; channel: string; message: 'expiry_summary'; exceptionIds: number[] }

@@ -21,6 +21,8 @@ export interface RequestExceptionCommand {
   input: ExceptionRequestDraft;
   /** Slack's view id: a retried submission of the same modal returns the exception it already created. */
   submissionKey?: string;
+  /** A link to the conversation the request started from (a message shortcut or a watched channel). */
+  originPermalink?: string;
   /** Slack's account of the chosen owner, when it could be looked up in time. */
   ownerAccount?: OwnerAccount;
 }
@@ -67,6 +69,7 @@ export function requestException(ctx: ServiceContext, command: RequestExceptionC
           requestedExpiresOn: request.expiresOn,
           status: 'requested',
           submissionKey: command.submissionKey ?? null,
+          originPermalink: command.originPermalink ?? null,
           createdAt: at,
           updatedAt: at,
         })

@@ -55,7 +55,7 @@ export function createSlackApp({ config, logger, listeners, health, client }: Sl
     customRoutes: [healthRoute],
     ...(config.slack.appToken ? { socketMode: true, appToken: config.slack.appToken, installerOptions: { port: config.port } } : {}),
   });
-  registerListeners(app, listeners);
+  registerListeners(app, listeners, config.channels.watch);
   app.error(async (error) => {
     logger.event(LogLevel.ERROR, 'unhandled error in a Slack listener', { error });
   });

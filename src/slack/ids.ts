@@ -25,7 +25,11 @@ export const ACTION_IDS = {
   checkinNo: 'checkin_no',
   reapprove: 'reapprove_exception',
   revoke: 'revoke_exception',
+  requestFromThread: 'request_from_thread',
 } as const;
+
+/** The message shortcut "Request an exception from this message" (manifest.yml names the same id). */
+export const SHORTCUT_IDS = { requestFromMessage: 'request_from_message' } as const;
 
 /** Input blocks are named after the domain field they carry, so a domain error lands next to its field. */
 export const REQUEST_BLOCK_IDS: Record<RequestField, string> = {

@@ -13,6 +13,7 @@ import {
   checkinQuestion,
   expiryDigest,
   expirySummary,
+  informalPointer,
   reminderDigest,
   renewalRequestedNote,
   reviewOverdue,
@@ -96,6 +97,7 @@ function orderingKey(notification: Notification): string {
     case 'checkin_question':
       return `dm:${notification.recipientId}`;
     case 'channel_post':
+    case 'informal_pointer':
       return `channel:${notification.channel}`;
     default:
       return `${notification.exceptionId}:cards`;
@@ -230,6 +232,10 @@ export function createNotifier(deps: NotifierDeps): Notifier {
         const expired = records(notification.exceptionIds);
         if (expired.length === 0) return 'no exceptions left to list';
         await postDirect(notification.recipientId, expiryDigest(expired));
+        break;
+      }
+      case 'informal_pointer': {
+        await post({ channel: notification.channel, thread_ts: notification.threadTs, ...informalPointer(notification.askedBy, notification.askId), unfurl_links: false });
         break;
       }
       case 'checkin_question': {

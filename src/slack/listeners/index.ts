@@ -4,9 +4,13 @@ import { registerCommands } from './commands';
 import type { ListenerDeps } from './deps';
 import { registerOptions } from './options';
 import { registerViews } from './views';
+import { registerWatchedChannels } from './events/watched-channels';
+import { registerRequestFromMessage } from './shortcuts/request-from-message';
 
-export function registerListeners(app: App, deps: ListenerDeps): void {
+export function registerListeners(app: App, deps: ListenerDeps, watchedChannels: readonly string[] = []): void {
   registerCommands(app, deps);
+  registerRequestFromMessage(app, deps);
+  registerWatchedChannels(app, deps, new Set(watchedChannels));
   registerActions(app, deps);
   registerViews(app, deps);
   registerOptions(app, deps);

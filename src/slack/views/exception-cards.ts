@@ -25,6 +25,8 @@ export interface CardContext {
  */
 const BUDGET = { scope: 700, justification: 1500, controls: 1500, systems: 300, reference: 200, structural: 700, progress: 1100, rationale: 1100, reason: 700 };
 
+const SLACK_PERMALINK = /^https:\/\/[a-z0-9-]+(\.enterprise)?\.slack\.com\/archives\/[A-Z0-9]+\/p\d+(\?[A-Za-z0-9_=&.]+)?$/;
+
 const ROUTE_LABELS: Record<ApprovalRoute, string> = { fast_path: 'Fast path (one approver)', committee: 'Steering committee' };
 
 function header(text: string): types.HeaderBlock {
@@ -120,6 +122,8 @@ export function triageCard(record: ExceptionRecord, ctx: CardContext): SlackMess
     }
   }
   if (record.attentionReason) blocks.push(context(`:warning: *Needs attention:* ${escapeMrkdwn(record.attentionReason)}`));
+  // Only a link Slack itself made is shown as a link, so a stored value can never forge one.
+  if (record.originPermalink && SLACK_PERMALINK.test(record.originPermalink)) blocks.push(context(`Started from <${record.originPermalink.replace(/&/g, '&amp;')}|this conversation>.`));
   return { text: `${record.ref} requested: ${escapeMrkdwn(record.title)} (${statusLine(record)})`, blocks };
 }
 

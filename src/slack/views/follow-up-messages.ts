@@ -216,3 +216,22 @@ export function reviewRegister(records: ExceptionRecord[]): SlackMessage {
     blocks: listSections(records, (r) => `• ${r.ref} · ${escapeMrkdwn(truncate(r.title, 80))} · ${escapeMrkdwn(r.policy.key)} · ${mention(r.ownerId)} · until ${r.expiresOn}${r.attentionReason ? ' :warning:' : ''}`),
   };
 }
+
+/** The app's one answer in a watched thread: the formal way in, and why a chat approval counts for nothing. */
+export function informalPointer(askedBy: string, askId: number): SlackMessage {
+  return {
+    text: 'Security exceptions go through a formal request; an approval in chat does not count.',
+    blocks: [
+      section(
+        `${mention(askedBy)} it sounds like you need an exception to a security policy. Those go through a formal request: ` +
+          'the policy, a business justification, a compensating control, an owner and an expiry date. The security team assesses it and the right approver decides.\n' +
+          '*An approval given here in the thread (such as "ok, approved") does not count*: only a decision recorded on the request does.',
+      ),
+      {
+        type: 'actions',
+        block_id: `informal_${askId}`,
+        elements: [{ type: 'button', action_id: ACTION_IDS.requestFromThread, text: plainText('Request an exception'), style: 'primary', value: String(askId) }],
+      },
+    ],
+  };
+}

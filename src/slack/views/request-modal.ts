@@ -1,6 +1,7 @@
 import type { types } from '@slack/bolt';
 import { REQUEST_TEXT_LIMITS, type ExceptionRequestDraft } from '../../domain/request';
 import { ACTION_IDS, CALLBACK_IDS, INPUT_ACTION_ID, REQUEST_BLOCK_IDS as B } from '../ids';
+import { z } from 'zod';
 import { plainText } from './mrkdwn';
 import { readInput, type ViewState } from './view-state';
 
@@ -9,6 +10,21 @@ export interface RequestModalOptions {
   defaultExpiry: string;
   maxExceptionDays: number;
   structuralMaxDays: number;
+  /** The informal ask this request starts from: its text seeds the justification, its message is kept as origin. */
+  origin?: { channel: string; ts: string; text: string };
+}
+
+/** Where a request came from, carried through the modal so the record can link to the conversation. */
+export const RequestOrigin = z.object({ channel: z.string().regex(/^[CGD][A-Z0-9]+$/), ts: z.string().regex(/^\d+\.\d+$/) });
+export type RequestOrigin = z.infer<typeof RequestOrigin>;
+
+export function readRequestOrigin(privateMetadata: string): RequestOrigin | undefined {
+  try {
+    const parsed = RequestOrigin.safeParse(JSON.parse(privateMetadata));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 const STRUCTURAL_OPTION = 'structural';
@@ -16,7 +32,7 @@ const STRUCTURAL_OPTION = 'structural';
 function textInput(
   blockId: string,
   label: string,
-  options: { multiline?: boolean; optional?: boolean; maxLength: number; hint?: string; placeholder?: string },
+  options: { multiline?: boolean; optional?: boolean; maxLength: number; hint?: string; placeholder?: string; initialValue?: string },
 ): types.InputBlock {
   return {
     type: 'input',
@@ -30,6 +46,7 @@ function textInput(
       multiline: options.multiline ?? false,
       max_length: options.maxLength,
       ...(options.placeholder ? { placeholder: plainText(options.placeholder, 150) } : {}),
+      ...(options.initialValue ? { initial_value: Array.from(options.initialValue).slice(0, options.maxLength).join('') } : {}),
     },
   };
 }
@@ -42,6 +59,7 @@ export function requestModal(options: RequestModalOptions): types.ModalView {
     title: plainText('Request an exception', 24),
     submit: plainText('Submit request', 24),
     close: plainText('Cancel', 24),
+    ...(options.origin ? { private_metadata: JSON.stringify({ channel: options.origin.channel, ts: options.origin.ts }) } : {}),
     blocks: [
       {
         type: 'context',
@@ -69,6 +87,7 @@ export function requestModal(options: RequestModalOptions): types.ModalView {
         multiline: true,
         maxLength: L.justification.max,
         hint: `Why the policy cannot be met, and the plan to meet it. At least ${L.justification.min} characters.`,
+        initialValue: options.origin?.text,
       }),
       textInput(B.compensatingControls, 'Compensating control', {
         multiline: true,

@@ -2,7 +2,7 @@ import type { App, webApi } from '@slack/bolt';
 import type { OwnerAccount } from '../../../domain/request';
 import { requestException } from '../../../services/request-exception';
 import { CALLBACK_IDS, REQUEST_BLOCK_IDS } from '../../ids';
-import { readRequestForm } from '../../views/request-modal';
+import { readRequestForm, readRequestOrigin, type RequestOrigin } from '../../views/request-modal';
 import { ViewState } from '../../views/view-state';
 import type { ListenerDeps } from '../deps';
 import { blockErrors, refusalText } from '../refusals';
@@ -11,12 +11,12 @@ export function registerRequestSubmitted(app: App, deps: ListenerDeps): void {
   app.view(CALLBACK_IDS.request, async ({ ack, body, view, client }) => {
     try {
       const input = readRequestForm(ViewState.parse(view.state.values));
-      const result = requestException(deps.services, {
-        requesterId: body.user.id,
-        input,
-        ownerAccount: input.owner ? await lookUpAccount(client, input.owner, deps) : undefined,
-        submissionKey: view.id,
-      });
+      const origin = readRequestOrigin(view.private_metadata);
+      const [ownerAccount, originPermalink] = await Promise.all([
+        input.owner ? lookUpAccount(client, input.owner, deps) : undefined,
+        origin ? permalinkOf(client, origin, deps) : undefined,
+      ]);
+      const result = requestException(deps.services, { requesterId: body.user.id, input, ownerAccount, originPermalink, submissionKey: view.id });
       if (!result.ok) {
         await ack({ response_action: 'errors', errors: blockErrors(result.errors, REQUEST_BLOCK_IDS) });
         return;
@@ -31,7 +31,26 @@ export function registerRequestSubmitted(app: App, deps: ListenerDeps): void {
 
 const LOOKUP_TIMEOUT_MS = 1000;
 
-/** Best effort within Slack's three seconds: if Slack is slow or down, the request is not held up by this check. */
+/** Best effort within Slack's three seconds: if Slack is slow or down, the request is not held up by a lookup. */
+function withinLookupTime<T>(lookup: Promise<T | undefined>): Promise<T | undefined> {
+  const timeout = new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), LOOKUP_TIMEOUT_MS).unref());
+  return Promise.race([lookup, timeout]);
+}
+
+/** The link to the conversation a request started from; without it the request is still taken. */
+async function permalinkOf(client: webApi.WebClient, origin: RequestOrigin, deps: ListenerDeps): Promise<string | undefined> {
+  return withinLookupTime(
+    client.chat
+      .getPermalink({ channel: origin.channel, message_ts: origin.ts })
+      .then((result) => result.permalink)
+      .catch((error: unknown) => {
+        deps.logger.warn('could not link the request to its conversation; taking it without the link', error);
+        return undefined;
+      }),
+  );
+}
+
+/** Whether the person named as owner is a bot or deactivated, when Slack says so in time. */
 async function lookUpAccount(client: webApi.WebClient, userId: string, deps: ListenerDeps): Promise<OwnerAccount | undefined> {
   const lookup = client.users
     .info({ user: userId })
@@ -40,6 +59,5 @@ async function lookUpAccount(client: webApi.WebClient, userId: string, deps: Lis
       deps.logger.warn('could not check the owner with users.info; accepting the request without the check', error);
       return undefined;
     });
-  const timeout = new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), LOOKUP_TIMEOUT_MS).unref());
-  return Promise.race([lookup, timeout]);
+  return withinLookupTime(lookup);
 }

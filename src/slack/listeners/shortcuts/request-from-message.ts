@@ -1,0 +1,41 @@
+import type { App, BlockButtonAction, MessageShortcut } from '@slack/bolt';
+import { getInformalAsk } from '../../../services/informal-asks';
+import { requestFormDefaults } from '../../../services/request-exception';
+import { ACTION_IDS, SHORTCUT_IDS } from '../../ids';
+import { requestModal } from '../../views/request-modal';
+import type { ListenerDeps } from '../deps';
+import { parseExceptionId, refusalText, tellPrivately } from '../refusals';
+import { replyTo } from '../actions/reply-to';
+
+/**
+ * The informal ask becomes a formal request: the message's text starts the justification, and the message itself
+ * is kept on the record as the request's origin.
+ */
+export function registerRequestFromMessage(app: App, deps: ListenerDeps): void {
+  app.shortcut<MessageShortcut>(SHORTCUT_IDS.requestFromMessage, async ({ ack, shortcut, client }) => {
+    await ack();
+    await client.views.open({
+      trigger_id: shortcut.trigger_id,
+      view: requestModal({
+        requesterId: shortcut.user.id,
+        ...requestFormDefaults(deps.services),
+        origin: { channel: shortcut.channel.id, ts: shortcut.message.ts, text: shortcut.message.text ?? '' },
+      }),
+    });
+  });
+
+  app.action<BlockButtonAction>(ACTION_IDS.requestFromThread, async ({ ack, body, action, client, respond }) => {
+    await ack();
+    const askId = parseExceptionId(action.value);
+    if (!askId) return;
+    try {
+      const ask = getInformalAsk(deps.services, askId);
+      await client.views.open({
+        trigger_id: body.trigger_id,
+        view: requestModal({ requesterId: body.user.id, ...requestFormDefaults(deps.services), origin: { channel: ask.channel, ts: ask.messageTs, text: ask.text } }),
+      });
+    } catch (error) {
+      await tellPrivately(replyTo(body, client, respond, deps.logger), refusalText(error, deps.logger, { askId, action: action.action_id }));
+    }
+  });
+}

@@ -1,0 +1,77 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { exceptions } from '../../src/db/schema';
+import { ACTION_IDS, CALLBACK_IDS, REQUEST_BLOCK_IDS, SHORTCUT_IDS } from '../../src/slack/ids';
+import { CHANNELS, PEOPLE, startHarness, type Harness } from './harness';
+import { cardFor, requestValues, VALID_FORM } from './flows';
+
+const HELP = 'C0SECHELP';
+const ASK = 'can we skip MFA for the two contractors starting Monday? their keys arrive next week';
+let h: Harness;
+beforeEach(async () => {
+  h = await startHarness({ env: { WATCH_CHANNELS: HELP } });
+});
+afterEach(async () => {
+  await h.close();
+});
+
+async function say(channel: string, text: string, extra: Record<string, unknown> = {}, retryNum?: number) {
+  const response = await h.driver.event({ type: 'message', channel, user: PEOPLE.requester, text, ...extra }, { retryNum });
+  expect(response.status).toBe(200);
+  await h.settle();
+}
+
+const pointers = () => h.standIn.calls.filter((c) => c.method === 'chat.postMessage' && c.response.ok && String(c.args.text).includes('formal request'));
+
+describe('informal asks in a watched channel', () => {
+  it('answers once in the thread, with a button that starts the formal request, and says a chat approval does not count', async () => {
+    await say(HELP, ASK);
+    const [pointer] = pointers();
+    expect(pointers()).toHaveLength(1);
+    const asked = h.standIn.messages(HELP).find((m) => m.text === ASK)!;
+    expect(pointer!.args.thread_ts).toBe(asked.ts);
+    expect(JSON.stringify(pointer!.args.blocks)).toContain(ACTION_IDS.requestFromThread);
+    expect(JSON.stringify(pointer!.args.blocks)).toContain('does not count');
+
+    // Asked again in the same thread, or delivered again by Slack: no second answer.
+    await say(HELP, 'can I get an exception please, it is urgent', { thread_ts: asked.ts });
+    await say(HELP, ASK, { ts: asked.ts }, 1);
+    expect(pointers()).toHaveLength(1);
+  });
+
+  it('never answers in DMs, in channels it does not watch, to bots or to itself, or to ordinary talk', async () => {
+    await say('D0SOMEONE', ASK, { channel_type: 'im' });
+    await say(CHANNELS.approvals, ASK);
+    await say(HELP, ASK, { bot_id: 'B0OTHER', subtype: 'bot_message' });
+    await say(HELP, ASK, { user: h.standIn.botUserId, bot_id: h.standIn.botId });
+    await say(HELP, 'the exception handler throws on null input');
+    expect(pointers()).toEqual([]);
+  });
+
+  it('turns the ask into a formal request prefilled with the message, keeping a link to it as the origin', async () => {
+    await say(HELP, ASK);
+    const pointer = h.standIn.messages(HELP).find((m) => m.threadTs && JSON.stringify(m.blocks).includes(ACTION_IDS.requestFromThread))!;
+    await h.driver.blockAction({ userId: PEOPLE.requester, actionId: ACTION_IDS.requestFromThread, message: { channel: HELP, ts: pointer.ts, blocks: pointer.blocks } });
+    await h.settle();
+    const opened = h.standIn.callsTo('views.open').at(-1)!;
+    const view = opened.args.view as { blocks: { block_id?: string; element?: { initial_value?: string } }[] };
+    expect(view.blocks.find((b) => b.block_id === REQUEST_BLOCK_IDS.justification)?.element?.initial_value).toBe(ASK);
+    const modal = opened.response.view as { id: string; private_metadata: string };
+    await h.driver.viewSubmission({ userId: PEOPLE.requester, callbackId: CALLBACK_IDS.request, viewId: modal.id, privateMetadata: modal.private_metadata, values: requestValues(VALID_FORM) });
+    await h.settle();
+    const stored = h.app.register.db.select().from(exceptions).get()!;
+    expect(stored.originPermalink).toMatch(/^https:\/\/stand-in\.slack\.com\/archives\/C0SECHELP\/p\d+$/);
+    expect(JSON.stringify(cardFor(h, 'EXC-0001').blocks)).toContain(`<${stored.originPermalink}|this conversation>`);
+  });
+
+  it('the message shortcut opens the request form with the message as the starting justification', async () => {
+    const message = h.standIn.seedMessage({ channel: HELP, user: PEOPLE.owner, text: 'we need an exception to the patching policy for the lab <!channel>' });
+    await h.driver.messageShortcut({ userId: PEOPLE.requester, callbackId: SHORTCUT_IDS.requestFromMessage, message: { ts: message.ts, text: message.text!, user: PEOPLE.owner }, channelId: HELP });
+    await h.settle();
+    const opened = h.standIn.callsTo('views.open').at(-1)!;
+    const view = opened.args.view as { callback_id: string; private_metadata: string; blocks: { block_id?: string; element?: { initial_value?: string } }[] };
+    expect(view.callback_id).toBe(CALLBACK_IDS.request);
+    expect(view.blocks.find((b) => b.block_id === REQUEST_BLOCK_IDS.justification)?.element?.initial_value).toBe(message.text);
+    expect(JSON.parse(view.private_metadata)).toEqual({ channel: HELP, ts: message.ts });
+    expect(h.standIn.rejected()).toEqual([]);
+  });
+});
