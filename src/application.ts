@@ -10,6 +10,7 @@ import { jobHistory } from './db/job-runs';
 import { outboxBacklog } from './db/outbox';
 import { startScheduler } from './jobs/scheduler';
 import { createNotifier, type Notifier } from './slack/notifier';
+import { createWebhookDeliverer } from './webhooks/webhook-deliverer';
 
 export interface Application {
   app: App;
@@ -53,7 +54,7 @@ export async function startApplication(config: Config, options: ApplicationOptio
     config,
     client,
     logger,
-    listeners: { services, logger, cards, wakeNotifier: () => notifier.wake() },
+    listeners: { services, logger, cards, wakeNotifier: () => deliverSoon() },
     health: () => {
       try {
         register.db.get(sql`select 1`);
@@ -78,13 +79,20 @@ export async function startApplication(config: Config, options: ApplicationOptio
   const started = config.slack.appToken ? await app.start() : await app.start(config.port);
   const address = (started as Server | undefined)?.address?.();
   const port = typeof address === 'object' && address ? address.port : config.port;
+  // Every state change is also sent to the webhook, when one is configured, straight from the audit trail.
+  const webhooks = config.webhook ? createWebhookDeliverer({ db: register.db, url: config.webhook.url, secret: config.webhook.secret, clock, logger }) : undefined;
+  const deliverSoon = () => {
+    notifier.wake();
+    webhooks?.wake();
+  };
   notifier.start(options.deliveryIntervalMs ?? 5000);
+  webhooks?.start(options.deliveryIntervalMs ?? 5000);
   // Whatever was queued before a crash or restart goes out now; whatever fell due meanwhile is done now.
-  notifier.wake();
+  deliverSoon();
   const scheduler =
     options.schedule === false
       ? undefined
-      : startScheduler({ ctx: services, schedules: config.schedules, timeZone: config.timeZone, logger, afterRun: () => notifier.wake() });
+      : startScheduler({ ctx: services, schedules: config.schedules, timeZone: config.timeZone, logger, afterRun: deliverSoon });
   logger.info(`exception register listening on port ${port}`);
 
   const handlersDone = async () => {
@@ -100,6 +108,7 @@ export async function startApplication(config: Config, options: ApplicationOptio
     async idle() {
       await handlersDone();
       await notifier.deliverDue();
+      await webhooks?.deliverDue();
       await notifier.idle();
     },
     async stop() {
@@ -107,6 +116,7 @@ export async function startApplication(config: Config, options: ApplicationOptio
       await app.stop();
       await handlersDone();
       await notifier.stop();
+      await webhooks?.stop();
       register.close();
     },
   };

@@ -219,6 +219,15 @@ export const reviews = sqliteTable('reviews', {
   postedAt: text('posted_at').notNull(),
 });
 
+/** How far the webhook has delivered the audit trail: every event after this one is still to be sent, in order. */
+export const webhookCursor = sqliteTable('webhook_cursor', {
+  id: integer('id').primaryKey(),
+  lastEventId: integer('last_event_id').notNull().default(0),
+  attempts: integer('attempts').notNull().default(0),
+  nextAttemptAt: text('next_attempt_at'),
+  lastError: text('last_error'),
+});
+
 /** Threads in watched channels where the app pointed to the formal process: once per thread, with the ask kept. */
 export const informalAsks = sqliteTable(
   'informal_asks',

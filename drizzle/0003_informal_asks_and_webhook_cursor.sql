@@ -9,6 +9,14 @@ CREATE TABLE `informal_asks` (
 );
 --> statement-breakpoint
 CREATE UNIQUE INDEX `informal_asks_once_per_thread_idx` ON `informal_asks` (`channel`,`thread_ts`);--> statement-breakpoint
+CREATE TABLE `webhook_cursor` (
+	`id` integer PRIMARY KEY NOT NULL,
+	`last_event_id` integer DEFAULT 0 NOT NULL,
+	`attempts` integer DEFAULT 0 NOT NULL,
+	`next_attempt_at` text,
+	`last_error` text
+);
+--> statement-breakpoint
 PRAGMA foreign_keys=OFF;--> statement-breakpoint
 CREATE TABLE `__new_outbox` (
 	`id` integer PRIMARY KEY NOT NULL,

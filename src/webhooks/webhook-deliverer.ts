@@ -1,0 +1,125 @@
+import { createHmac } from 'node:crypto';
+import { LogLevel } from '@slack/bolt';
+import { and, asc, eq, gt, isNotNull } from 'drizzle-orm';
+import type { Db } from '../db/client';
+import { auditEvents, exceptions, policies, webhookCursor } from '../db/schema';
+import { formatExceptionRef } from '../domain/exception';
+import type { StructuredLogger } from '../logger';
+import type { Clock } from '../services/context';
+
+export interface WebhookDeps {
+  db: Db;
+  url: string;
+  secret: string;
+  clock: Clock;
+  logger: StructuredLogger;
+  fetch?: typeof fetch;
+}
+
+const MAX_BACKOFF_MS = 10 * 60_000;
+const BATCH = 100;
+
+/** `X-Exceptions-Signature: sha256=HMAC(secret, "<timestamp>.<body>")`, as Slack signs its own requests. */
+export function signWebhook(secret: string, timestamp: string, body: string): string {
+  return `sha256=${createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')}`;
+}
+
+/**
+ * Delivers every state change in the audit trail to EXCEPTIONS_WEBHOOK_URL, in order, each exactly where it stands
+ * in the chain. The audit trail is the outbox: a change exists, and will be sent, exactly when its event does; the
+ * cursor only moves past an event once the receiver accepted it, so an outage delays and loses nothing.
+ */
+export function createWebhookDeliverer(deps: WebhookDeps) {
+  const post = deps.fetch ?? fetch;
+  let running: Promise<number> | undefined;
+  let timer: NodeJS.Timeout | undefined;
+
+  function cursor() {
+    deps.db.insert(webhookCursor).values({ id: 1 }).onConflictDoNothing().run();
+    return deps.db.select().from(webhookCursor).where(eq(webhookCursor.id, 1)).get()!;
+  }
+
+  function pending(after: number) {
+    return deps.db
+      .select({ event: auditEvents, ref: exceptions.id, status: exceptions.status, ownerId: exceptions.ownerId, expiresOn: exceptions.expiresOn, affectedSystems: exceptions.affectedSystems, externalRef: exceptions.externalRef, policyKey: policies.key })
+      .from(auditEvents)
+      .leftJoin(exceptions, eq(exceptions.id, auditEvents.exceptionId))
+      .leftJoin(policies, eq(policies.id, exceptions.policyId))
+      .where(and(gt(auditEvents.id, after), isNotNull(auditEvents.exceptionId)))
+      .orderBy(asc(auditEvents.id))
+      .limit(BATCH)
+      .all();
+  }
+
+  async function runOnce(): Promise<number> {
+    const state = cursor();
+    const now = deps.clock();
+    if (state.nextAttemptAt && state.nextAttemptAt > now.toISOString()) return 0;
+    let delivered = 0;
+    let last = state.lastEventId;
+    for (const row of pending(last)) {
+      const body = JSON.stringify({
+        id: row.event.id,
+        kind: row.event.kind,
+        occurredAt: row.event.occurredAt,
+        actor: row.event.actorId,
+        exception: row.ref
+          ? { id: formatExceptionRef(row.ref), status: row.status, policy: row.policyKey, owner: row.ownerId, expiresOn: row.expiresOn, affectedSystems: row.affectedSystems, externalRef: row.externalRef }
+          : null,
+        details: JSON.parse(row.event.payload) as unknown,
+        hash: row.event.hash,
+      });
+      const timestamp = String(Math.floor(now.getTime() / 1000));
+      try {
+        const response = await post(deps.url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-exceptions-timestamp': timestamp, 'x-exceptions-signature': signWebhook(deps.secret, timestamp, body), 'x-exceptions-event-id': String(row.event.id) },
+          body,
+          signal: AbortSignal.timeout(10_000),
+        });
+        if (!response.ok) throw new Error(`the webhook answered HTTP ${response.status}`);
+      } catch (error) {
+        const attempts = state.attempts + 1;
+        const next = new Date(now.getTime() + Math.min(1000 * 2 ** (attempts - 1), MAX_BACKOFF_MS));
+        deps.db.update(webhookCursor).set({ lastEventId: last, attempts, nextAttemptAt: next.toISOString(), lastError: error instanceof Error ? error.message : String(error) }).where(eq(webhookCursor.id, 1)).run();
+        deps.logger.event(LogLevel.WARN, 'webhook delivery will be retried', { eventId: row.event.id, attempts, nextAttemptAt: next.toISOString(), error });
+        return delivered;
+      }
+      last = row.event.id;
+      delivered++;
+      deps.db.update(webhookCursor).set({ lastEventId: last, attempts: 0, nextAttemptAt: null, lastError: null }).where(eq(webhookCursor.id, 1)).run();
+    }
+    return delivered;
+  }
+
+  async function deliverDue(): Promise<number> {
+    if (running) return running;
+    running = (async () => {
+      let total = 0;
+      for (let sent = await runOnce(); sent > 0; sent = sent === BATCH ? await runOnce() : 0) total += sent;
+      return total;
+    })();
+    try {
+      return await running;
+    } finally {
+      running = undefined;
+    }
+  }
+
+  return {
+    deliverDue,
+    wake() {
+      deliverDue().catch((error: unknown) => deps.logger.event(LogLevel.ERROR, 'webhook delivery failed', { error }));
+    },
+    start(intervalMs: number) {
+      timer = setInterval(() => this.wake(), intervalMs);
+      timer.unref();
+    },
+    async stop() {
+      if (timer) clearInterval(timer);
+      while (running) await running.catch(() => undefined);
+    },
+  };
+}
+
+export type WebhookDeliverer = ReturnType<typeof createWebhookDeliverer>;
