@@ -26,6 +26,7 @@ export const ACTION_IDS = {
   reapprove: 'reapprove_exception',
   revoke: 'revoke_exception',
   requestFromThread: 'request_from_thread',
+  openRequest: 'open_request_form',
 } as const;
 
 /** The message shortcut "Request an exception from this message" (manifest.yml names the same id). */

@@ -4,6 +4,7 @@ import { registerCommands } from './commands';
 import type { ListenerDeps } from './deps';
 import { registerOptions } from './options';
 import { registerViews } from './views';
+import { registerAppHome } from './events/app-home';
 import { registerWatchedChannels } from './events/watched-channels';
 import { registerRequestFromMessage } from './shortcuts/request-from-message';
 
@@ -11,6 +12,7 @@ export function registerListeners(app: App, deps: ListenerDeps, watchedChannels:
   registerCommands(app, deps);
   registerRequestFromMessage(app, deps);
   registerWatchedChannels(app, deps, new Set(watchedChannels));
+  registerAppHome(app, deps);
   registerActions(app, deps);
   registerViews(app, deps);
   registerOptions(app, deps);

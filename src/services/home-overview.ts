@@ -1,0 +1,56 @@
+import { and, eq, gt, inArray, lte, or, sql } from 'drizzle-orm';
+import { exceptions } from '../db/schema';
+import { decidersFor } from '../domain/authority';
+import { addCalendarDays, calendarDateIn, daysBetween } from '../domain/calendar';
+import type { ServiceContext } from './context';
+import { loadExceptionRecord, type ExceptionRecord } from './exception-record';
+import { listExceptions, type ExceptionSummary } from './list-exceptions';
+
+/** What App Home shows at most of each list; the rest is one command away. */
+export const HOME_LIST_LIMIT = 15;
+
+export interface WaitingOnMe {
+  record: ExceptionRecord;
+  stage: 'assessment' | 'decision';
+}
+
+export interface HomeOverview {
+  mine: (ExceptionSummary & { daysLeft: number | null })[];
+  moreMine: boolean;
+  waiting: WaitingOnMe[];
+  moreWaiting: boolean;
+  headline: { active: number; waitingForDecision: number; expiringIn14Days: number };
+}
+
+/** Can this person act on what the exception waits for now? The same rules the buttons enforce. */
+function canAct(ctx: ServiceContext, userId: string, record: ExceptionRecord): boolean {
+  if (!record.open || userId === record.requesterId || userId === record.ownerId) return false;
+  if (record.open.stage === 'assessment') return ctx.roles.securityTeam.has(userId);
+  return record.route !== null && decidersFor(record.route, ctx.roles).has(userId) && !record.decisions.some((d) => d.deciderId === userId);
+}
+
+export function homeOverview(ctx: ServiceContext, userId: string): HomeOverview {
+  const today = calendarDateIn(ctx.clock(), ctx.timeZone);
+  const mine = listExceptions(ctx.db, { involving: userId, limit: HOME_LIST_LIMIT + 1 });
+  const open = ctx.db
+    .select({ id: exceptions.id })
+    .from(exceptions)
+    .where(or(inArray(exceptions.status, ['requested', 'pending_approval']), and(gt(exceptions.currentRound, 0), inArray(exceptions.status, ['active', 'expired']))))
+    .all();
+  const waiting = open
+    .map(({ id }) => loadExceptionRecord(ctx.db, id))
+    .filter((record): record is ExceptionRecord => record !== undefined && canAct(ctx, userId, record))
+    .map((record) => ({ record, stage: record.open!.stage }));
+  const count = (where: ReturnType<typeof and>) => ctx.db.select({ n: sql<number>`count(*)` }).from(exceptions).where(where).get()?.n ?? 0;
+  return {
+    mine: mine.slice(0, HOME_LIST_LIMIT).map((row) => ({ ...row, daysLeft: row.expiresOn && row.status === 'active' ? daysBetween(today, row.expiresOn) : null })),
+    moreMine: mine.length > HOME_LIST_LIMIT,
+    waiting: waiting.slice(0, HOME_LIST_LIMIT),
+    moreWaiting: waiting.length > HOME_LIST_LIMIT,
+    headline: {
+      active: count(eq(exceptions.status, 'active')),
+      waitingForDecision: open.length,
+      expiringIn14Days: count(and(eq(exceptions.status, 'active'), lte(exceptions.expiresOn, addCalendarDays(today, 14)))),
+    },
+  };
+}
