@@ -79,6 +79,7 @@ export interface Config {
     checkinEveryDays: number;
     checkinGraceDays: number;
     reviewHour: number;
+    metricsHour: number;
   };
   webhook?: { url: string; secret: string };
   timeZone: string;
@@ -154,6 +155,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       checkinEveryDays: e.CHECKIN_DAYS,
       checkinGraceDays: e.CHECKIN_GRACE_DAYS,
       reviewHour: cronHour(e.REVIEW_CRON),
+      metricsHour: cronHour(e.METRICS_CRON),
     },
     webhook: e.EXCEPTIONS_WEBHOOK_URL && e.EXCEPTIONS_WEBHOOK_SECRET ? { url: e.EXCEPTIONS_WEBHOOK_URL, secret: e.EXCEPTIONS_WEBHOOK_SECRET } : undefined,
     timeZone: e.TZ,

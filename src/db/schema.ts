@@ -25,6 +25,7 @@ export const AUDIT_EVENT_KINDS = [
   'renewal.rejected',
   'policy.imported',
   'review.posted',
+  'metrics.posted',
 ] as const;
 export type AuditEventKind = (typeof AUDIT_EVENT_KINDS)[number];
 
@@ -219,6 +220,16 @@ export const reviews = sqliteTable('reviews', {
   postedAt: text('posted_at').notNull(),
 });
 
+/** One snapshot per ISO week, taken when the weekly post is made: the history trends are computed from. */
+export const metricSnapshots = sqliteTable('metric_snapshots', {
+  id: integer('id').primaryKey(),
+  week: text('week').notNull().unique(),
+  active: integer('active').notNull(),
+  overOneEighty: integer('over_one_eighty').notNull(),
+  figures: text('figures').notNull(),
+  takenAt: text('taken_at').notNull(),
+});
+
 /** How far the webhook has delivered the audit trail: every event after this one is still to be sent, in order. */
 export const webhookCursor = sqliteTable('webhook_cursor', {
   id: integer('id').primaryKey(),
@@ -262,7 +273,7 @@ export const followUps = sqliteTable(
   (table) => [uniqueIndex('follow_ups_once_idx').on(table.exceptionId, table.kind, table.key), check('follow_ups_kind_check', oneOf(table.kind, FOLLOW_UP_KINDS))],
 );
 
-export const JOB_NAMES = ['expiry_sweep', 'reminders', 'stalled_decisions', 'control_checkins', 'quarterly_review'] as const;
+export const JOB_NAMES = ['expiry_sweep', 'reminders', 'stalled_decisions', 'control_checkins', 'quarterly_review', 'weekly_metrics'] as const;
 export type JobName = (typeof JOB_NAMES)[number];
 
 /** The last run of each job, for /healthz, and a lease so two processes never run the same job at once. */

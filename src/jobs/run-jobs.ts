@@ -8,6 +8,7 @@ import { expireDue } from '../services/expire-due';
 import { nudgeStalled } from '../services/nudge-stalled';
 import { postQuarterlyReview } from '../services/quarterly-review';
 import { sendReminders } from '../services/send-reminders';
+import { postWeeklyMetrics } from '../services/weekly-metrics';
 
 /** A crashed run's lease lapses after this long; a healthy run takes milliseconds. */
 const LEASE_MS = 5 * 60_000;
@@ -27,6 +28,7 @@ const JOBS: Record<JobName, (ctx: ServiceContext, now: Date) => string> = {
     return `asked: ${list(asked)}; unanswered: ${list(overdue)}`;
   },
   quarterly_review: (ctx, now) => postQuarterlyReview(ctx, now) ?? 'not due',
+  weekly_metrics: (ctx, now) => postWeeklyMetrics(ctx, now) ?? 'not due',
 };
 
 export interface JobReport {

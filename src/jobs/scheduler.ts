@@ -11,7 +11,7 @@ export interface Scheduler {
  * Runs the jobs on EXPIRY_CRON and REVIEW_CRON in the organisation's time zone, and once at start-up so whatever fell
  * due while the app was down happens now. `afterRun` hands the queued notifications to delivery.
  */
-export function startScheduler(deps: { ctx: ServiceContext; schedules: { expiry: string; review: string }; timeZone: string; logger: StructuredLogger; afterRun: () => void }): Scheduler {
+export function startScheduler(deps: { ctx: ServiceContext; schedules: { expiry: string; review: string; metrics: string }; timeZone: string; logger: StructuredLogger; afterRun: () => void }): Scheduler {
   const run = () => {
     runJobs(deps.ctx, deps.ctx.clock(), deps.logger);
     deps.afterRun();
@@ -20,6 +20,7 @@ export function startScheduler(deps: { ctx: ServiceContext; schedules: { expiry:
   const tasks: ScheduledTask[] = [
     cron.schedule(deps.schedules.expiry, run, { name: 'follow-ups', timezone: deps.timeZone, noOverlap: true }),
     cron.schedule(deps.schedules.review, run, { name: 'quarterly-review', timezone: deps.timeZone, noOverlap: true }),
+    cron.schedule(deps.schedules.metrics, run, { name: 'weekly-metrics', timezone: deps.timeZone, noOverlap: true }),
   ];
   run();
   return {

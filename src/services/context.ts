@@ -18,6 +18,8 @@ export interface Rules {
   checkinGraceDays: number;
   /** The hour (in TZ) from which the quarterly review is due on the first Monday, taken from REVIEW_CRON. */
   reviewHour: number;
+  /** The hour (in TZ) from which Monday's weekly metrics are due, taken from METRICS_CRON. */
+  metricsHour: number;
 }
 
 /** What every service needs: the register, the time, who holds which role, and the organisation's rules. */

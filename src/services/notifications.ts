@@ -1,5 +1,6 @@
 import { outbox } from '../db/schema';
 import type { Tx } from '../db/client';
+import type { Metrics } from '../domain/metrics';
 
 export const CARDS = ['triage', 'approval'] as const;
 export type Card = (typeof CARDS)[number];
@@ -31,6 +32,7 @@ export type Notification =
   | { kind: 'channel_post'; channel: string; message: 'expiry_summary'; exceptionIds: number[] }
   | { kind: 'channel_post'; channel: string; message: 'checkin_alert'; exceptionIds: number[]; reason: 'answered_no' | 'no_answer' }
   | { kind: 'channel_post'; channel: string; message: 'stall_escalation'; exceptionIds: number[]; workingDays: number }
+  | { kind: 'channel_post'; channel: string; message: 'weekly_metrics'; metrics: Metrics }
   | { kind: 'channel_post'; channel: string; message: 'review_summary'; quarter: string; counts: Record<string, number>; overdue: number }
   | { kind: 'channel_post'; channel: string; message: 'review_overdue' | 'review_register'; quarter: string; exceptionIds: number[] };
 

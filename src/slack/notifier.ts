@@ -7,6 +7,7 @@ import { loadExceptionRecord, type ExceptionRecord } from '../services/exception
 import type { Card, Notification } from '../services/notifications';
 import type { StructuredLogger } from '../logger';
 import { directMessage } from './views/direct-messages';
+import { metricsMessage } from './views/metrics-message';
 import { approvalCard, triageCard, type CardContext, type SlackMessage } from './views/exception-cards';
 import {
   checkinAlert,
@@ -143,6 +144,7 @@ export function createNotifier(deps: NotifierDeps): Notifier {
 
   function channelMessage(notification: Extract<Notification, { kind: 'channel_post' }>): SlackMessage | undefined {
     if (notification.message === 'review_summary') return reviewSummary(notification.quarter, notification.counts, notification.overdue);
+    if (notification.message === 'weekly_metrics') return metricsMessage(notification.metrics);
     const listed = records(notification.exceptionIds);
     if (listed.length === 0) return undefined;
     switch (notification.message) {

@@ -34,7 +34,7 @@ describe('loadConfig (SPEC §4 Environment)', () => {
     expect(config.roles.committee).toEqual(new Set(['U0COM1', 'U0COM2', 'U0COM3']));
     expect(config.roles.auditors).toEqual(new Set());
     expect(config.channels).toEqual({ approvals: 'C0APPROVAL', committee: 'C0COMMITTEE', watch: [] });
-    expect(config.rules).toEqual({ committeeQuorum: 2, committeeRiskThreshold: 12, maxExceptionDays: 90, structuralMaxDays: 365, reminderDays: [14, 7, 1], checkinEveryDays: 30, checkinGraceDays: 7, reviewHour: 9 });
+    expect(config.rules).toEqual({ committeeQuorum: 2, committeeRiskThreshold: 12, maxExceptionDays: 90, structuralMaxDays: 365, reminderDays: [14, 7, 1], checkinEveryDays: 30, checkinGraceDays: 7, reviewHour: 9, metricsHour: 9 });
     expect(config.timeZone).toBe('UTC');
     expect(config.webhook).toBeUndefined();
   });
@@ -65,7 +65,7 @@ describe('loadConfig (SPEC §4 Environment)', () => {
     expect(config.databasePath).toBe('/var/lib/exceptions/register.db');
     expect(config.roles.auditors).toEqual(new Set(['U0AUD1', 'U0AUD2']));
     expect(config.channels.watch).toEqual(['C0SEC', 'C0HELP']);
-    expect(config.rules).toEqual({ committeeQuorum: 3, committeeRiskThreshold: 15, maxExceptionDays: 60, structuralMaxDays: 180, reminderDays: [30, 7], checkinEveryDays: 14, checkinGraceDays: 3, reviewHour: 9 });
+    expect(config.rules).toEqual({ committeeQuorum: 3, committeeRiskThreshold: 15, maxExceptionDays: 60, structuralMaxDays: 180, reminderDays: [30, 7], checkinEveryDays: 14, checkinGraceDays: 3, reviewHour: 9, metricsHour: 9 });
     expect(config.webhook).toEqual({ url: 'https://hooks.example.com/exceptions', secret: 'a-secret-of-sixteen+' });
     expect(config.timeZone).toBe('Europe/Berlin');
   });

@@ -10,6 +10,8 @@ import { renewalModal } from '../../views/renewal-modal';
 import { recordDetails, registerList } from '../../views/register-views';
 import type { SlackMessage } from '../../views/exception-cards';
 import { exportFor, listFor, showFor } from '../../../services/view-register';
+import { gatherMetrics } from '../../../services/weekly-metrics';
+import { metricsMessage } from '../../views/metrics-message';
 import { calendarDateIn } from '../../../domain/calendar';
 import { requestModal } from '../../views/request-modal';
 import type { ListenerDeps } from '../deps';
@@ -38,6 +40,8 @@ function answer(deps: ListenerDeps, command: SlashCommand, words: string[]): Sla
       if (!id) return { text: `Name the exception: \`${SLASH_COMMAND} show EXC-0001\`.`, blocks: [] };
       return recordDetails(showFor(deps.services, command.user_id, id), deps.cards);
     }
+    case 'metrics':
+      return metricsMessage(gatherMetrics(deps.services, deps.services.clock()));
     default:
       return undefined;
   }

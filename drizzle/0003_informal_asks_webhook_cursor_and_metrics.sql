@@ -9,6 +9,16 @@ CREATE TABLE `informal_asks` (
 );
 --> statement-breakpoint
 CREATE UNIQUE INDEX `informal_asks_once_per_thread_idx` ON `informal_asks` (`channel`,`thread_ts`);--> statement-breakpoint
+CREATE TABLE `metric_snapshots` (
+	`id` integer PRIMARY KEY NOT NULL,
+	`week` text NOT NULL,
+	`active` integer NOT NULL,
+	`over_one_eighty` integer NOT NULL,
+	`figures` text NOT NULL,
+	`taken_at` text NOT NULL
+);
+--> statement-breakpoint
+CREATE UNIQUE INDEX `metric_snapshots_week_unique` ON `metric_snapshots` (`week`);--> statement-breakpoint
 CREATE TABLE `webhook_cursor` (
 	`id` integer PRIMARY KEY NOT NULL,
 	`last_event_id` integer DEFAULT 0 NOT NULL,

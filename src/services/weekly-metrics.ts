@@ -1,0 +1,72 @@
+import { and, eq, gte, inArray, lte, or, gt, sql } from 'drizzle-orm';
+import { appendAuditEvent } from '../db/audit-chain';
+import { exceptions, metricSnapshots, policies, renewals } from '../db/schema';
+import { addCalendarDays, calendarDateIn, hourIn } from '../domain/calendar';
+import { computeMetrics, isoWeek, mondayOf, type Metrics } from '../domain/metrics';
+import { SCHEDULER_ACTOR, type ServiceContext } from './context';
+import { loadExceptionRecord } from './exception-record';
+import { queueNotifications } from './notifications';
+
+function quarterStart(date: string): string {
+  const [year, month] = date.split('-').map(Number) as [number, number];
+  return `${year}-${String(Math.floor((month - 1) / 3) * 3 + 1).padStart(2, '0')}-01`;
+}
+
+/** The figures as of `now`, from the register and the weekly snapshots before this week. */
+export function gatherMetrics(ctx: ServiceContext, now: Date): Metrics {
+  const today = calendarDateIn(now, ctx.timeZone);
+  const active = ctx.db
+    .select({ activatedAt: exceptions.activatedAt, policyKey: policies.key })
+    .from(exceptions)
+    .innerJoin(policies, eq(policies.id, exceptions.policyId))
+    .where(eq(exceptions.status, 'active'))
+    .all()
+    .map((e) => ({ approvedOn: calendarDateIn(new Date(e.activatedAt ?? now.toISOString()), ctx.timeZone), policyKey: e.policyKey }));
+  const open = ctx.db
+    .select({ id: exceptions.id })
+    .from(exceptions)
+    .where(or(inArray(exceptions.status, ['requested', 'pending_approval']), and(gt(exceptions.currentRound, 0), inArray(exceptions.status, ['active', 'expired']))))
+    .all();
+  const waitingSince = open.flatMap(({ id }) => {
+    const since = loadExceptionRecord(ctx.db, id)?.open?.since;
+    return since ? [since] : [];
+  });
+  const count = (rows: { n: number } | undefined) => rows?.n ?? 0;
+  return computeMetrics({
+    today,
+    active,
+    policyCount: count(ctx.db.select({ n: sql<number>`count(*)` }).from(policies).get()),
+    waitingSince,
+    expiringIn14Days: count(
+      ctx.db
+        .select({ n: sql<number>`count(*)` })
+        .from(exceptions)
+        .where(and(eq(exceptions.status, 'active'), lte(exceptions.expiresOn, addCalendarDays(today, 14))))
+        .get(),
+    ),
+    renewalsThisQuarter: count(ctx.db.select({ n: sql<number>`count(*)` }).from(renewals).where(gte(renewals.createdAt, `${quarterStart(today)}T00:00:00.000Z`)).get()),
+    history: ctx.db.select({ week: metricSnapshots.week, active: metricSnapshots.active, overOneEighty: metricSnapshots.overOneEighty }).from(metricSnapshots).all(),
+  });
+}
+
+/**
+ * Posts the weekly figures to the committee channel once per ISO week, from Monday at METRICS_CRON's hour in TZ
+ * on, and keeps a snapshot for the trends; a run after downtime posts the week's figures late rather than never.
+ */
+export function postWeeklyMetrics(ctx: ServiceContext, now: Date): string | undefined {
+  const today = calendarDateIn(now, ctx.timeZone);
+  if (today === mondayOf(today) && hourIn(now, ctx.timeZone) < ctx.rules.metricsHour) return undefined;
+  const week = isoWeek(today);
+  return ctx.db.transaction(
+    (tx) => {
+      if (tx.select({ id: metricSnapshots.id }).from(metricSnapshots).where(eq(metricSnapshots.week, week)).get()) return undefined;
+      const metrics = gatherMetrics(ctx, now);
+      const at = ctx.clock().toISOString();
+      tx.insert(metricSnapshots).values({ week, active: metrics.active, overOneEighty: metrics.overOneEighty, figures: JSON.stringify(metrics), takenAt: at }).run();
+      appendAuditEvent(tx, { exceptionId: null, actorId: SCHEDULER_ACTOR, kind: 'metrics.posted', payload: { week, active: metrics.active }, occurredAt: at });
+      queueNotifications(tx, [{ kind: 'channel_post', channel: ctx.channels.committee, message: 'weekly_metrics', metrics }], ctx.clock());
+      return `${week}: ${metrics.active} active`;
+    },
+    { behavior: 'immediate' },
+  );
+}
