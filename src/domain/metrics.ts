@@ -55,6 +55,8 @@ export interface Metrics {
   oldestWaitingSince: string | null;
   expiringIn14Days: number;
   renewalsThisQuarter: number;
+  /** Active exceptions week by week, the last 12 weeks up to this one, for the chart. */
+  series: { week: string; active: number }[];
 }
 
 /** The four figures the steering committee reviews, and the three that show whether the process keeps up. */
@@ -88,5 +90,13 @@ export function computeMetrics(input: MetricsInput): Metrics {
     oldestWaitingSince: input.waitingSince.length > 0 ? [...input.waitingSince].sort()[0]! : null,
     expiringIn14Days: input.expiringIn14Days,
     renewalsThisQuarter: input.renewalsThisQuarter,
+    series: [
+      ...input.history
+        .filter((s) => s.week < week)
+        .sort((a, b) => a.week.localeCompare(b.week))
+        .slice(-11)
+        .map((s) => ({ week: s.week, active: s.active })),
+      { week, active: input.active.length },
+    ],
   };
 }

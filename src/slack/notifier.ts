@@ -6,6 +6,8 @@ import type { Clock } from '../services/context';
 import { loadExceptionRecord, type ExceptionRecord } from '../services/exception-record';
 import type { Card, Notification } from '../services/notifications';
 import type { StructuredLogger } from '../logger';
+import { renderMetricsChart } from '../charts/metrics-chart';
+import type { Metrics } from '../domain/metrics';
 import { directMessage } from './views/direct-messages';
 import { metricsMessage } from './views/metrics-message';
 import { approvalCard, triageCard, type CardContext, type SlackMessage } from './views/exception-cards';
@@ -161,6 +163,17 @@ export function createNotifier(deps: NotifierDeps): Notifier {
     }
   }
 
+  /** The chart goes in the post's thread; if it cannot be drawn or uploaded, the figures have gone out regardless. */
+  async function attachChart(channel: string, threadTs: string | undefined, metrics: Metrics): Promise<void> {
+    try {
+      const png = await renderMetricsChart(metrics);
+      const file = { file: png, filename: `exception-metrics-${metrics.week}.png`, title: `Active exceptions and their ages, week ${metrics.week}` };
+      await client.filesUploadV2(threadTs ? { channel_id: channel, thread_ts: threadTs, ...file } : { channel_id: channel, ...file });
+    } catch (error) {
+      logger.event(LogLevel.WARN, 'the weekly chart could not be attached; the figures were posted without it', { week: metrics.week, error });
+    }
+  }
+
   async function postDirect(recipientId: string, message: SlackMessage): Promise<void> {
     const opened = await client.conversations.open({ users: recipientId });
     await post({ channel: opened.channel?.id ?? recipientId, ...message, unfurl_links: false, unfurl_media: false });
@@ -249,7 +262,8 @@ export function createNotifier(deps: NotifierDeps): Notifier {
       case 'channel_post': {
         const message = channelMessage(notification);
         if (!message) return 'no exceptions left to list';
-        await post({ channel: notification.channel, ...message, unfurl_links: false, unfurl_media: false });
+        const posted = await post({ channel: notification.channel, ...message, unfurl_links: false, unfurl_media: false });
+        if (notification.message === 'weekly_metrics') await attachChart(notification.channel, posted.ts, notification.metrics);
         break;
       }
     }

@@ -2,9 +2,9 @@
  * `npm run demo`: the real app against the local Slack stand-in with a throwaway register, playing a short story.
  * Prints what each person sees in Slack; needs no workspace and no network.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { startApplication } from '../../src/application';
 import { loadConfig } from '../../src/config';
 import { createLogger } from '../../src/logger';
@@ -268,6 +268,19 @@ try {
   await assess('EXC-0001', 2, 2, 'One contractor already on MFA; the remaining risk is one account for two more weeks.');
   const renewalCard = standIn.messages('C0APPROVALS').find((m) => JSON.stringify(m.blocks).includes('renewal 1 of EXC-0001') && JSON.stringify(m.blocks).includes('"text":"Decision needed'))!;
   await click(renewalCard, ACTION_IDS.approve, PEOPLE.ciso);
+
+  say("Monday morning: the steering committee's weekly post, with its chart.");
+  const toMonday = (8 - now.getUTCDay()) % 7 || 7;
+  now = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + toMonday, 9, 30));
+  runJobs(app.services, now);
+  await settle();
+  const chart = standIn.uploads.at(-1);
+  if (chart) {
+    const path = join(process.cwd(), 'demo-output', chart.filename);
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, chart.bytes);
+    console.log(`\n  The chart was uploaded to the post's thread; a copy is saved as ${path}`);
+  }
 
   say('Half a year on, both exceptions have passed their expiry dates: they expire on their own, with one summary. Nobody has to click.');
   await timePasses(190);

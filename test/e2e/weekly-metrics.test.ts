@@ -47,6 +47,32 @@ describe('the weekly metrics post', () => {
     expect(h.standIn.rejected()).toEqual([]);
   });
 
+  it('carries a chart: a PNG rendered in process and uploaded to the post', async () => {
+    at('2026-11-30T09:05:00Z');
+    await h.runJobs();
+    expect(posts()).toHaveLength(1);
+    expect(h.standIn.uploads).toHaveLength(1);
+    const [upload] = h.standIn.uploads;
+    expect(upload!.filename).toBe('exception-metrics-2026-W49.png');
+    expect(upload!.channelId).toBe(CHANNELS.committee);
+    const png = upload!.bytes;
+    expect(png.subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
+    expect(png.subarray(12, 16).toString('ascii')).toBe('IHDR');
+    expect(png.readUInt32BE(16)).toBeGreaterThan(600);
+    expect(png.readUInt32BE(20)).toBeGreaterThan(200);
+  });
+
+  it('still posts the figures, once, when the chart cannot be uploaded', async () => {
+    h.standIn.fail({ status: 500, methods: ['files.getUploadURLExternal'] });
+    at('2026-11-30T09:05:00Z');
+    await h.runJobs();
+    h.clock.advance(60_000);
+    await h.settle();
+    expect(posts()).toHaveLength(1);
+    expect(h.standIn.uploads).toEqual([]);
+    expect(h.logs.some((line) => line.includes('the weekly chart could not be attached'))).toBe(true);
+  });
+
   it('catches up later in the week when the app was down on Monday', async () => {
     at('2026-12-02T15:00:00Z'); // Wednesday of 2026-W49
     await h.runJobs();

@@ -16,7 +16,7 @@ const TREND_WORDS: Record<Metrics['trend'], string> = {
   up: ':chart_with_upwards_trend: *up* quarter over quarter: a warning if it keeps rising',
   down: ':chart_with_downwards_trend: *down* quarter over quarter',
   flat: '*flat* quarter over quarter',
-  'not enough history': 'trend: not enough history yet (needs a snapshot from a quarter ago)',
+  'not enough history': 'not enough history yet (it needs a snapshot from a quarter ago)',
 };
 
 /** The weekly post and `/exception metrics`: the four figures the committee reviews, then what is waiting. */
