@@ -269,6 +269,15 @@ try {
   const renewalCard = standIn.messages('C0APPROVALS').find((m) => JSON.stringify(m.blocks).includes('renewal 1 of EXC-0001') && JSON.stringify(m.blocks).includes('"text":"Decision needed'))!;
   await click(renewalCard, ACTION_IDS.approve, PEOPLE.ciso);
 
+  say('Five weeks on, the renewed EXC-0001 reaches its new expiry date: it expires on its own, with one summary. Nobody has to click.');
+  await timePasses(35);
+
+  say('The register now holds:');
+  const { listExceptions } = await import('../../src/services/list-exceptions');
+  for (const row of listExceptions(app.register.db).reverse()) {
+    console.log(`  ${row.ref}  ${row.status.padEnd(16)} ${row.policyKey.padEnd(8)} risk ${String(row.riskScore ?? '-').padEnd(3)} expires ${row.expiresOn ?? '-'}  ${row.title}`);
+  }
+
   say("Monday morning: the steering committee's weekly post, with its chart.");
   const toMonday = (8 - now.getUTCDay()) % 7 || 7;
   now = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + toMonday, 9, 30));
@@ -282,14 +291,6 @@ try {
     console.log(`\n  The chart was uploaded to the post's thread; a copy is saved as ${path}`);
   }
 
-  say('Half a year on, both exceptions have passed their expiry dates: they expire on their own, with one summary. Nobody has to click.');
-  await timePasses(190);
-
-  say('The register now holds:');
-  const { listExceptions } = await import('../../src/services/list-exceptions');
-  for (const row of listExceptions(app.register.db).reverse()) {
-    console.log(`  ${row.ref}  ${row.status.padEnd(16)} ${row.policyKey.padEnd(8)} risk ${String(row.riskScore ?? '-').padEnd(3)} expires ${row.expiresOn ?? '-'}  ${row.title}`);
-  }
   const refused = standIn.rejected();
   console.log(`\n${standIn.calls.length} Slack API calls, ${refused.length} refused by the stand-in's Block Kit and argument checks.`);
   if (refused.length > 0) process.exitCode = 1;
