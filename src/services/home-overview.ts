@@ -1,4 +1,4 @@
-import { and, eq, gt, inArray, lte, or, sql } from 'drizzle-orm';
+import { and, eq, gt, inArray, isNull, lt, lte, ne, or, sql } from 'drizzle-orm';
 import { exceptions } from '../db/schema';
 import { decidersFor } from '../domain/authority';
 import { addCalendarDays, calendarDateIn, daysBetween } from '../domain/calendar';
@@ -11,7 +11,8 @@ export const HOME_LIST_LIMIT = 15;
 
 export interface WaitingOnMe {
   record: ExceptionRecord;
-  stage: 'assessment' | 'decision';
+  /** A review: open past its original expiry and not re-approved or closed since the quarter began. */
+  stage: 'assessment' | 'decision' | 'review';
 }
 
 export interface HomeOverview {
@@ -29,6 +30,32 @@ function canAct(ctx: ServiceContext, userId: string, record: ExceptionRecord): b
   return record.route !== null && decidersFor(record.route, ctx.roles).has(userId) && !record.decisions.some((d) => d.deciderId === userId);
 }
 
+function reviewsFor(ctx: ServiceContext, userId: string, today: string): WaitingOnMe[] {
+  const quarterBegan = `${firstDayOfQuarter(today)}T00:00:00.000Z`;
+  return ctx.db
+    .select({ id: exceptions.id })
+    .from(exceptions)
+    .where(
+      and(
+        eq(exceptions.status, 'active'),
+        lt(exceptions.originalExpiresOn, today),
+        or(isNull(exceptions.lastReviewedAt), lt(exceptions.lastReviewedAt, quarterBegan)),
+        ne(exceptions.ownerId, userId),
+        ne(exceptions.requesterId, userId),
+      ),
+    )
+    .all()
+    .flatMap(({ id }) => {
+      const record = loadExceptionRecord(ctx.db, id);
+      return record ? [{ record, stage: 'review' as const }] : [];
+    });
+}
+
+function firstDayOfQuarter(date: string): string {
+  const [year, month] = date.split('-').map(Number) as [number, number];
+  return `${year}-${String(Math.floor((month - 1) / 3) * 3 + 1).padStart(2, '0')}-01`;
+}
+
 export function homeOverview(ctx: ServiceContext, userId: string): HomeOverview {
   const today = calendarDateIn(ctx.clock(), ctx.timeZone);
   const mine = listExceptions(ctx.db, { involving: userId, limit: HOME_LIST_LIMIT + 1 });
@@ -37,10 +64,12 @@ export function homeOverview(ctx: ServiceContext, userId: string): HomeOverview 
     .from(exceptions)
     .where(or(inArray(exceptions.status, ['requested', 'pending_approval']), and(gt(exceptions.currentRound, 0), inArray(exceptions.status, ['active', 'expired']))))
     .all();
-  const waiting = open
+  const decisions = open
     .map(({ id }) => loadExceptionRecord(ctx.db, id))
     .filter((record): record is ExceptionRecord => record !== undefined && canAct(ctx, userId, record))
-    .map((record) => ({ record, stage: record.open!.stage }));
+    .map((record) => ({ record, stage: record.open!.stage }) as WaitingOnMe);
+  const reviews = ctx.roles.committee.has(userId) ? reviewsFor(ctx, userId, today) : [];
+  const waiting = [...decisions, ...reviews];
   const count = (where: ReturnType<typeof and>) => ctx.db.select({ n: sql<number>`count(*)` }).from(exceptions).where(where).get()?.n ?? 0;
   return {
     mine: mine.slice(0, HOME_LIST_LIMIT).map((row) => ({ ...row, daysLeft: row.expiresOn && row.status === 'active' ? daysBetween(today, row.expiresOn) : null })),

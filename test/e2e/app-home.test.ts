@@ -3,7 +3,8 @@ import { exceptions } from '../../src/db/schema';
 import { requestException } from '../../src/services/request-exception';
 import { ACTION_IDS } from '../../src/slack/ids';
 import { PEOPLE, startHarness, type Harness } from './harness';
-import { assess, submitRequest, VALID_FORM } from './flows';
+import { assess, clickButton, decisionCard, renewalDecisionCard, submitRenewal, submitRequest, VALID_FORM } from './flows';
+import { reapproveException } from '../../src/services/reapprove-exception';
 
 let h: Harness;
 beforeEach(async () => {
@@ -66,6 +67,26 @@ describe('App Home', () => {
     expect(approver.content).toContain(ACTION_IDS.approve);
     const owner = await openHome(PEOPLE.owner);
     expect(rowsFor(owner.content)).toEqual([]);
+  });
+
+  it("lists the committee's reviews: an exception open past its original expiry, until someone re-approves it", async () => {
+    await submitRequest(h);
+    await assess(h, 'EXC-0001', 2, 2);
+    await clickButton(h, decisionCard(h, 'EXC-0001'), ACTION_IDS.approve, PEOPLE.ciso);
+    h.clock.now = new Date('2027-01-05T09:00:00Z');
+    const renewal = { progress: 'SSO connector deployed to staging; 30 of 40 users migrated; cut-over in February.', percentComplete: '60', evidenceUrl: '', controlTestedOn: '2027-01-04', expiresOn: '2027-03-01' };
+    expect((await submitRenewal(h, PEOPLE.owner, renewal)).response?.text).toBe('');
+    await assess(h, 'EXC-0001', 2, 2);
+    await clickButton(h, renewalDecisionCard(h, 'EXC-0001', 1), ACTION_IDS.approve, PEOPLE.ciso);
+    h.clock.now = new Date('2027-01-20T09:00:00Z');
+
+    const committee = await openHome(PEOPLE.committee1);
+    expect(committee.content).toContain('home_1');
+    expect(committee.content).toContain(ACTION_IDS.reapprove);
+    expect((await openHome(PEOPLE.ciso)).content).not.toContain(ACTION_IDS.reapprove);
+
+    reapproveException(h.app.services, { exceptionId: 1, actorId: PEOPLE.committee2, justification: 'Cut-over is booked and the compensating control passed its test last week.' });
+    expect((await openHome(PEOPLE.committee1)).content).not.toContain('home_1');
   });
 
   it('opens the request form from its button', async () => {

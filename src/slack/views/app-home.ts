@@ -27,7 +27,10 @@ export function appHome(overview: HomeOverview): types.HomeView {
   ];
   if (overview.waiting.length === 0) blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: 'Nothing waits for you.' }] });
   for (const { record, stage } of overview.waiting) {
-    const what = `${stage === 'assessment' ? 'risk assessment' : record.route === 'committee' ? 'your committee vote' : 'your decision'}${record.renewal ? ` on renewal ${record.round}` : ''}`;
+    const what =
+      stage === 'review'
+        ? `the committee's review: open past its original expiry (${record.originalExpiresOn})`
+        : `${stage === 'assessment' ? 'risk assessment' : record.route === 'committee' ? 'your committee vote' : 'your decision'}${record.renewal ? ` on renewal ${record.round}` : ''}`;
     blocks.push(section(`*${record.ref}* · ${escapeMrkdwnWithin(record.title, 300)}\nWaiting for ${what} · requested by ${mention(record.renewal?.requestedBy ?? record.requesterId)}`));
     blocks.push({
       type: 'actions',
@@ -35,7 +38,9 @@ export function appHome(overview: HomeOverview): types.HomeView {
       elements:
         stage === 'assessment'
           ? [button(ACTION_IDS.assessRisk, 'Assess risk', record.id, 'primary')]
-          : [button(ACTION_IDS.approve, 'Approve', record.id, 'primary'), button(ACTION_IDS.reject, 'Reject', record.id, 'danger')],
+          : stage === 'review'
+            ? [button(ACTION_IDS.reapprove, 'Re-approve', record.id), button(ACTION_IDS.close, 'Close', record.id, 'danger')]
+            : [button(ACTION_IDS.approve, 'Approve', record.id, 'primary'), button(ACTION_IDS.reject, 'Reject', record.id, 'danger')],
     });
   }
   if (overview.moreWaiting) blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: 'More wait for you: see the approvals channel.' }] });
