@@ -4,7 +4,13 @@ import { startApplication } from './application';
 try {
   const config = loadConfig(process.env);
   const application = await startApplication(config);
+  // Stop taking requests, finish what is in flight, keep what is undelivered in the outbox for the next start.
   const shutdown = () => {
+    const deadline = setTimeout(() => {
+      process.stderr.write('Shutdown took longer than 9 seconds; exiting anyway. Undelivered notifications stay in the outbox.\n');
+      process.exit(1);
+    }, 9000);
+    deadline.unref();
     application.stop().then(
       () => process.exit(0),
       () => process.exit(1),
