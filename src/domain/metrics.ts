@@ -66,7 +66,8 @@ export function computeMetrics(input: MetricsInput): Metrics {
   for (const exception of input.active) ages[ageBucket(daysBetween(exception.approvedOn, input.today))]++;
   const overOneEighty = ages['181–365'] + ages['over 365'];
   const weekAgo = input.history.find((s) => s.week === isoWeek(addCalendarDays(input.today, -7)));
-  const quarterAgo = input.history.find((s) => s.week === isoWeek(addCalendarDays(input.today, -91)));
+  // The same week last quarter, or the nearest week next to it if that week's post was missed.
+  const quarterAgo = [-91, -84, -98].map((days) => input.history.find((s) => s.week === isoWeek(addCalendarDays(input.today, days)))).find(Boolean);
   const byPolicy = new Map<string, number>();
   for (const exception of input.active) byPolicy.set(exception.policyKey, (byPolicy.get(exception.policyKey) ?? 0) + 1);
   const change = quarterAgo ? input.active.length - quarterAgo.active : null;

@@ -1,4 +1,4 @@
-import { and, eq, gt, inArray, isNull, lt, lte, ne, or, sql } from 'drizzle-orm';
+import { and, eq, gt, gte, inArray, isNull, lt, lte, ne, or, sql } from 'drizzle-orm';
 import { exceptions } from '../db/schema';
 import { decidersFor } from '../domain/authority';
 import { addCalendarDays, calendarDateIn, daysBetween } from '../domain/calendar';
@@ -79,7 +79,7 @@ export function homeOverview(ctx: ServiceContext, userId: string): HomeOverview 
     headline: {
       active: count(eq(exceptions.status, 'active')),
       waitingForDecision: open.length,
-      expiringIn14Days: count(and(eq(exceptions.status, 'active'), lte(exceptions.expiresOn, addCalendarDays(today, 14)))),
+      expiringIn14Days: count(and(eq(exceptions.status, 'active'), gte(exceptions.expiresOn, today), lte(exceptions.expiresOn, addCalendarDays(today, 14)))),
     },
   };
 }

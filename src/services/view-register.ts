@@ -39,11 +39,15 @@ export function showFor(ctx: ServiceContext, actorId: string, exceptionId: numbe
   return { record, history: auditTrail(ctx.db, exceptionId), canRevoke: record.status === 'active' && mayRevoke(actorId, record, ctx.roles) };
 }
 
-/** The register as a CSV file for an auditor or the security team; nobody else takes the whole register away. */
-export function exportFor(ctx: ServiceContext, actorId: string, today: string): { filename: string; csv: string; rows: number } {
+/** Only an auditor or the security team takes the whole register away; checked before anything is built. */
+export function authorizeExport(ctx: ServiceContext, actorId: string): void {
   if (!ctx.roles.auditors.has(actorId) && !ctx.roles.securityTeam.has(actorId)) {
     throw new DomainError('not_authorised', 'The export is for auditors and the security team. `/exception list` shows the exceptions you requested or own.');
   }
+}
+
+/** The register as a CSV file. */
+export function buildExport(ctx: ServiceContext, today: string): { filename: string; csv: string; rows: number } {
   const rows = exportRegister(ctx.db);
   return { filename: `exception-register-${today}.csv`, csv: toCsv(rows), rows: rows.length };
 }

@@ -41,10 +41,16 @@ export function gatherMetrics(ctx: ServiceContext, now: Date): Metrics {
       ctx.db
         .select({ n: sql<number>`count(*)` })
         .from(exceptions)
-        .where(and(eq(exceptions.status, 'active'), lte(exceptions.expiresOn, addCalendarDays(today, 14))))
+        .where(and(eq(exceptions.status, 'active'), gte(exceptions.expiresOn, today), lte(exceptions.expiresOn, addCalendarDays(today, 14))))
         .get(),
     ),
-    renewalsThisQuarter: count(ctx.db.select({ n: sql<number>`count(*)` }).from(renewals).where(gte(renewals.createdAt, `${quarterStart(today)}T00:00:00.000Z`)).get()),
+    // The quarter begins at midnight in TZ: a day of slack in SQL, then each renewal's own day decides.
+    renewalsThisQuarter: ctx.db
+      .select({ createdAt: renewals.createdAt })
+      .from(renewals)
+      .where(gte(renewals.createdAt, `${addCalendarDays(quarterStart(today), -1)}T00:00:00.000Z`))
+      .all()
+      .filter((r) => calendarDateIn(new Date(r.createdAt), ctx.timeZone) >= quarterStart(today)).length,
     history: ctx.db.select({ week: metricSnapshots.week, active: metricSnapshots.active, overOneEighty: metricSnapshots.overOneEighty }).from(metricSnapshots).all(),
   });
 }

@@ -63,13 +63,14 @@ export function createWebhookDeliverer(deps: WebhookDeps) {
         kind: row.event.kind,
         occurredAt: row.event.occurredAt,
         actor: row.event.actorId,
-        exception: row.ref
+        // The register as it stands when this is sent; `kind` and `details` say what happened at the time.
+        exceptionNow: row.ref
           ? { id: formatExceptionRef(row.ref), status: row.status, policy: row.policyKey, owner: row.ownerId, expiresOn: row.expiresOn, affectedSystems: row.affectedSystems, externalRef: row.externalRef }
           : null,
         details: JSON.parse(row.event.payload) as unknown,
         hash: row.event.hash,
       });
-      const timestamp = String(Math.floor(now.getTime() / 1000));
+      const timestamp = String(Math.floor(deps.clock().getTime() / 1000));
       try {
         const response = await post(deps.url, {
           method: 'POST',
@@ -82,7 +83,8 @@ export function createWebhookDeliverer(deps: WebhookDeps) {
         const attempts = state.attempts + 1;
         const next = new Date(now.getTime() + Math.min(1000 * 2 ** (attempts - 1), MAX_BACKOFF_MS));
         deps.db.update(webhookCursor).set({ lastEventId: last, attempts, nextAttemptAt: next.toISOString(), lastError: error instanceof Error ? error.message : String(error) }).where(eq(webhookCursor.id, 1)).run();
-        deps.logger.event(LogLevel.WARN, 'webhook delivery will be retried', { eventId: row.event.id, attempts, nextAttemptAt: next.toISOString(), error });
+        // Every later event waits behind this one, so a receiver that keeps refusing needs a person's attention.
+        deps.logger.event(attempts >= 10 ? LogLevel.ERROR : LogLevel.WARN, 'webhook delivery will be retried; later events wait behind it', { eventId: row.event.id, attempts, nextAttemptAt: next.toISOString(), error });
         return delivered;
       }
       last = row.event.id;

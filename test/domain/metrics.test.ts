@@ -71,6 +71,11 @@ describe('computeMetrics (hand-computed register)', () => {
     expect(computeMetrics({ ...base, history: [{ week: isoWeek('2026-08-26'), active: 9, overOneEighty: 2 }] }).trend).toBe('down');
   });
 
+  it("uses a week next to the same week last quarter when that week's post was missed", () => {
+    const m = computeMetrics({ ...base, history: [{ week: isoWeek('2026-09-02'), active: 1, overOneEighty: 0 }] });
+    expect(m).toMatchObject({ changeSinceLastQuarter: 3, trend: 'up' });
+  });
+
   it('flags a policy with ten or more active exceptions', () => {
     const many = Array.from({ length: 10 }, () => ({ approvedOn: '2026-11-01', policyKey: 'WISH-1' }));
     expect(computeMetrics({ ...base, active: many, history: [] }).topPolicies).toEqual([{ key: 'WISH-1', active: 10, many: true }]);

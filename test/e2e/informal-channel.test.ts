@@ -38,6 +38,14 @@ describe('informal asks in a watched channel', () => {
     expect(pointers()).toHaveLength(1);
   });
 
+  it('answers an ask that comes with a screenshot (file_share), but not an edit', async () => {
+    const withFile = h.standIn.seedMessage({ channel: HELP, user: PEOPLE.requester, text: 'can I get an exception for the kiosk? screenshot attached' });
+    await say(HELP, withFile.text!, { subtype: 'file_share', ts: withFile.ts });
+    expect(pointers()).toHaveLength(1);
+    await say(HELP, 'can I get an exception for the printer?', { subtype: 'message_changed' });
+    expect(pointers()).toHaveLength(1);
+  });
+
   it('never answers in DMs, in channels it does not watch, to bots or to itself, or to ordinary talk', async () => {
     await say('D0SOMEONE', ASK, { channel_type: 'im' });
     await say(CHANNELS.approvals, ASK);

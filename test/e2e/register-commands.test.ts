@@ -105,7 +105,7 @@ describe('/exception show', () => {
 describe('/exception export', () => {
   it('sends an auditor the register as a CSV file in their DM', async () => {
     const { text } = await command(AUDITOR, 'export');
-    expect(text).toBe('Preparing the export of 3 exceptions; it arrives in your DM with this app.');
+    expect(text).toBe('Preparing the export; it arrives in your DM with this app.');
     await h.standIn.waitFor(() => h.standIn.uploads.length === 1);
     const [upload] = h.standIn.uploads;
     expect(upload!.filename).toBe('exception-register-2026-11-25.csv');

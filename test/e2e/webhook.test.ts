@@ -11,7 +11,7 @@ const SECRET = 'webhook-secret-for-tests-0123';
 interface Received {
   id: number;
   kind: string;
-  exception: { id: string; status: string; policy: string; affectedSystems: string | null; externalRef: string | null } | null;
+  exceptionNow: { id: string; status: string; policy: string; affectedSystems: string | null; externalRef: string | null } | null;
   signatureValid: boolean;
 }
 
@@ -56,7 +56,7 @@ describe('the exceptions webhook', () => {
     await clickButton(h, decisionCard(h, 'EXC-0001'), ACTION_IDS.approve, PEOPLE.ciso);
     expect(received.map((r) => r.kind)).toEqual(['exception.requested', 'exception.assessed', 'exception.approved']);
     expect(received.every((r) => r.signatureValid)).toBe(true);
-    expect(received.at(-1)!.exception).toMatchObject({ id: 'EXC-0001', status: 'active', policy: 'MFA-01', affectedSystems: 'hr-app-01', externalRef: 'CHG-4711' });
+    expect(received.at(-1)!.exceptionNow).toMatchObject({ id: 'EXC-0001', status: 'active', policy: 'MFA-01', affectedSystems: 'hr-app-01', externalRef: 'CHG-4711' });
     expect(received.map((r) => r.id)).toEqual([...received.map((r) => r.id)].sort((a, b) => a - b));
   });
 

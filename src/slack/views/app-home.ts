@@ -49,7 +49,7 @@ export function appHome(overview: HomeOverview): types.HomeView {
   const lines = overview.mine.map(
     (row) =>
       `*${row.ref}* · ${escapeMrkdwnWithin(row.title, 150)} · ${STATUS_LABELS[row.status]}` +
-      (row.daysLeft === null ? '' : row.daysLeft === 0 ? ' · expires today' : ` · ${row.daysLeft} days left`),
+      (row.daysLeft === null ? '' : row.daysLeft < 0 ? ' · past its date, expiring now' : row.daysLeft === 0 ? ' · expires today' : ` · ${row.daysLeft} days left`),
   );
   for (let i = 0; i < lines.length; i += 10) blocks.push(section(lines.slice(i, i + 10).join('\n')));
   if (overview.moreMine) blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: 'You have more: `/exception list` shows them all.' }] });

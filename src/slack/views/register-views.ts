@@ -17,7 +17,7 @@ export function registerList(listing: RegisterListing): SlackMessage {
   }
   const lines = listing.rows.map(
     (r) =>
-      `*${r.ref}* · ${escapeMrkdwnWithin(r.title, 180)} · ${r.policyKey} · ${STATUS_LABELS[r.status]}` +
+      `*${r.ref}* · ${escapeMrkdwnWithin(r.title, 180)} · ${escapeMrkdwnWithin(r.policyKey, 64)} · ${STATUS_LABELS[r.status]}` +
       `${r.expiresOn ? ` · until ${r.expiresOn}` : ''} · owner ${mention(r.ownerId)}`,
   );
   const blocks: types.KnownBlock[] = [section(listing.scope === 'mine' ? '*Your exceptions* (as requester or owner), newest first:' : '*The register*, newest first:')];

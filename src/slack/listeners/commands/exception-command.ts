@@ -9,7 +9,7 @@ import { helpText } from '../../views/help-text';
 import { renewalModal } from '../../views/renewal-modal';
 import { recordDetails, registerList } from '../../views/register-views';
 import type { SlackMessage } from '../../views/exception-cards';
-import { exportFor, listFor, showFor } from '../../../services/view-register';
+import { authorizeExport, buildExport, listFor, showFor } from '../../../services/view-register';
 import { gatherMetrics } from '../../../services/weekly-metrics';
 import { metricsMessage } from '../../views/metrics-message';
 import { calendarDateIn } from '../../../domain/calendar';
@@ -80,17 +80,17 @@ export function registerExceptionCommand(app: App, deps: ListenerDeps): void {
   });
 }
 
-/** The CSV goes to the person's DM as a file; building and uploading it happens after the acknowledgement. */
+/** The CSV goes to the person's DM as a file; only the permission check runs before the acknowledgement. */
 async function sendExport(deps: ListenerDeps, client: webApi.WebClient, respond: RespondFn, command: SlashCommand, ack: (response?: { response_type: 'ephemeral'; text: string }) => Promise<void>): Promise<void> {
-  let file: ReturnType<typeof exportFor>;
   try {
-    file = exportFor(deps.services, command.user_id, calendarDateIn(deps.services.clock(), deps.services.timeZone));
+    authorizeExport(deps.services, command.user_id);
   } catch (error) {
     await ack({ response_type: 'ephemeral', text: refusalText(error, deps.logger, { command: command.command, text: command.text }) });
     return;
   }
-  await ack({ response_type: 'ephemeral', text: `Preparing the export of ${file.rows} exceptions; it arrives in your DM with this app.` });
+  await ack({ response_type: 'ephemeral', text: 'Preparing the export; it arrives in your DM with this app.' });
   try {
+    const file = buildExport(deps.services, calendarDateIn(deps.services.clock(), deps.services.timeZone));
     const opened = await client.conversations.open({ users: command.user_id });
     await client.filesUploadV2({
       channel_id: opened.channel?.id ?? command.user_id,

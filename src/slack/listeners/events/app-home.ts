@@ -1,4 +1,4 @@
-import type { App, BlockButtonAction } from '@slack/bolt';
+import { LogLevel, type App, type BlockButtonAction } from '@slack/bolt';
 import { homeOverview } from '../../../services/home-overview';
 import { requestFormDefaults } from '../../../services/request-exception';
 import { ACTION_IDS } from '../../ids';
@@ -9,7 +9,12 @@ import type { ListenerDeps } from '../deps';
 export function registerAppHome(app: App, deps: ListenerDeps): void {
   app.event('app_home_opened', async ({ event, client }) => {
     if (event.tab !== 'home') return;
-    await client.views.publish({ user_id: event.user, view: appHome(homeOverview(deps.services, event.user)) });
+    try {
+      await client.views.publish({ user_id: event.user, view: appHome(homeOverview(deps.services, event.user)) });
+    } catch (error) {
+      // Nobody is waiting on an answer to this event; the next opening of the tab tries again.
+      deps.logger.event(LogLevel.WARN, 'could not publish App Home', { user: event.user, error });
+    }
   });
 
   app.action<BlockButtonAction>(ACTION_IDS.openRequest, async ({ ack, body, client }) => {

@@ -12,16 +12,20 @@ import { replyTo } from '../actions/reply-to';
  * is kept on the record as the request's origin.
  */
 export function registerRequestFromMessage(app: App, deps: ListenerDeps): void {
-  app.shortcut<MessageShortcut>(SHORTCUT_IDS.requestFromMessage, async ({ ack, shortcut, client }) => {
+  app.shortcut<MessageShortcut>(SHORTCUT_IDS.requestFromMessage, async ({ ack, shortcut, client, respond }) => {
     await ack();
-    await client.views.open({
-      trigger_id: shortcut.trigger_id,
-      view: requestModal({
-        requesterId: shortcut.user.id,
-        ...requestFormDefaults(deps.services),
-        origin: { channel: shortcut.channel.id, ts: shortcut.message.ts, text: shortcut.message.text ?? '' },
-      }),
-    });
+    try {
+      await client.views.open({
+        trigger_id: shortcut.trigger_id,
+        view: requestModal({
+          requesterId: shortcut.user.id,
+          ...requestFormDefaults(deps.services),
+          origin: { channel: shortcut.channel.id, ts: shortcut.message.ts, text: shortcut.message.text ?? '' },
+        }),
+      });
+    } catch (error) {
+      await respond({ response_type: 'ephemeral', text: refusalText(error, deps.logger, { shortcut: shortcut.callback_id }) });
+    }
   });
 
   app.action<BlockButtonAction>(ACTION_IDS.requestFromThread, async ({ ack, body, action, client, respond }) => {
