@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/main';
+import { runCapturing } from './run-cli';
 import { openRegister, type Register } from '../../src/db/client';
 import { decideException } from '../../src/services/decide-exception';
 import { importPolicies } from '../../src/services/policy-catalogue';
@@ -28,12 +29,7 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-async function cli(...args: string[]) {
-  let out = '';
-  let err = '';
-  const code = await runCli(args, { DATABASE_PATH: path }, { out: { write: (t: string) => (out += t) }, err: { write: (t: string) => (err += t) } });
-  return { code, out, err };
-}
+const cli = (...args: string[]) => runCapturing(args, { DATABASE_PATH: path });
 
 /** Tampering as someone with the database file would: the guard triggers go first. */
 function tamper(change: (register: Register) => void): void {

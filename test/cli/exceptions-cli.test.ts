@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runCli } from '../../src/cli/main';
+import { runCapturing } from './run-cli';
 import { openRegister } from '../../src/db/client';
 import { decideException } from '../../src/services/decide-exception';
 import { importPolicies } from '../../src/services/policy-catalogue';
@@ -21,12 +21,7 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-async function cli(...args: string[]) {
-  let out = '';
-  let err = '';
-  const code = await runCli(args, env, { out: { write: (t: string) => (out += t) }, err: { write: (t: string) => (err += t) } });
-  return { code, out, err };
-}
+const cli = (...args: string[]) => runCapturing(args, env);
 
 function csv(name: string, text: string): string {
   const path = join(dir, name);

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runCli } from '../../src/cli/main';
+import { runCapturing } from './run-cli';
 import { openRegister } from '../../src/db/client';
 import { decideException } from '../../src/services/decide-exception';
 import { EXPORT_COLUMNS } from '../../src/services/export-register';
@@ -43,12 +43,7 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-async function cli(...args: string[]) {
-  let out = '';
-  let err = '';
-  const code = await runCli(args, { DATABASE_PATH: path }, { out: { write: (t: string) => (out += t) }, err: { write: (t: string) => (err += t) } });
-  return { code, out, err };
-}
+const cli = (...args: string[]) => runCapturing(args, { DATABASE_PATH: path });
 
 describe('exceptions export', () => {
   it('writes one CSV row per exception with every audit column, quoted by RFC 4180 and safe to open in a spreadsheet', async () => {
