@@ -57,10 +57,14 @@ export function quarterOf(date: CalendarDate): string {
   return `${year}-Q${Math.floor((month - 1) / 3) + 1}`;
 }
 
+export function firstDayOfQuarter(date: CalendarDate): CalendarDate {
+  const [year, month] = date.split('-').map(Number) as [number, number];
+  return `${year}-${String(Math.floor((month - 1) / 3) * 3 + 1).padStart(2, '0')}-01`;
+}
+
 /** The quarterly review is due from the first Monday of the quarter on, once per quarter. */
 export function firstMondayOfQuarter(date: CalendarDate): CalendarDate {
-  const [year, month] = date.split('-').map(Number) as [number, number];
-  const first = `${year}-${String(Math.floor((month - 1) / 3) * 3 + 1).padStart(2, '0')}-01`;
+  const first = firstDayOfQuarter(date);
   const weekday = new Date(`${first}T00:00:00Z`).getUTCDay();
   return addCalendarDays(first, (8 - weekday) % 7);
 }

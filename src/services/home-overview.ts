@@ -2,6 +2,7 @@ import { and, eq, gt, gte, inArray, isNull, lt, lte, ne, or, sql } from 'drizzle
 import { exceptions } from '../db/schema';
 import { decidersFor } from '../domain/authority';
 import { addCalendarDays, calendarDateIn, daysBetween } from '../domain/calendar';
+import { firstDayOfQuarter } from '../domain/follow-ups';
 import type { ServiceContext } from './context';
 import { loadExceptionRecord, type ExceptionRecord } from './exception-record';
 import { listExceptions, type ExceptionSummary } from './list-exceptions';
@@ -49,11 +50,6 @@ function reviewsFor(ctx: ServiceContext, userId: string, today: string): Waiting
       const record = loadExceptionRecord(ctx.db, id);
       return record ? [{ record, stage: 'review' as const }] : [];
     });
-}
-
-function firstDayOfQuarter(date: string): string {
-  const [year, month] = date.split('-').map(Number) as [number, number];
-  return `${year}-${String(Math.floor((month - 1) / 3) * 3 + 1).padStart(2, '0')}-01`;
 }
 
 export function homeOverview(ctx: ServiceContext, userId: string): HomeOverview {

@@ -2,15 +2,11 @@ import { and, eq, gte, inArray, lte, or, gt, sql } from 'drizzle-orm';
 import { appendAuditEvent } from '../db/audit-chain';
 import { exceptions, metricSnapshots, policies, renewals } from '../db/schema';
 import { addCalendarDays, calendarDateIn, hourIn } from '../domain/calendar';
+import { firstDayOfQuarter } from '../domain/follow-ups';
 import { computeMetrics, isoWeek, mondayOf, type Metrics } from '../domain/metrics';
 import { SCHEDULER_ACTOR, type ServiceContext } from './context';
 import { loadExceptionRecord } from './exception-record';
 import { queueNotifications } from './notifications';
-
-function quarterStart(date: string): string {
-  const [year, month] = date.split('-').map(Number) as [number, number];
-  return `${year}-${String(Math.floor((month - 1) / 3) * 3 + 1).padStart(2, '0')}-01`;
-}
 
 /** The figures as of `now`, from the register and the weekly snapshots before this week. */
 export function gatherMetrics(ctx: ServiceContext, now: Date): Metrics {
@@ -48,9 +44,9 @@ export function gatherMetrics(ctx: ServiceContext, now: Date): Metrics {
     renewalsThisQuarter: ctx.db
       .select({ createdAt: renewals.createdAt })
       .from(renewals)
-      .where(gte(renewals.createdAt, `${addCalendarDays(quarterStart(today), -1)}T00:00:00.000Z`))
+      .where(gte(renewals.createdAt, `${addCalendarDays(firstDayOfQuarter(today), -1)}T00:00:00.000Z`))
       .all()
-      .filter((r) => calendarDateIn(new Date(r.createdAt), ctx.timeZone) >= quarterStart(today)).length,
+      .filter((r) => calendarDateIn(new Date(r.createdAt), ctx.timeZone) >= firstDayOfQuarter(today)).length,
     history: ctx.db.select({ week: metricSnapshots.week, active: metricSnapshots.active, overOneEighty: metricSnapshots.overOneEighty }).from(metricSnapshots).all(),
   });
 }
