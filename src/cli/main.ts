@@ -9,7 +9,7 @@ import { isCalendarDate } from '../domain/calendar';
 import { runJobs } from '../jobs/run-jobs';
 import { createServiceContext } from '../services/context';
 import { getExceptionRecord } from '../services/exception-record';
-import { exportRegister, toCsv } from '../services/export-register';
+import { csvLines, exportRegister } from '../services/export-register';
 import { listExceptions } from '../services/list-exceptions';
 import { importPolicies, listPolicies } from '../services/policy-catalogue';
 
@@ -75,7 +75,29 @@ function runScheduledJobs(register: Register, args: string[], env: Record<string
   }
 }
 
-function exportTo(db: Register['db'], args: string[], out: Streams['out']): void {
+/** Writes in large chunks and waits whenever the reader falls behind, so an export of any size stays in bounded memory. */
+async function writeStreamed(out: Streams['out'], pieces: Iterable<string>): Promise<void> {
+  const drained = () => new Promise<void>((resolve) => (out as Partial<NodeJS.WritableStream>).once?.('drain', () => resolve()) ?? resolve());
+  let chunk = '';
+  for (const piece of pieces) {
+    chunk += piece;
+    if (chunk.length < 64 * 1024) continue;
+    if (out.write(chunk) === false) await drained();
+    chunk = '';
+  }
+  if (chunk) out.write(chunk);
+}
+
+function* jsonArray(rows: Iterable<unknown>): Generator<string> {
+  let first = true;
+  for (const row of rows) {
+    yield `${first ? '[\n' : ',\n'}${JSON.stringify(row, null, 2).replace(/^/gm, '  ')}`;
+    first = false;
+  }
+  yield first ? '[]\n' : '\n]\n';
+}
+
+async function exportTo(db: Register['db'], args: string[], out: Streams['out']): Promise<void> {
   const options = new Map<string, string>();
   for (let i = 0; i < args.length; i += 2) {
     const [flag, value] = [args[i] ?? '', args[i + 1]];
@@ -97,7 +119,7 @@ function exportTo(db: Register['db'], args: string[], out: Streams['out']): void
     from: options.get('--from'),
     to: options.get('--to'),
   });
-  out.write(format === 'csv' ? toCsv(rows) : `${JSON.stringify(rows, null, 2)}\n`);
+  await writeStreamed(out, format === 'csv' ? csvLines(rows) : jsonArray(rows));
 }
 
 /** SQLite's online backup: a consistent snapshot while the app keeps writing (WAL), page by page. */
@@ -182,8 +204,7 @@ function run(register: Register, args: string[], out: Streams['out'], env: Recor
       runScheduledJobs(register, rest, env, out);
       return;
     case 'export':
-      exportTo(db, rest, out);
-      return;
+      return exportTo(db, rest, out);
     case 'audit': {
       if (rest[0] !== 'verify') throw new UsageError('Use "audit verify".');
       const verdict = verifyAuditChain(db);

@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
-import { asc, desc, eq, gt } from 'drizzle-orm';
+import { hash as digest } from 'node:crypto';
+import { asc, desc, eq, sql } from 'drizzle-orm';
 import { auditEvents, type AuditEventKind } from './schema';
 import type { Tx } from './client';
 
@@ -15,7 +15,8 @@ export interface AuditEventInput {
 
 export function hashAuditEvent(prevHash: string, event: { exceptionId: number | null; actorId: string; kind: string; payload: string; occurredAt: string }): string {
   const canonical = JSON.stringify([prevHash, event.exceptionId, event.actorId, event.kind, event.payload, event.occurredAt]);
-  return createHash('sha256').update(canonical).digest('hex');
+  // The one-shot hash: verifying a million events spends most of its time here.
+  return digest('sha256', canonical, 'hex');
 }
 
 /** Appends inside the caller's transaction, so an event exists exactly when the change it records does. */
@@ -54,13 +55,15 @@ export type ChainVerdict =
  * Walks the chain in order. An event whose stored hash no longer matches its content was edited; an event whose
  * recorded predecessor is not the event before it follows a deletion or a reordering. The first break is reported.
  */
-export function verifyAuditChain(db: Pick<Tx, 'select'>): ChainVerdict {
+export function verifyAuditChain(db: Pick<Tx, 'all'>): ChainVerdict {
   let previous = GENESIS_HASH;
   let events = 0;
   let lastId = 0;
-  // In pages, so a register of millions of events is checked in bounded memory.
+  // In pages, so a register of millions of events is checked in bounded memory; plain rows, since every one is read.
   for (;;) {
-    const page = db.select().from(auditEvents).where(gt(auditEvents.id, lastId)).orderBy(asc(auditEvents.id)).limit(5000).all();
+    const page = db.all<{ id: number; exceptionId: number | null; actorId: string; kind: string; payload: string; occurredAt: string; prevHash: string; hash: string }>(sql`
+      select id, exception_id as exceptionId, actor_id as actorId, kind, payload, occurred_at as occurredAt, prev_hash as prevHash, hash
+      from ${auditEvents} where id > ${lastId} order by id limit 5000`);
     if (page.length === 0) return { ok: true, events };
     for (const event of page) {
       events++;

@@ -182,6 +182,8 @@ export const renewals = sqliteTable(
   },
   (table) => [
     uniqueIndex('renewals_round_idx').on(table.exceptionId, table.round),
+    // Open renewals are few among many decided ones; App Home, nudges and metrics look them up on every run.
+    index('renewals_status_idx').on(table.status),
     check('renewals_status_check', oneOf(table.status, RENEWAL_STATUSES)),
     check('renewals_percent_check', sql`${table.percentComplete} between 0 and 100`),
   ],

@@ -1,4 +1,4 @@
-import { desc, eq } from 'drizzle-orm';
+import { eq, inArray, sql } from 'drizzle-orm';
 import { appendAuditEvent } from '../db/audit-chain';
 import { checkins, exceptions } from '../db/schema';
 import { calendarDateIn } from '../domain/calendar';
@@ -23,11 +23,19 @@ export function checkControls(ctx: ServiceContext, now: Date): { asked: string[]
         .from(exceptions)
         .where(eq(exceptions.status, 'active'))
         .all();
+      // The latest question to each active exception's owner, in one query rather than one per exception.
+      const latestIds = tx
+        .select({ id: sql<number>`max(${checkins.id})` })
+        .from(checkins)
+        .innerJoin(exceptions, eq(exceptions.id, checkins.exceptionId))
+        .where(eq(exceptions.status, 'active'))
+        .groupBy(checkins.exceptionId);
+      const latestOf = new Map(tx.select().from(checkins).where(inArray(checkins.id, latestIds)).all().map((c) => [c.exceptionId, c]));
       const notifications: Notification[] = [];
       const asked: string[] = [];
       const overdue: number[] = [];
       for (const exception of active) {
-        const latest = tx.select().from(checkins).where(eq(checkins.exceptionId, exception.id)).orderBy(desc(checkins.id)).limit(1).get();
+        const latest = latestOf.get(exception.id);
         const unanswered = latest !== undefined && latest.answer === null;
         if (latest && unanswered) {
           if (latest.overdueReportedAt === null && checkinOverdue(latest.askedOn, today, ctx.rules.checkinGraceDays)) {

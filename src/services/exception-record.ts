@@ -1,4 +1,4 @@
-import { and, asc, eq } from 'drizzle-orm';
+import { and, asc, eq, inArray, sql } from 'drizzle-orm';
 import { assessments, decisions, exceptions, policies, renewals, type RenewalStatus } from '../db/schema';
 import type { Db, Tx } from '../db/client';
 import { DomainError } from '../domain/errors';
@@ -88,7 +88,7 @@ export interface ExceptionRecord {
   open: OpenDecision | null;
 }
 
-function openDecisionOf(status: ExceptionStatus, round: number, createdAt: string, renewal: RenewalRecord | null, assessedAt: string | undefined): OpenDecision | null {
+function openDecisionOf(status: ExceptionStatus, round: number, createdAt: string, renewal: Pick<RenewalRecord, 'status' | 'createdAt'> | null, assessedAt: string | undefined): OpenDecision | null {
   if (round === 0) {
     if (status === 'requested') return { stage: 'assessment', round, since: createdAt };
     if (status === 'pending_approval' && assessedAt) return { stage: 'decision', round, since: assessedAt };
@@ -197,4 +197,66 @@ export function getExceptionRecord(db: Reader, id: number): ExceptionRecord {
   const record = loadExceptionRecord(db, id);
   if (!record) throw new DomainError('not_found', `${formatExceptionRef(id)} does not exist. Check the ID (it looks like EXC-0001) and try again.`);
   return record;
+}
+
+/** An exception something waits on now, with just what the lists, nudges and metrics need to know about it. */
+export interface WaitingItem {
+  id: number;
+  requesterId: string;
+  ownerId: string;
+  route: ApprovalRoute | null;
+  open: OpenDecision;
+  /** Who has already decided in the current round. */
+  deciders: string[];
+}
+
+/** IN lists are kept short: SQLite limits how many values one statement may bind. */
+export const ID_CHUNK = 500;
+
+/**
+ * Everything waiting for an assessment or a decision, of a first request or of a renewal, oldest first: a
+ * handful of queries however large the register, since only open requests and open renewals are read.
+ */
+export function listWaiting(db: Reader): WaitingItem[] {
+  const columns = {
+    id: exceptions.id,
+    status: exceptions.status,
+    round: exceptions.currentRound,
+    createdAt: exceptions.createdAt,
+    requesterId: exceptions.requesterId,
+    ownerId: exceptions.ownerId,
+    route: exceptions.route,
+  };
+  const requests = db
+    .select({ ...columns, renewalStatus: sql<RenewalStatus | null>`null`, renewalCreatedAt: sql<string | null>`null` })
+    .from(exceptions)
+    .where(and(inArray(exceptions.status, ['requested', 'pending_approval']), eq(exceptions.currentRound, 0)))
+    .all();
+  const renewing = db
+    .select({ ...columns, renewalStatus: renewals.status, renewalCreatedAt: renewals.createdAt })
+    .from(renewals)
+    .innerJoin(exceptions, and(eq(exceptions.id, renewals.exceptionId), eq(exceptions.currentRound, renewals.round)))
+    .where(and(inArray(renewals.status, ['requested', 'pending_approval']), inArray(exceptions.status, ['active', 'expired'])))
+    .all();
+  const candidates = [...requests, ...renewing];
+  const assessedAt = new Map<number, string>();
+  const decided = new Map<number, string[]>();
+  for (let from = 0; from < candidates.length; from += ID_CHUNK) {
+    const chunk = candidates.slice(from, from + ID_CHUNK);
+    const roundOf = new Map(chunk.map((c) => [c.id, c.round]));
+    const ids = [...roundOf.keys()];
+    for (const a of db.select({ exceptionId: assessments.exceptionId, round: assessments.round, assessedAt: assessments.assessedAt }).from(assessments).where(inArray(assessments.exceptionId, ids)).all()) {
+      if (roundOf.get(a.exceptionId) === a.round) assessedAt.set(a.exceptionId, a.assessedAt);
+    }
+    for (const d of db.select({ exceptionId: decisions.exceptionId, round: decisions.round, deciderId: decisions.deciderId }).from(decisions).where(inArray(decisions.exceptionId, ids)).orderBy(asc(decisions.id)).all()) {
+      if (roundOf.get(d.exceptionId) === d.round) decided.set(d.exceptionId, [...(decided.get(d.exceptionId) ?? []), d.deciderId]);
+    }
+  }
+  return candidates
+    .flatMap((c) => {
+      const renewal = c.renewalStatus && c.renewalCreatedAt ? { status: c.renewalStatus, createdAt: c.renewalCreatedAt } : null;
+      const open = openDecisionOf(c.status, c.round, c.createdAt, renewal, assessedAt.get(c.id));
+      return open ? [{ id: c.id, requesterId: c.requesterId, ownerId: c.ownerId, route: c.route, open, deciders: decided.get(c.id) ?? [] }] : [];
+    })
+    .sort((a, b) => (a.open.since < b.open.since ? -1 : a.open.since > b.open.since ? 1 : a.id - b.id));
 }

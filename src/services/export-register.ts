@@ -1,4 +1,4 @@
-import { and, asc, eq, gte, inArray, lt, type SQL } from 'drizzle-orm';
+import { and, gt, gte, inArray, lt, sql, type SQL } from 'drizzle-orm';
 import { assessments, decisions, exceptions, policies, renewals } from '../db/schema';
 import { addCalendarDays, type CalendarDate } from '../domain/calendar';
 import { formatExceptionRef, type ExceptionStatus } from '../domain/exception';
@@ -53,73 +53,133 @@ export interface ExportFilter {
 
 function groupBy<T extends { exceptionId: number }>(rows: T[]): Map<number, T[]> {
   const groups = new Map<number, T[]>();
-  for (const row of rows) groups.set(row.exceptionId, [...(groups.get(row.exceptionId) ?? []), row]);
+  for (const row of rows) {
+    const group = groups.get(row.exceptionId);
+    if (group) group.push(row);
+    else groups.set(row.exceptionId, [row]);
+  }
   return groups;
 }
 
-/** The whole register as evidence: every decision (who, when), every renewal with its evidence, reviews and check-ins. */
-export function exportRegister(db: Reader, filter: ExportFilter = {}): ExportRow[] {
+/** Exceptions read per query: memory stays flat however large the register, and each IN list stays small. */
+const PAGE_SIZE = 1000;
+
+/** The columns the export reads, in the shape SQLite returns them: read as plain rows, since an export reads them all. */
+interface ExceptionColumns {
+  id: number;
+  status: ExceptionStatus;
+  policyKey: string;
+  policyTitle: string;
+  title: string;
+  scope: string;
+  affectedSystems: string | null;
+  externalRef: string | null;
+  justification: string;
+  compensatingControls: string;
+  requesterId: string;
+  ownerId: string;
+  structural: number;
+  structuralReason: string | null;
+  route: string | null;
+  createdAt: string;
+  activatedAt: string | null;
+  expiresOn: string | null;
+  originalExpiresOn: string | null;
+  renewalCount: number;
+  lastReviewedAt: string | null;
+  lastReviewedBy: string | null;
+  lastCheckinOn: string | null;
+  attentionReason: string | null;
+  closedAt: string | null;
+  closingNote: string | null;
+}
+
+/**
+ * The whole register as evidence: every decision (who, when), every renewal with its evidence, reviews and
+ * check-ins. Rows come page by page in ID order, so a register of any size streams in bounded memory; plain SQL
+ * rows rather than mapped entities, because mapping 100,000 rows costs more than reading them.
+ */
+export function* exportRegister(db: Reader, filter: ExportFilter = {}): Generator<ExportRow> {
   const conditions: SQL[] = [];
   if (filter.statuses?.length) conditions.push(inArray(exceptions.status, [...filter.statuses]));
   if (filter.from) conditions.push(gte(exceptions.createdAt, `${filter.from}T00:00:00.000Z`));
   if (filter.to) conditions.push(lt(exceptions.createdAt, `${addCalendarDays(filter.to, 1)}T00:00:00.000Z`));
-  const rows = db
-    .select({ exception: exceptions, policyKey: policies.key, policyTitle: policies.title })
-    .from(exceptions)
-    .innerJoin(policies, eq(policies.id, exceptions.policyId))
-    .where(conditions.length > 0 ? and(...conditions) : undefined)
-    .orderBy(asc(exceptions.id))
-    .all();
-  const ids = rows.map((r) => r.exception.id);
-  if (ids.length === 0) return [];
-  const assessed = groupBy(db.select().from(assessments).where(inArray(assessments.exceptionId, ids)).orderBy(asc(assessments.round)).all());
-  const decided = groupBy(db.select().from(decisions).where(inArray(decisions.exceptionId, ids)).orderBy(asc(decisions.id)).all());
-  const renewed = groupBy(db.select().from(renewals).where(inArray(renewals.exceptionId, ids)).orderBy(asc(renewals.round)).all());
-
-  return rows.map(({ exception: e, policyKey, policyTitle }) => {
-    const assessment = (assessed.get(e.id) ?? []).at(-1);
-    const votes = decided.get(e.id) ?? [];
-    return {
-      id: formatExceptionRef(e.id),
-      status: e.status,
-      policy_key: policyKey,
-      policy_title: policyTitle,
-      title: e.title,
-      scope: e.scope,
-      affected_systems: e.affectedSystems,
-      external_ref: e.externalRef,
-      business_justification: e.justification,
-      compensating_controls: e.compensatingControls,
-      requester: e.requesterId,
-      owner: e.ownerId,
-      structural: e.structural,
-      structural_reason: e.structuralReason,
-      risk_likelihood: assessment?.likelihood ?? null,
-      risk_impact: assessment?.impact ?? null,
-      risk_score: assessment?.score ?? null,
-      risk_assessed_by: assessment?.assessorId ?? null,
-      risk_assessed_at: assessment?.assessedAt ?? null,
-      decided_by: e.route,
-      decisions: votes.map((v) => `${v.round === 0 ? 'request' : `renewal ${v.round}`}: ${v.outcome} by ${v.deciderId} at ${v.decidedAt}${v.comment ? ` (${v.comment})` : ''}`).join('; '),
-      requested_at: e.createdAt,
-      approved_at: e.activatedAt,
-      expires_on: e.expiresOn,
-      original_expires_on: e.originalExpiresOn,
-      renewal_count: e.renewalCount,
-      renewals: (renewed.get(e.id) ?? [])
-        .map(
-          (r) =>
-            `renewal ${r.round} (${r.status}) asked ${r.createdAt} by ${r.requestedBy}: ${r.percentComplete}% done, control tested ${r.controlTestedOn}, until ${r.newExpiresOn ?? r.requestedExpiresOn}${r.evidenceUrl ? `, evidence ${r.evidenceUrl}` : ''}; progress: ${r.progress}`,
-        )
-        .join(' | '),
-      last_reviewed_at: e.lastReviewedAt,
-      last_reviewed_by: e.lastReviewedBy,
-      last_control_checkin: e.lastCheckinOn,
-      needs_attention: e.attentionReason,
-      closed_at: e.closedAt,
-      closing_note: e.closingNote,
-    };
-  });
+  for (let after = 0; ; ) {
+    const rows = db.all<ExceptionColumns>(sql`
+      select exceptions.id, exceptions.status, policies.key as policyKey, policies.title as policyTitle, exceptions.title, scope,
+        affected_systems as affectedSystems, external_ref as externalRef, justification, compensating_controls as compensatingControls,
+        requester_id as requesterId, owner_id as ownerId, structural, structural_reason as structuralReason, route,
+        exceptions.created_at as createdAt, activated_at as activatedAt, expires_on as expiresOn, original_expires_on as originalExpiresOn,
+        renewal_count as renewalCount, last_reviewed_at as lastReviewedAt, last_reviewed_by as lastReviewedBy,
+        last_checkin_on as lastCheckinOn, attention_reason as attentionReason, closed_at as closedAt, closing_note as closingNote
+      from ${exceptions} join ${policies} on ${policies.id} = ${exceptions.policyId}
+      where ${and(gt(exceptions.id, after), ...conditions)}
+      order by ${exceptions.id} limit ${PAGE_SIZE}`);
+    if (rows.length === 0) return;
+    after = rows.at(-1)!.id;
+    // The page is in ID order, so its related rows are one index range away (a filter may skip some in between).
+    const [first, last] = [rows[0]!.id, after];
+    const assessed = groupBy(
+      db.all<{ exceptionId: number; likelihood: number; impact: number; score: number; assessorId: string; assessedAt: string }>(sql`
+        select exception_id as exceptionId, likelihood, impact, score, assessor_id as assessorId, assessed_at as assessedAt
+        from ${assessments} where exception_id between ${first} and ${last} order by exception_id, round`),
+    );
+    const decided = groupBy(
+      db.all<{ exceptionId: number; round: number; outcome: string; deciderId: string; decidedAt: string; comment: string | null }>(sql`
+        select exception_id as exceptionId, round, outcome, decider_id as deciderId, decided_at as decidedAt, comment
+        from ${decisions} where exception_id between ${first} and ${last} order by exception_id, id`),
+    );
+    const renewed = groupBy(
+      db.all<{ exceptionId: number; round: number; status: string; createdAt: string; requestedBy: string; percentComplete: number; controlTestedOn: string; newExpiresOn: string | null; requestedExpiresOn: string; evidenceUrl: string | null; progress: string }>(sql`
+        select exception_id as exceptionId, round, status, created_at as createdAt, requested_by as requestedBy, percent_complete as percentComplete,
+          control_tested_on as controlTestedOn, new_expires_on as newExpiresOn, requested_expires_on as requestedExpiresOn, evidence_url as evidenceUrl, progress
+        from ${renewals} where exception_id between ${first} and ${last} order by exception_id, round`),
+    );
+    for (const e of rows) {
+      const assessment = (assessed.get(e.id) ?? []).at(-1);
+      const votes = decided.get(e.id) ?? [];
+      yield {
+        id: formatExceptionRef(e.id),
+        status: e.status,
+        policy_key: e.policyKey,
+        policy_title: e.policyTitle,
+        title: e.title,
+        scope: e.scope,
+        affected_systems: e.affectedSystems,
+        external_ref: e.externalRef,
+        business_justification: e.justification,
+        compensating_controls: e.compensatingControls,
+        requester: e.requesterId,
+        owner: e.ownerId,
+        structural: e.structural === 1,
+        structural_reason: e.structuralReason,
+        risk_likelihood: assessment?.likelihood ?? null,
+        risk_impact: assessment?.impact ?? null,
+        risk_score: assessment?.score ?? null,
+        risk_assessed_by: assessment?.assessorId ?? null,
+        risk_assessed_at: assessment?.assessedAt ?? null,
+        decided_by: e.route,
+        decisions: votes.map((v) => `${v.round === 0 ? 'request' : `renewal ${v.round}`}: ${v.outcome} by ${v.deciderId} at ${v.decidedAt}${v.comment ? ` (${v.comment})` : ''}`).join('; '),
+        requested_at: e.createdAt,
+        approved_at: e.activatedAt,
+        expires_on: e.expiresOn,
+        original_expires_on: e.originalExpiresOn,
+        renewal_count: e.renewalCount,
+        renewals: (renewed.get(e.id) ?? [])
+          .map(
+            (r) =>
+              `renewal ${r.round} (${r.status}) asked ${r.createdAt} by ${r.requestedBy}: ${r.percentComplete}% done, control tested ${r.controlTestedOn}, until ${r.newExpiresOn ?? r.requestedExpiresOn}${r.evidenceUrl ? `, evidence ${r.evidenceUrl}` : ''}; progress: ${r.progress}`,
+          )
+          .join(' | '),
+        last_reviewed_at: e.lastReviewedAt,
+        last_reviewed_by: e.lastReviewedBy,
+        last_control_checkin: e.lastCheckinOn,
+        needs_attention: e.attentionReason,
+        closed_at: e.closedAt,
+        closing_note: e.closingNote,
+      };
+    }
+  }
 }
 
 /** Spreadsheet programs run cells that start like a formula; an export is opened by auditors, so those are defused. */
@@ -131,7 +191,12 @@ function csvCell(value: string | number | boolean | null): string {
   return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
-/** RFC 4180, with a header row of the column names. */
-export function toCsv(rows: readonly ExportRow[]): string {
-  return [EXPORT_COLUMNS.join(','), ...rows.map((row) => EXPORT_COLUMNS.map((column) => csvCell(row[column])).join(','))].join('\r\n') + '\r\n';
+/** RFC 4180, a header row of the column names and then one line per row, each ending in CRLF. */
+export function* csvLines(rows: Iterable<ExportRow>): Generator<string> {
+  yield `${EXPORT_COLUMNS.join(',')}\r\n`;
+  for (const row of rows) yield `${EXPORT_COLUMNS.map((column) => csvCell(row[column])).join(',')}\r\n`;
+}
+
+export function toCsv(rows: Iterable<ExportRow>): string {
+  return [...csvLines(rows)].join('');
 }

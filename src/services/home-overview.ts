@@ -1,10 +1,10 @@
-import { and, eq, gt, gte, inArray, isNull, lt, lte, ne, or, sql } from 'drizzle-orm';
+import { and, asc, eq, gte, isNull, lt, lte, ne, or, sql } from 'drizzle-orm';
 import { exceptions } from '../db/schema';
 import { decidersFor } from '../domain/authority';
 import { addCalendarDays, calendarDateIn, daysBetween } from '../domain/calendar';
 import { firstDayOfQuarter } from '../domain/follow-ups';
 import type { ServiceContext } from './context';
-import { loadExceptionRecord, type ExceptionRecord } from './exception-record';
+import { listWaiting, loadExceptionRecord, type ExceptionRecord, type WaitingItem } from './exception-record';
 import { listExceptions, type ExceptionSummary } from './list-exceptions';
 
 /** What App Home shows at most of each list; the rest is one command away. */
@@ -25,13 +25,14 @@ export interface HomeOverview {
 }
 
 /** Can this person act on what the exception waits for now? The same rules the buttons enforce. */
-function canAct(ctx: ServiceContext, userId: string, record: ExceptionRecord): boolean {
-  if (!record.open || userId === record.requesterId || userId === record.ownerId) return false;
-  if (record.open.stage === 'assessment') return ctx.roles.securityTeam.has(userId);
-  return record.route !== null && decidersFor(record.route, ctx.roles).has(userId) && !record.decisions.some((d) => d.deciderId === userId);
+function canAct(ctx: ServiceContext, userId: string, item: WaitingItem): boolean {
+  if (userId === item.requesterId || userId === item.ownerId) return false;
+  if (item.open.stage === 'assessment') return ctx.roles.securityTeam.has(userId);
+  return item.route !== null && decidersFor(item.route, ctx.roles).has(userId) && !item.deciders.includes(userId);
 }
 
-function reviewsFor(ctx: ServiceContext, userId: string, today: string): WaitingOnMe[] {
+/** Only as many reviews as the tab shows (and one more, to know there are more): the register may hold thousands. */
+function reviewsFor(ctx: ServiceContext, userId: string, today: string, limit: number): WaitingOnMe[] {
   const quarterBegan = `${firstDayOfQuarter(today)}T00:00:00.000Z`;
   return ctx.db
     .select({ id: exceptions.id })
@@ -45,6 +46,8 @@ function reviewsFor(ctx: ServiceContext, userId: string, today: string): Waiting
         ne(exceptions.requesterId, userId),
       ),
     )
+    .orderBy(asc(exceptions.id))
+    .limit(limit)
     .all()
     .flatMap(({ id }) => {
       const record = loadExceptionRecord(ctx.db, id);
@@ -55,23 +58,21 @@ function reviewsFor(ctx: ServiceContext, userId: string, today: string): Waiting
 export function homeOverview(ctx: ServiceContext, userId: string): HomeOverview {
   const today = calendarDateIn(ctx.clock(), ctx.timeZone);
   const mine = listExceptions(ctx.db, { involving: userId, limit: HOME_LIST_LIMIT + 1 });
-  const open = ctx.db
-    .select({ id: exceptions.id })
-    .from(exceptions)
-    .where(or(inArray(exceptions.status, ['requested', 'pending_approval']), and(gt(exceptions.currentRound, 0), inArray(exceptions.status, ['active', 'expired']))))
-    .all();
-  const decisions = open
-    .map(({ id }) => loadExceptionRecord(ctx.db, id))
-    .filter((record): record is ExceptionRecord => record !== undefined && canAct(ctx, userId, record))
-    .map((record) => ({ record, stage: record.open!.stage }) as WaitingOnMe);
-  const reviews = ctx.roles.committee.has(userId) ? reviewsFor(ctx, userId, today) : [];
-  const waiting = [...decisions, ...reviews];
+  const open = listWaiting(ctx.db);
+  // Full records only for what the tab shows, oldest wait first.
+  const actionable = open.filter((item) => canAct(ctx, userId, item));
+  const decisions = actionable.slice(0, HOME_LIST_LIMIT + 1).flatMap((item) => {
+    const record = loadExceptionRecord(ctx.db, item.id);
+    return record?.open ? [{ record, stage: record.open.stage }] : [];
+  });
+  const reviews = ctx.roles.committee.has(userId) && decisions.length <= HOME_LIST_LIMIT ? reviewsFor(ctx, userId, today, HOME_LIST_LIMIT + 1 - decisions.length) : [];
+  const waiting: WaitingOnMe[] = [...decisions, ...reviews];
   const count = (where: ReturnType<typeof and>) => ctx.db.select({ n: sql<number>`count(*)` }).from(exceptions).where(where).get()?.n ?? 0;
   return {
     mine: mine.slice(0, HOME_LIST_LIMIT).map((row) => ({ ...row, daysLeft: row.expiresOn && row.status === 'active' ? daysBetween(today, row.expiresOn) : null })),
     moreMine: mine.length > HOME_LIST_LIMIT,
     waiting: waiting.slice(0, HOME_LIST_LIMIT),
-    moreWaiting: waiting.length > HOME_LIST_LIMIT,
+    moreWaiting: actionable.length + reviews.length > HOME_LIST_LIMIT,
     headline: {
       active: count(eq(exceptions.status, 'active')),
       waitingForDecision: open.length,

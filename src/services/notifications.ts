@@ -36,19 +36,23 @@ export type Notification =
   | { kind: 'channel_post'; channel: string; message: 'review_summary'; quarter: string; counts: Record<string, number>; overdue: number }
   | { kind: 'channel_post'; channel: string; message: 'review_overdue' | 'review_register'; quarter: string; exceptionIds: number[] };
 
+/** Rows per INSERT: SQLite caps the values one statement may bind, and a catch-up run can queue thousands. */
+const ROWS_PER_INSERT = 500;
+
 /** Queued in the caller's transaction: the notification exists exactly when the state change does. */
 export function queueNotifications(tx: Tx, notifications: readonly Notification[], now: Date): void {
-  if (notifications.length === 0) return;
   const at = now.toISOString();
-  tx.insert(outbox)
-    .values(
-      notifications.map((n) => ({
-        exceptionId: 'exceptionId' in n ? n.exceptionId : null,
-        kind: n.kind,
-        payload: JSON.stringify(n),
-        nextAttemptAt: at,
-        createdAt: at,
-      })),
-    )
-    .run();
+  for (let from = 0; from < notifications.length; from += ROWS_PER_INSERT) {
+    tx.insert(outbox)
+      .values(
+        notifications.slice(from, from + ROWS_PER_INSERT).map((n) => ({
+          exceptionId: 'exceptionId' in n ? n.exceptionId : null,
+          kind: n.kind,
+          payload: JSON.stringify(n),
+          nextAttemptAt: at,
+          createdAt: at,
+        })),
+      )
+      .run();
+  }
 }

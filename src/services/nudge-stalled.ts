@@ -1,33 +1,32 @@
-import { and, eq, gt, inArray, or } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import { appendAuditEvent } from '../db/audit-chain';
-import { exceptions, followUps } from '../db/schema';
+import { followUps } from '../db/schema';
 import { decidersFor } from '../domain/authority';
 import { calendarDateIn } from '../domain/calendar';
 import { formatExceptionRef } from '../domain/exception';
 import { stallStage, workingDaysSince } from '../domain/follow-ups';
 import { SCHEDULER_ACTOR, type ServiceContext } from './context';
-import { loadExceptionRecord, type ExceptionRecord } from './exception-record';
+import { listWaiting, type WaitingItem } from './exception-record';
 import { queueNotifications, type Notification } from './notifications';
 
 interface Waiting {
-  record: ExceptionRecord;
+  item: WaitingItem;
   since: string;
   /** Who can act now, never the requester or owner. */
   mentions: string[];
   card: 'triage' | 'approval';
 }
 
-function waitingOn(ctx: ServiceContext, record: ExceptionRecord): Waiting | undefined {
-  const open = record.open;
-  if (!open) return undefined;
-  const parties = new Set([record.requesterId, record.ownerId]);
+function waitingOn(ctx: ServiceContext, item: WaitingItem): Waiting | undefined {
+  const { open } = item;
+  const parties = new Set([item.requesterId, item.ownerId]);
   if (open.stage === 'assessment') {
-    return { record, since: open.since, card: 'triage', mentions: [...ctx.roles.securityTeam].filter((id) => !parties.has(id)) };
+    return { item, since: open.since, card: 'triage', mentions: [...ctx.roles.securityTeam].filter((id) => !parties.has(id)) };
   }
-  if (!record.route) return undefined;
-  const voted = new Set(record.decisions.map((d) => d.deciderId));
-  const mentions = [...decidersFor(record.route, ctx.roles)].filter((id) => !parties.has(id) && !voted.has(id));
-  return { record, since: open.since, card: 'approval', mentions };
+  if (!item.route) return undefined;
+  const voted = new Set(item.deciders);
+  const mentions = [...decidersFor(item.route, ctx.roles)].filter((id) => !parties.has(id) && !voted.has(id));
+  return { item, since: open.since, card: 'approval', mentions };
 }
 
 /**
@@ -41,22 +40,17 @@ export function nudgeStalled(ctx: ServiceContext, now: Date): { nudged: string[]
   const at = recordedAt.toISOString();
   return ctx.db.transaction(
     (tx) => {
-      const open = tx
-        .select({ id: exceptions.id })
-        .from(exceptions)
-        .where(or(inArray(exceptions.status, ['requested', 'pending_approval']), gt(exceptions.currentRound, 0)))
-        .all();
       const notifications: Notification[] = [];
       const nudged: string[] = [];
       const escalated: { id: number; workingDays: number }[] = [];
-      for (const { id } of open) {
-        const record = loadExceptionRecord(tx, id);
-        const waiting = record && waitingOn(ctx, record);
+      for (const item of listWaiting(tx)) {
+        const { id } = item;
+        const waiting = waitingOn(ctx, item);
         if (!waiting) continue;
         const workingDays = workingDaysSince(calendarDateIn(new Date(waiting.since), ctx.timeZone), today);
         const stage = stallStage(workingDays);
         if (!stage) continue;
-        const key = `${record.round}:${waiting.card === 'triage' ? 'assessment' : 'decision'}`;
+        const key = `${item.open.round}:${waiting.card === 'triage' ? 'assessment' : 'decision'}`;
         const sent = new Set(
           tx
             .select({ kind: followUps.kind })
@@ -73,7 +67,7 @@ export function nudgeStalled(ctx: ServiceContext, now: Date): { nudged: string[]
           exceptionId: id,
           actorId: SCHEDULER_ACTOR,
           kind: stage === 'stall_escalation' ? 'exception.escalated' : 'exception.nudged',
-          payload: { stage, round: record.round, workingDays, waitingFor: waiting.card === 'triage' ? 'assessment' : 'decision', mentions: waiting.mentions },
+          payload: { stage, round: item.open.round, workingDays, waitingFor: waiting.card === 'triage' ? 'assessment' : 'decision', mentions: waiting.mentions },
           occurredAt: at,
         });
         if (stage === 'stall_escalation') {

@@ -31,8 +31,9 @@ export function postQuarterlyReview(ctx: ServiceContext, now: Date): string | un
   return ctx.db.transaction(
     (tx) => {
       // A register that did not exist on the review day has nothing to catch up on: a new install waits for the next quarter.
-      const first = tx.select({ createdAt: sql<string | null>`min(${exceptions.createdAt})` }).from(exceptions).get();
-      if (!first?.createdAt || calendarDateIn(new Date(first.createdAt), ctx.timeZone) > reviewDay) return undefined;
+      // Numbers are handed out in order, so the first exception is the oldest (found by key, not by a scan).
+      const first = tx.select({ createdAt: exceptions.createdAt }).from(exceptions).orderBy(asc(exceptions.id)).limit(1).get();
+      if (!first || calendarDateIn(new Date(first.createdAt), ctx.timeZone) > reviewDay) return undefined;
       const claimed = tx.insert(reviews).values({ quarter, postedAt: ctx.clock().toISOString() }).onConflictDoNothing().run();
       if (claimed.changes === 0) return undefined;
       const counts = Object.fromEntries(EXCEPTION_STATUSES.map((status) => [status, 0])) as Record<ExceptionStatus, number>;
@@ -44,7 +45,8 @@ export function postQuarterlyReview(ctx: ServiceContext, now: Date): string | un
         .orderBy(asc(exceptions.expiresOn), asc(exceptions.id))
         .all();
       const overdue = active.filter((e) => pastOriginalExpiry(e.originalExpiresOn, today)).map((e) => e.id);
-      const rest = active.filter((e) => !overdue.includes(e.id)).map((e) => e.id);
+      const pastExpiry = new Set(overdue);
+      const rest = active.filter((e) => !pastExpiry.has(e.id)).map((e) => e.id);
       const channel = ctx.channels.committee;
       const notifications: Notification[] = [
         { kind: 'channel_post', channel, message: 'review_summary', quarter, counts, overdue: overdue.length },

@@ -1,10 +1,11 @@
-import { and, asc, eq, gte, inArray } from 'drizzle-orm';
+import { and, asc, eq, gte, inArray, lte } from 'drizzle-orm';
 import { appendAuditEvent } from '../db/audit-chain';
 import { exceptions, followUps, renewals } from '../db/schema';
 import { addCalendarDays, calendarDateIn, daysBetween } from '../domain/calendar';
 import { formatExceptionRef } from '../domain/exception';
 import { dueReminder } from '../domain/follow-ups';
 import { SCHEDULER_ACTOR, type ServiceContext } from './context';
+import { ID_CHUNK } from './exception-record';
 import { queueNotifications, type ReminderItem } from './notifications';
 
 /**
@@ -22,24 +23,22 @@ export function sendReminders(ctx: ServiceContext, now: Date): string[] {
       const soon = tx
         .select({ id: exceptions.id, ownerId: exceptions.ownerId, expiresOn: exceptions.expiresOn, currentRound: exceptions.currentRound })
         .from(exceptions)
-        .where(and(eq(exceptions.status, 'active'), gte(exceptions.expiresOn, today)))
+        .where(and(eq(exceptions.status, 'active'), gte(exceptions.expiresOn, today), lte(exceptions.expiresOn, horizon)))
         .orderBy(asc(exceptions.expiresOn), asc(exceptions.id))
-        .all()
-        .filter((e) => e.expiresOn !== null && e.expiresOn <= horizon);
-      if (soon.length === 0) return [];
-      const sent = tx
-        .select({ exceptionId: followUps.exceptionId, key: followUps.key })
-        .from(followUps)
-        .where(and(eq(followUps.kind, 'expiry_reminder'), inArray(followUps.exceptionId, soon.map((e) => e.id))))
         .all();
-      const renewing = new Set(
-        tx
-          .select({ exceptionId: renewals.exceptionId })
-          .from(renewals)
-          .where(and(inArray(renewals.exceptionId, soon.map((e) => e.id)), inArray(renewals.status, ['requested', 'pending_approval'])))
-          .all()
-          .map((r) => r.exceptionId),
-      );
+      if (soon.length === 0) return [];
+      const sent = new Map<number, string[]>();
+      const renewing = new Set<number>();
+      // In chunks: SQLite caps how many values one statement may bind.
+      for (let from = 0; from < soon.length; from += ID_CHUNK) {
+        const ids = soon.slice(from, from + ID_CHUNK).map((e) => e.id);
+        for (const s of tx.select({ exceptionId: followUps.exceptionId, key: followUps.key }).from(followUps).where(and(eq(followUps.kind, 'expiry_reminder'), inArray(followUps.exceptionId, ids))).all()) {
+          sent.set(s.exceptionId, [...(sent.get(s.exceptionId) ?? []), s.key]);
+        }
+        for (const r of tx.select({ exceptionId: renewals.exceptionId }).from(renewals).where(and(inArray(renewals.exceptionId, ids), inArray(renewals.status, ['requested', 'pending_approval']))).all()) {
+          renewing.add(r.exceptionId);
+        }
+      }
       const byOwner = new Map<string, ReminderItem[]>();
       const reminded: string[] = [];
       for (const exception of soon) {
@@ -47,9 +46,7 @@ export function sendReminders(ctx: ServiceContext, now: Date): string[] {
         if (renewing.has(exception.id)) continue;
         const expiresOn = exception.expiresOn as string;
         // Keyed by the expiry date as well: a renewed exception gets its reminders again before its new date.
-        const already = sent
-          .filter((s) => s.exceptionId === exception.id && s.key.startsWith(`${expiresOn}:`))
-          .map((s) => Number(s.key.slice(expiresOn.length + 1)));
+        const already = (sent.get(exception.id) ?? []).filter((key) => key.startsWith(`${expiresOn}:`)).map((key) => Number(key.slice(expiresOn.length + 1)));
         const threshold = dueReminder(expiresOn, today, ctx.rules.reminderDays, already);
         if (threshold === undefined) continue;
         // The unique key makes a second process (or a second run) skip what this one already claimed.

@@ -48,6 +48,14 @@ export function authorizeExport(ctx: ServiceContext, actorId: string): void {
 
 /** The register as a CSV file. */
 export function buildExport(ctx: ServiceContext, today: string): { filename: string; csv: string; rows: number } {
-  const rows = exportRegister(ctx.db);
-  return { filename: `exception-register-${today}.csv`, csv: toCsv(rows), rows: rows.length };
+  let rows = 0;
+  const csv = toCsv(
+    (function* counted() {
+      for (const row of exportRegister(ctx.db)) {
+        rows++;
+        yield row;
+      }
+    })(),
+  );
+  return { filename: `exception-register-${today}.csv`, csv, rows };
 }

@@ -1,11 +1,11 @@
-import { and, eq, gte, inArray, lte, or, gt, sql } from 'drizzle-orm';
+import { and, eq, gte, lte, sql } from 'drizzle-orm';
 import { appendAuditEvent } from '../db/audit-chain';
 import { exceptions, metricSnapshots, policies, renewals } from '../db/schema';
 import { addCalendarDays, calendarDateIn, hourIn } from '../domain/calendar';
 import { firstDayOfQuarter } from '../domain/follow-ups';
 import { computeMetrics, isoWeek, mondayOf, type Metrics } from '../domain/metrics';
 import { SCHEDULER_ACTOR, type ServiceContext } from './context';
-import { loadExceptionRecord } from './exception-record';
+import { listWaiting } from './exception-record';
 import { queueNotifications } from './notifications';
 
 /** The figures as of `now`, from the register and the weekly snapshots before this week. */
@@ -18,15 +18,7 @@ export function gatherMetrics(ctx: ServiceContext, now: Date): Metrics {
     .where(eq(exceptions.status, 'active'))
     .all()
     .map((e) => ({ approvedOn: calendarDateIn(new Date(e.activatedAt ?? now.toISOString()), ctx.timeZone), policyKey: e.policyKey }));
-  const open = ctx.db
-    .select({ id: exceptions.id })
-    .from(exceptions)
-    .where(or(inArray(exceptions.status, ['requested', 'pending_approval']), and(gt(exceptions.currentRound, 0), inArray(exceptions.status, ['active', 'expired']))))
-    .all();
-  const waitingSince = open.flatMap(({ id }) => {
-    const since = loadExceptionRecord(ctx.db, id)?.open?.since;
-    return since ? [since] : [];
-  });
+  const waitingSince = listWaiting(ctx.db).map((item) => item.open.since);
   const count = (rows: { n: number } | undefined) => rows?.n ?? 0;
   return computeMetrics({
     today,

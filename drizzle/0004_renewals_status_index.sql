@@ -1,0 +1,1 @@
+CREATE INDEX `renewals_status_idx` ON `renewals` (`status`);
