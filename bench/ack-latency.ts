@@ -1,0 +1,170 @@
+/**
+ * Acknowledgement latency of the app against a bare Bolt app (bench/bare-bolt-app.ts), both started as their own
+ * processes on this machine and driven by the same open-loop load of correctly signed requests: a request is
+ * sent on schedule whether or not the previous one was answered, as Slack does.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { ACTION_IDS, CALLBACK_IDS, INPUT_ACTION_ID, REQUEST_BLOCK_IDS as B } from '../src/slack/ids';
+import { importPolicies } from '../src/services/policy-catalogue';
+import { openRegister } from '../src/db/client';
+import { createSlackDriver, type SlackDriver } from '../test/support/slack-driver';
+import { startSlackStandIn, type SlackStandIn } from '../test/support/slack-stand-in';
+
+export interface LatencyRow {
+  interaction: string;
+  rate: number;
+  requests: number;
+  app: { p50: number; p99: number; max: number; errors: number };
+  bare: { p50: number; p99: number; max: number; errors: number };
+  /** Our p99 over the bare app's. */
+  p99Ratio: number;
+}
+
+const SIGNING_SECRET = 'bench-signing-secret-0123456789';
+const PEOPLE = { requester: 'U0REQUEST', owner: 'U0OWNER', security: 'U0SEC1', approver: 'U0CISO' };
+
+interface Started {
+  child: ChildProcess;
+  port: number;
+}
+
+function startProcess(entry: string, env: Record<string, string>): Promise<Started> {
+  const child = spawn(process.execPath, ['--import', 'tsx', entry], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  return new Promise((resolve, reject) => {
+    let output = '';
+    const timer = setTimeout(() => reject(new Error(`${entry} did not start:\n${output}`)), 30_000);
+    child.stderr!.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /listening on port (\d+)/.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        output = '';
+        resolve({ child, port: Number(match[1]) });
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`${entry} exited with ${code}:\n${output}`)));
+  });
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+const round = (ms: number) => Number(ms.toFixed(2));
+
+/** Sends `rate` requests a second for `seconds`, on schedule, and returns each one's time to the HTTP answer. */
+async function drive(rate: number, seconds: number, send: (i: number) => Promise<{ status: number }>): Promise<{ p50: number; p99: number; max: number; errors: number }> {
+  const total = rate * seconds;
+  const latencies: number[] = [];
+  let errors = 0;
+  const started = performance.now();
+  const inFlight: Promise<void>[] = [];
+  for (let i = 0; i < total; i++) {
+    const due = started + (i * 1000) / rate;
+    const wait = due - performance.now();
+    if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
+    const sent = performance.now();
+    inFlight.push(
+      send(i).then(
+        (response) => {
+          latencies.push(performance.now() - sent);
+          if (response.status !== 200) errors++;
+        },
+        () => {
+          errors++;
+        },
+      ),
+    );
+  }
+  await Promise.all(inFlight);
+  latencies.sort((a, b) => a - b);
+  return { p50: round(percentile(latencies, 50)), p99: round(percentile(latencies, 99)), max: round(latencies.at(-1) ?? NaN), errors };
+}
+
+function requestValues(expiresOn: string): Record<string, Record<string, unknown>> {
+  const text = (value: string) => ({ type: 'plain_text_input', value });
+  return {
+    [B.policy]: { [ACTION_IDS.policyPicker]: { type: 'external_select', selected_option: { text: { type: 'plain_text', text: 'MFA-01' }, value: 'MFA-01' } } },
+    [B.title]: { [INPUT_ACTION_ID]: text('Legacy HR system without MFA') },
+    [B.scope]: { [INPUT_ACTION_ID]: text('The HR payroll application hr-app-01 and its 40 users') },
+    [B.justification]: { [INPUT_ACTION_ID]: text('The quarterly close runs through a system that cannot do MFA; it is replaced in Q4.') },
+    [B.compensatingControls]: { [INPUT_ACTION_ID]: text('Access only from the corporate VPN with device certificates; logins reviewed weekly.') },
+    [B.owner]: { [INPUT_ACTION_ID]: { type: 'users_select', selected_user: PEOPLE.owner } },
+    [B.expiresOn]: { [INPUT_ACTION_ID]: { type: 'datepicker', selected_date: expiresOn } },
+    [B.affectedSystems]: { [INPUT_ACTION_ID]: text('') },
+    [B.externalRef]: { [INPUT_ACTION_ID]: text('') },
+    [B.structural]: { [INPUT_ACTION_ID]: { type: 'checkboxes', selected_options: [] } },
+    [B.structuralReason]: { [INPUT_ACTION_ID]: text('') },
+  };
+}
+
+type Interaction = (driver: SlackDriver, i: number) => Promise<{ status: number }>;
+
+export async function measureAckLatency(options: { rates: number[]; seconds: number }): Promise<LatencyRow[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'exceptions-bench-ack-'));
+  const standIn: SlackStandIn = await startSlackStandIn({
+    users: Object.entries(PEOPLE).map(([name, id]) => ({ id, name, realName: name, tz: 'UTC' })),
+  });
+  const databasePath = join(dir, 'register.db');
+  const seed = openRegister(databasePath);
+  importPolicies(seed.db, () => new Date(), 'key,title,description\nMFA-01,Multi-factor authentication,Every login uses a second factor', 'bench');
+  seed.close();
+  const env = {
+    SLACK_BOT_TOKEN: standIn.botToken,
+    SLACK_SIGNING_SECRET: SIGNING_SECRET,
+    SLACK_API_URL: standIn.url,
+    PORT: '0',
+    DATABASE_PATH: databasePath,
+    SECURITY_TEAM_IDS: PEOPLE.security,
+    APPROVER_IDS: PEOPLE.approver,
+    COMMITTEE_IDS: 'U0COM1,U0COM2',
+    APPROVALS_CHANNEL: 'C0APPROVALS',
+    COMMITTEE_CHANNEL: 'C0COMMITTEE',
+    TZ: 'UTC',
+  };
+  const app = await startProcess(join(import.meta.dirname, '../src/main.ts'), env);
+  const bare = await startProcess(join(import.meta.dirname, 'bare-bolt-app.ts'), env);
+  const drivers = {
+    app: createSlackDriver({ appUrl: `http://127.0.0.1:${app.port}/slack/events`, signingSecret: SIGNING_SECRET, standIn }),
+    bare: createSlackDriver({ appUrl: `http://127.0.0.1:${bare.port}/slack/events`, signingSecret: SIGNING_SECRET, standIn }),
+  };
+  const expiresOn = new Date(Date.now() + 30 * 86_400_000).toISOString().slice(0, 10);
+  const submit: Interaction = (driver) =>
+    driver.viewSubmission({ userId: PEOPLE.requester, callbackId: CALLBACK_IDS.request, viewId: `V${randomBytes(6).toString('hex').toUpperCase()}`, values: requestValues(expiresOn) });
+  // One real exception waits for a decision; every click after the first is told it was already decided.
+  await submit(drivers.app, 0);
+  const interactions: Record<string, Interaction> = {
+    '/exception request (opens the modal)': (driver) => driver.slashCommand({ userId: PEOPLE.requester, text: 'request' }),
+    'Approve button': (driver) =>
+      driver.blockAction({ userId: PEOPLE.approver, actionId: ACTION_IDS.approve, value: '1', message: { channel: 'C0APPROVALS', ts: '1700000000.000100' } }),
+    'request modal submission': submit,
+  };
+
+  const rows: LatencyRow[] = [];
+  try {
+    // Both processes warm up (JIT, first auth.test) before anything is measured.
+    for (const send of Object.values(interactions)) for (const driver of Object.values(drivers)) await drive(50, 1, (i) => send(driver, i));
+    for (const [interaction, send] of Object.entries(interactions)) {
+      for (const rate of options.rates) {
+        // Alternate which goes first, so neither always runs on a machine still busy with the other's tail.
+        const order = rows.length % 2 === 0 ? (['bare', 'app'] as const) : (['app', 'bare'] as const);
+        const result: Partial<Record<'app' | 'bare', LatencyRow['app']>> = {};
+        for (const which of order) {
+          result[which] = await drive(rate, options.seconds, (i) => send(drivers[which], i));
+          await new Promise((resolve) => setTimeout(resolve, 1000));
+        }
+        rows.push({ interaction, rate, requests: rate * options.seconds, app: result.app!, bare: result.bare!, p99Ratio: round(result.app!.p99 / result.bare!.p99) });
+      }
+    }
+  } finally {
+    for (const { child } of [app, bare]) child.kill('SIGTERM');
+    await standIn.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return rows;
+}
