@@ -26,6 +26,8 @@ export function expireDue(ctx: ServiceContext, now: Date): string[] {
         .all();
       const notifications: Notification[] = [];
       const expiredFor = new Map<string, number[]>();
+      // Notices are rendered at delivery; if a renewal is approved first, the record's date has moved on.
+      const expiredOn = Object.fromEntries(due.map((e) => [e.id, e.expiresOn as string]));
       for (const exception of due) {
         tx.update(exceptions)
           .set({ status: nextStatus('active', 'expire'), updatedAt: at })
@@ -39,11 +41,11 @@ export function expireDue(ctx: ServiceContext, now: Date): string[] {
       for (const [recipientId, ids] of expiredFor) {
         notifications.push(
           ids.length === 1
-            ? { kind: 'direct_message', exceptionId: ids[0]!, recipientId, message: 'expired' }
-            : { kind: 'expiry_digest', recipientId, exceptionIds: ids },
+            ? { kind: 'direct_message', exceptionId: ids[0]!, recipientId, message: 'expired', expiredOn: expiredOn[ids[0]!] }
+            : { kind: 'expiry_digest', recipientId, exceptionIds: ids, expiredOn: Object.fromEntries(ids.map((id) => [id, expiredOn[id]!])) },
         );
       }
-      if (due.length > 0) notifications.push({ kind: 'channel_post', channel: ctx.channels.approvals, message: 'expiry_summary', exceptionIds: due.map((e) => e.id) });
+      if (due.length > 0) notifications.push({ kind: 'channel_post', channel: ctx.channels.approvals, message: 'expiry_summary', exceptionIds: due.map((e) => e.id), expiredOn });
       queueNotifications(tx, notifications, recordedAt);
       return due.map((e) => formatExceptionRef(e.id));
     },

@@ -19,17 +19,18 @@ export interface ReminderItem {
 export type Notification =
   | { kind: 'post_card'; exceptionId: number; card: Card; channel: string }
   | { kind: 'refresh_card'; exceptionId: number; card: Card }
-  | { kind: 'direct_message'; exceptionId: number; recipientId: string; message: DirectMessage }
+  /** `expiredOn`, for an expiry notice: the day that ended, which a renewal approved before delivery moves on. */
+  | { kind: 'direct_message'; exceptionId: number; recipientId: string; message: DirectMessage; expiredOn?: string }
   /** A nudge in the thread of the card where someone has to act. */
   | { kind: 'thread_reply'; exceptionId: number; card: Card; message: 'stall_nudge' | 'renewal_requested'; mentions: string[]; workingDays: number }
   /** One DM per owner per run, however many of their exceptions need a reminder. */
   | { kind: 'reminder_digest'; recipientId: string; items: ReminderItem[] }
-  | { kind: 'expiry_digest'; recipientId: string; exceptionIds: number[] }
+  | { kind: 'expiry_digest'; recipientId: string; exceptionIds: number[]; expiredOn?: Record<number, string> }
   /** A pointer to the formal process, in the thread of an informal ask in a watched channel. */
   | { kind: 'informal_pointer'; channel: string; threadTs: string; askId: number; askedBy: string }
   /** "Is the compensating control still in place and working?", with Yes and No. */
   | { kind: 'checkin_question'; exceptionId: number; recipientId: string; checkinId: number }
-  | { kind: 'channel_post'; channel: string; message: 'expiry_summary'; exceptionIds: number[] }
+  | { kind: 'channel_post'; channel: string; message: 'expiry_summary'; exceptionIds: number[]; expiredOn?: Record<number, string> }
   | { kind: 'channel_post'; channel: string; message: 'checkin_alert'; exceptionIds: number[]; reason: 'answered_no' | 'no_answer' }
   | { kind: 'channel_post'; channel: string; message: 'stall_escalation'; exceptionIds: number[]; workingDays: number }
   | { kind: 'channel_post'; channel: string; message: 'weekly_metrics'; metrics: Metrics }

@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import { App, LogLevel, webApi, type Authorize } from '@slack/bolt';
+import { App, HTTPReceiver, LogLevel, webApi, type Authorize, type CustomRoute } from '@slack/bolt';
 import type { Config } from '../config';
 import type { StructuredLogger } from '../logger';
 import { registerListeners } from './listeners';
@@ -35,9 +35,32 @@ function authorizeWithRetry(client: webApi.WebClient, botToken: string): Authori
   };
 }
 
+/** Slack signs the time it sent a request; five minutes either way is all it allows. */
+const MAX_CLOCK_SKEW_SECONDS = 5 * 60;
+
+/**
+ * Bolt's own receiver, with Slack's signature verification. Bolt refuses a request signed more than five minutes
+ * ago but not one dated in the future, which would let a request signed ahead of time be used later; those are
+ * refused here, before Bolt reads them.
+ */
+function httpReceiver(signingSecret: string, logger: StructuredLogger, logLevel: LogLevel, customRoutes: CustomRoute[]): HTTPReceiver {
+  const receiver = new HTTPReceiver({ signingSecret, logger, logLevel, customRoutes });
+  const verified = receiver.requestListener;
+  receiver.requestListener = (req, res) => {
+    const signedAt = Number(req.headers['x-slack-request-timestamp']);
+    if (req.method === 'POST' && Number.isFinite(signedAt) && signedAt - Date.now() / 1000 > MAX_CLOCK_SKEW_SECONDS) {
+      logger.event(LogLevel.WARN, 'refused a Slack request dated in the future', { signedAt, path: req.url });
+      res.writeHead(401).end();
+      return;
+    }
+    verified(req, res);
+  };
+  return receiver;
+}
+
 /** The real Bolt app: one endpoint, POST /slack/events, with Slack's signature verification; Socket Mode with an app token. */
 export function createSlackApp({ config, logger, listeners, health, client }: SlackAppOptions & { client: webApi.WebClient }): App {
-  const healthRoute = {
+  const healthRoute: CustomRoute = {
     path: '/healthz',
     method: ['GET'],
     handler: (_req: unknown, res: ServerResponse) => {
@@ -48,12 +71,12 @@ export function createSlackApp({ config, logger, listeners, health, client }: Sl
   };
   const app = new App({
     authorize: authorizeWithRetry(client, config.slack.botToken),
-    signingSecret: config.slack.signingSecret,
     logger,
     logLevel: config.logLevel as LogLevel,
     clientOptions: { slackApiUrl: config.slack.apiUrl, retryConfig: { retries: 0 }, rejectRateLimitedCalls: true, timeout: 10_000 },
-    customRoutes: [healthRoute],
-    ...(config.slack.appToken ? { socketMode: true, appToken: config.slack.appToken, installerOptions: { port: config.port } } : {}),
+    ...(config.slack.appToken
+      ? { socketMode: true, appToken: config.slack.appToken, installerOptions: { port: config.port }, customRoutes: [healthRoute] }
+      : { receiver: httpReceiver(config.slack.signingSecret, logger, config.logLevel as LogLevel, [healthRoute]) }),
   });
   registerListeners(app, listeners, config.channels.watch);
   app.error(async (error) => {

@@ -92,6 +92,11 @@ function describe(error: unknown): string {
  * Notifications about the same message keep their order (a card is posted before it is updated, and the approval
  * card is threaded under the triage card); a DM that cannot be delivered does not hold the cards back.
  */
+/** An expiry notice names the day that ended, even when a renewal approved since has moved the record's date on. */
+function asExpired(records: ExceptionRecord[], expiredOn: Record<number, string> | undefined): ExceptionRecord[] {
+  return records.map((record) => ({ ...record, expiresOn: expiredOn?.[record.id] ?? record.expiresOn }));
+}
+
 function orderingKey(notification: Notification): string {
   switch (notification.kind) {
     case 'direct_message':
@@ -151,7 +156,7 @@ export function createNotifier(deps: NotifierDeps): Notifier {
     if (listed.length === 0) return undefined;
     switch (notification.message) {
       case 'expiry_summary':
-        return expirySummary(listed);
+        return expirySummary(asExpired(listed, notification.expiredOn));
       case 'stall_escalation':
         return stallEscalation(listed, notification.workingDays);
       case 'checkin_alert':
@@ -221,7 +226,8 @@ export function createNotifier(deps: NotifierDeps): Notifier {
       case 'direct_message': {
         const record = loadExceptionRecord(db, notification.exceptionId);
         if (!record) return 'exception no longer exists';
-        await postDirect(notification.recipientId, directMessage(notification.message, record));
+        const asOfNotice = notification.expiredOn ? asExpired([record], { [record.id]: notification.expiredOn })[0]! : record;
+        await postDirect(notification.recipientId, directMessage(notification.message, asOfNotice));
         break;
       }
       case 'thread_reply': {
@@ -246,7 +252,7 @@ export function createNotifier(deps: NotifierDeps): Notifier {
       case 'expiry_digest': {
         const expired = records(notification.exceptionIds);
         if (expired.length === 0) return 'no exceptions left to list';
-        await postDirect(notification.recipientId, expiryDigest(expired));
+        await postDirect(notification.recipientId, expiryDigest(asExpired(expired, notification.expiredOn)));
         break;
       }
       case 'informal_pointer': {

@@ -42,6 +42,14 @@ export async function tellPrivately(to: PrivateReply, text: string): Promise<voi
   }
 }
 
+/**
+ * Slack refuses a trigger_id used once already: the modal it was for is open, from an earlier delivery of the same
+ * click or command. Nothing went wrong, so nobody is told anything.
+ */
+export function modalAlreadyOpened(error: unknown): boolean {
+  return (error as { data?: { error?: unknown } } | undefined)?.data?.error === 'exchanged_trigger_id';
+}
+
 export function parseExceptionId(value: string | undefined): number | undefined {
   const id = Number(value);
   return Number.isSafeInteger(id) && id > 0 ? id : undefined;

@@ -1,7 +1,7 @@
 import type { App, BlockButtonAction, webApi } from '@slack/bolt';
 import type { ServiceContext } from '../../../services/context';
 import type { ListenerDeps } from '../deps';
-import { parseExceptionId, refusalText, tellPrivately } from '../refusals';
+import { modalAlreadyOpened, parseExceptionId, refusalText, tellPrivately } from '../refusals';
 import { replyTo } from './reply-to';
 
 type ModalFor = (services: ServiceContext, exceptionId: number, userId: string) => webApi.ViewsOpenArguments['view'];
@@ -19,6 +19,7 @@ export function registerModalButton(app: App, deps: ListenerDeps, actionId: stri
       // The trigger id is valid for three seconds: the check is a local read, then the modal opens.
       await client.views.open({ trigger_id: body.trigger_id, view: modalFor(deps.services, exceptionId, body.user.id) });
     } catch (error) {
+      if (modalAlreadyOpened(error)) return;
       await tellPrivately(replyTo(body, client, respond, deps.logger), refusalText(error, deps.logger, { exceptionId, action: action.action_id }));
     }
   });

@@ -15,7 +15,7 @@ import { metricsMessage } from '../../views/metrics-message';
 import { calendarDateIn } from '../../../domain/calendar';
 import { requestModal } from '../../views/request-modal';
 import type { ListenerDeps } from '../deps';
-import { refusalText } from '../refusals';
+import { modalAlreadyOpened, refusalText } from '../refusals';
 
 type ModalFor = (deps: ListenerDeps, command: SlashCommand, id: number | undefined) => webApi.ViewsOpenArguments['view'];
 
@@ -109,6 +109,7 @@ async function openModal(deps: ListenerDeps, client: webApi.WebClient, respond: 
     // The trigger id is valid for three seconds: open the modal before anything slow.
     await client.views.open({ trigger_id: command.trigger_id, view: build() });
   } catch (error) {
+    if (modalAlreadyOpened(error)) return;
     await respond({ response_type: 'ephemeral', text: refusalText(error, deps.logger, { command: command.command, text: command.text }) });
   }
 }
