@@ -1,14 +1,12 @@
 import type { Server } from 'node:http';
-import { sql } from 'drizzle-orm';
 import type { App } from '@slack/bolt';
 import type { Config } from './config';
 import { openRegister, type Register } from './db/client';
 import { createLogger, type StructuredLogger } from './logger';
 import { createServiceContext, type Clock, type ServiceContext } from './services/context';
 import { createSlackApp, createWebClient } from './slack/app';
-import { jobHistory } from './db/job-runs';
-import { outboxBacklog } from './db/outbox';
-import { startScheduler } from './jobs/scheduler';
+import { healthReport } from './health';
+import { startScheduler, type Scheduler } from './jobs/scheduler';
 import { createNotifier, type Notifier } from './slack/notifier';
 import { createWebhookDeliverer } from './webhooks/webhook-deliverer';
 
@@ -49,20 +47,15 @@ export async function startApplication(config: Config, options: ApplicationOptio
     committeeRiskThreshold: config.rules.committeeRiskThreshold,
   };
 
+  // Started once the app listens; /healthz reports on it from then on.
+  let scheduler: Scheduler | undefined = undefined;
   const client = createWebClient(config, logger);
   const app = createSlackApp({
     config,
     client,
     logger,
     listeners: { services, logger, cards, wakeNotifier: () => deliverSoon() },
-    health: () => {
-      try {
-        register.db.get(sql`select 1`);
-        return { ok: true, database: 'ok', outbox: outboxBacklog(register.db), jobs: jobHistory(register.db) };
-      } catch (error) {
-        return { ok: false, database: error instanceof Error ? error.message : String(error) };
-      }
-    },
+    health: () => healthReport(register.db, scheduler, new Date()),
   });
   // Counted so that shutdown (and tests) can wait for work that started after ack() to finish.
   let inFlight = 0;
@@ -89,7 +82,7 @@ export async function startApplication(config: Config, options: ApplicationOptio
   webhooks?.start(options.deliveryIntervalMs ?? 5000);
   // Whatever was queued before a crash or restart goes out now; whatever fell due meanwhile is done now.
   deliverSoon();
-  const scheduler =
+  scheduler =
     options.schedule === false
       ? undefined
       : startScheduler({ ctx: services, schedules: config.schedules, timeZone: config.timeZone, logger, afterRun: deliverSoon });

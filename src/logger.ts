@@ -1,7 +1,22 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { LogLevel, type Logger } from '@slack/bolt';
 
 const ORDER: Record<LogLevel, number> = { [LogLevel.DEBUG]: 10, [LogLevel.INFO]: 20, [LogLevel.WARN]: 30, [LogLevel.ERROR]: 40 };
 const SECRET_PATTERN = /\b(xox[abpr]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+)\b/g;
+
+/** What every line logged while handling one Slack request carries: its request ID and, once known, the exception. */
+const requestFields = new AsyncLocalStorage<Record<string, unknown>>();
+
+/** Runs `work` so that every line it logs, however deep, carries `fields`. */
+export function withLogFields<T>(fields: Record<string, unknown>, work: () => Promise<T>): Promise<T> {
+  return requestFields.run({ ...fields }, work);
+}
+
+/** Adds to the fields of the request being handled, e.g. the exception a submission just created. */
+export function addLogFields(fields: Record<string, unknown>): void {
+  const current = requestFields.getStore();
+  if (current) Object.assign(current, fields);
+}
 
 export interface StructuredLogger extends Logger {
   event(level: LogLevel, message: string, fields?: Record<string, unknown>): void;
@@ -19,7 +34,7 @@ export function createLogger(level: `${LogLevel}` = 'info', write: (line: string
   let name = 'exceptions';
   const emit = (lvl: LogLevel, message: string, fields: Record<string, unknown> = {}) => {
     if (ORDER[lvl] < threshold) return;
-    const entry = { time: new Date().toISOString(), level: lvl, name, message, ...fields };
+    const entry = { time: new Date().toISOString(), level: lvl, name, message, ...requestFields.getStore(), ...fields };
     write(JSON.stringify(entry, (_key, value) => render(value)).replace(SECRET_PATTERN, '[redacted]'));
   };
   const fromArgs = (lvl: LogLevel) => (...msg: unknown[]) => {

@@ -3,7 +3,17 @@ import type { StructuredLogger } from '../logger';
 import type { ServiceContext } from '../services/context';
 import { runJobs } from './run-jobs';
 
+export interface SchedulerState {
+  /** When the follow-ups schedule (EXPIRY_CRON) runs next. */
+  nextRunAt: string | null;
+  /** When the scheduler last ran the jobs, in this process. */
+  lastRunAt: string | null;
+  /** True when a run was due and has not happened: a monitor should alert. */
+  overdue: boolean;
+}
+
 export interface Scheduler {
+  state(now: Date): SchedulerState;
   stop(): Promise<void>;
 }
 
@@ -12,7 +22,9 @@ export interface Scheduler {
  * due while the app was down happens now. `afterRun` hands the queued notifications to delivery.
  */
 export function startScheduler(deps: { ctx: ServiceContext; schedules: { expiry: string; review: string; metrics: string }; timeZone: string; logger: StructuredLogger; afterRun: () => void }): Scheduler {
+  let lastRunAt: Date | null = null;
   const run = () => {
+    lastRunAt = new Date();
     runJobs(deps.ctx, deps.ctx.clock(), deps.logger);
     deps.afterRun();
   };
@@ -23,7 +35,15 @@ export function startScheduler(deps: { ctx: ServiceContext; schedules: { expiry:
     cron.schedule(deps.schedules.metrics, run, { name: 'weekly-metrics', timezone: deps.timeZone, noOverlap: true }),
   ];
   run();
+  const followUps = tasks[0]!;
   return {
+    state(now) {
+      const [next, after] = followUps.getNextRuns(2);
+      // Overdue when nothing ran for two whole intervals of the follow-ups schedule (and five minutes of grace).
+      const interval = next && after ? after.getTime() - next.getTime() : 60 * 60_000;
+      const overdue = lastRunAt === null || now.getTime() - lastRunAt.getTime() > 2 * interval + 5 * 60_000;
+      return { nextRunAt: next?.toISOString() ?? null, lastRunAt: lastRunAt?.toISOString() ?? null, overdue };
+    },
     async stop() {
       await Promise.all(tasks.map((task) => task.destroy()));
     },

@@ -3,13 +3,14 @@ import { App, HTTPReceiver, LogLevel, webApi, type Authorize, type CustomRoute }
 import type { Config } from '../config';
 import type { StructuredLogger } from '../logger';
 import { registerListeners } from './listeners';
+import { requestLog } from './request-log';
 import type { ListenerDeps } from './listeners/deps';
 
 export interface SlackAppOptions {
   config: Config;
   logger: StructuredLogger;
   listeners: ListenerDeps;
-  health: () => { ok: boolean; [key: string]: unknown };
+  health: () => { ok: boolean };
 }
 
 /** Delivery retries belong to the outbox, which survives restarts; the client itself must not retry or sleep. */
@@ -78,6 +79,7 @@ export function createSlackApp({ config, logger, listeners, health, client }: Sl
       ? { socketMode: true, appToken: config.slack.appToken, installerOptions: { port: config.port }, customRoutes: [healthRoute] }
       : { receiver: httpReceiver(config.slack.signingSecret, logger, config.logLevel as LogLevel, [healthRoute]) }),
   });
+  app.use(requestLog(logger));
   registerListeners(app, listeners, config.channels.watch);
   app.error(async (error) => {
     logger.event(LogLevel.ERROR, 'unhandled error in a Slack listener', { error });

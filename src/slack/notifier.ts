@@ -2,6 +2,7 @@ import { LogLevel, webApi } from '@slack/bolt';
 import type { Db } from '../db/client';
 import { claimForDelivery, markCardPosted, markDelivered, pendingOutbox, recordAttemptFailed, type OutboxRow } from '../db/outbox';
 import { tallyVotes } from '../domain/decision';
+import { formatExceptionRef } from '../domain/exception';
 import type { Clock } from '../services/context';
 import { loadExceptionRecord, type ExceptionRecord } from '../services/exception-record';
 import type { Card, Notification } from '../services/notifications';
@@ -285,7 +286,7 @@ export function createNotifier(deps: NotifierDeps): Notifier {
     if (isRateLimited(error)) pausedUntil = nextAttemptAt.getTime();
     logger.event(dead ? LogLevel.ERROR : LogLevel.WARN, dead ? 'notification abandoned: Slack keeps refusing it' : 'notification will be retried', {
       outboxId: row.id,
-      exceptionId: row.exceptionId,
+      exceptionId: row.exceptionId === null ? undefined : formatExceptionRef(row.exceptionId),
       kind: row.kind,
       attempts,
       nextAttemptAt: dead ? undefined : nextAttemptAt.toISOString(),

@@ -1,5 +1,6 @@
 import type { App, webApi } from '@slack/bolt';
 import type { OwnerAccount } from '../../../domain/request';
+import { addLogFields } from '../../../logger';
 import { requestException } from '../../../services/request-exception';
 import { CALLBACK_IDS, REQUEST_BLOCK_IDS } from '../../ids';
 import { readRequestForm, readRequestOrigin, type RequestOrigin } from '../../views/request-modal';
@@ -21,6 +22,7 @@ export function registerRequestSubmitted(app: App, deps: ListenerDeps): void {
         await ack({ response_action: 'errors', errors: blockErrors(result.errors, REQUEST_BLOCK_IDS) });
         return;
       }
+      addLogFields({ exceptionId: result.ref });
       await ack();
       deps.wakeNotifier();
     } catch (error) {

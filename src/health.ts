@@ -1,0 +1,43 @@
+import { sql } from 'drizzle-orm';
+import type { Db } from './db/client';
+import { jobHistory } from './db/job-runs';
+import { outboxBacklog } from './db/outbox';
+import { JOB_NAMES } from './db/schema';
+import type { Scheduler } from './jobs/scheduler';
+
+export interface HealthReport {
+  /** False only when the register cannot be read: the one thing that makes the app useless (HTTP 503). */
+  ok: boolean;
+  database: string;
+  outbox?: ReturnType<typeof outboxBacklog>;
+  /** The last run of each job, from the register, so it covers runs by any process and by `exceptions jobs run`. */
+  jobs?: Record<string, { lastStartedAt: string | null; lastFinishedAt: string | null; lastAsOf: string | null; lastResult: string | null; lastError: string | null; running: boolean }>;
+  scheduler?: ReturnType<Scheduler['state']> | { running: false };
+}
+
+/** What GET /healthz answers: enough for a monitor to alert on a lost database, a growing outbox or a stuck scheduler. */
+export function healthReport(db: Db, scheduler: Scheduler | undefined, now: Date): HealthReport {
+  try {
+    db.get(sql`select 1`);
+    const runs = new Map(jobHistory(db).map((run) => [run.job, run]));
+    const jobs = Object.fromEntries(
+      JOB_NAMES.map((job) => {
+        const run = runs.get(job);
+        return [
+          job,
+          {
+            lastStartedAt: run?.lastStartedAt ?? null,
+            lastFinishedAt: run?.lastFinishedAt ?? null,
+            lastAsOf: run?.lastAsOf ?? null,
+            lastResult: run?.lastResult ?? null,
+            lastError: run?.lastError ?? null,
+            running: run?.leaseUntil != null && run.leaseUntil > now.toISOString(),
+          },
+        ];
+      }),
+    );
+    return { ok: true, database: 'ok', outbox: outboxBacklog(db), jobs, scheduler: scheduler?.state(now) ?? { running: false } };
+  } catch (error) {
+    return { ok: false, database: error instanceof Error ? error.message : String(error) };
+  }
+}

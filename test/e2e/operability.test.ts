@@ -1,0 +1,88 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { JOB_NAMES } from '../../src/db/schema';
+import { assess, clickButton, decisionCard, submitRequest, VALID_FORM } from './flows';
+import { PEOPLE, SIGNING_SECRET, startHarness, type Harness } from './harness';
+import { ACTION_IDS } from '../../src/slack/ids';
+
+let h: Harness;
+afterEach(async () => {
+  await h.close();
+});
+
+const entries = () => h.logs.map((line) => JSON.parse(line) as Record<string, unknown>);
+const handled = () => entries().filter((e) => e.message === 'slack request handled');
+
+async function health(): Promise<Record<string, unknown>> {
+  const response = await fetch(`http://127.0.0.1:${h.app.port}/healthz`);
+  expect(response.status).toBe(200);
+  return (await response.json()) as Record<string, unknown>;
+}
+
+describe('structured logs', () => {
+  it('logs one JSON line per Slack request with its request ID, who sent it and the exception, never what was typed or a secret', async () => {
+    h = await startHarness();
+    await submitRequest(h);
+    await h.settle();
+    await assess(h, 'EXC-0001', 2, 2);
+    await clickButton(h, decisionCard(h, 'EXC-0001'), ACTION_IDS.approve, PEOPLE.ciso);
+    await h.settle();
+
+    const lines = handled();
+    const submission = lines.find((e) => e.kind === 'view_submission' && e.exceptionId === 'EXC-0001' && e.user === PEOPLE.requester);
+    expect(submission).toBeDefined();
+    expect(submission!.slackRequestId).toMatch(/^\d+\.\d+\.[0-9a-f]+$/);
+    const approval = lines.find((e) => e.kind === 'block_actions' && e.action === ACTION_IDS.approve);
+    expect(approval).toMatchObject({ exceptionId: 'EXC-0001', user: PEOPLE.ciso });
+    expect(approval!.slackRequestId).not.toBe(submission!.slackRequestId);
+    for (const line of lines) expect(typeof line.ms).toBe('number');
+
+    const everything = h.logs.join('\n');
+    expect(everything).not.toContain(h.standIn.botToken);
+    expect(everything).not.toContain(SIGNING_SECRET);
+    expect(everything).not.toContain(VALID_FORM.justification);
+    expect(everything).not.toContain(VALID_FORM.compensatingControls);
+    expect(everything).not.toContain('"payload"');
+  });
+
+  it('gives every line logged while handling a request that request ID, as a warning from deep inside the submission shows', async () => {
+    h = await startHarness();
+    h.standIn.fail({ status: 500, methods: ['users.info'] });
+    await submitRequest(h);
+    const warning = entries().find((e) => typeof e.message === 'string' && e.message.startsWith('could not check the owner'));
+    expect(warning).toBeDefined();
+    const request = handled().find((e) => e.kind === 'view_submission');
+    expect(warning!.slackRequestId).toBe(request!.slackRequestId);
+    expect(warning!.user).toBe(PEOPLE.requester);
+  });
+});
+
+describe('GET /healthz', () => {
+  it('reports every job with its last run, so a monitor can tell a job that never ran', async () => {
+    h = await startHarness();
+    const before = await health();
+    expect(before.scheduler).toEqual({ running: false });
+    const jobs = before.jobs as Record<string, { lastFinishedAt: string | null }>;
+    expect(Object.keys(jobs).sort()).toEqual([...JOB_NAMES].sort());
+    expect(Object.values(jobs).every((job) => job.lastFinishedAt === null)).toBe(true);
+
+    await h.runJobs();
+    const after = (await health()).jobs as Record<string, { lastFinishedAt: string | null; lastResult: string | null; lastError: string | null; running: boolean }>;
+    for (const job of JOB_NAMES) {
+      expect(after[job]!.lastFinishedAt).toBe(h.clock.now.toISOString());
+      expect(after[job]!.lastError).toBeNull();
+      expect(after[job]!.running).toBe(false);
+    }
+    expect(after.expiry_sweep!.lastResult).toBe('expired: none');
+  });
+
+  it('shows the scheduler running, when it last ran and when it runs next, and not overdue after its start-up run', async () => {
+    h = await startHarness({ schedule: true });
+    const report = await health();
+    const scheduler = report.scheduler as { lastRunAt: string; nextRunAt: string; overdue: boolean };
+    expect(scheduler.overdue).toBe(false);
+    expect(Date.parse(scheduler.lastRunAt)).toBeLessThanOrEqual(Date.now());
+    expect(Date.parse(scheduler.nextRunAt)).toBeGreaterThan(Date.now());
+    // The default EXPIRY_CRON is hourly: the next run is within the hour.
+    expect(Date.parse(scheduler.nextRunAt) - Date.now()).toBeLessThanOrEqual(60 * 60_000);
+  });
+});
