@@ -79,3 +79,20 @@ describe('who can be named owner', () => {
     expect(triageMessage(h, 'EXC-0001')).toBeDefined();
   });
 });
+
+describe("Slack's answer about an owner, kept for a while", () => {
+  it('asks users.info once for an owner named in several requests, so the acknowledgement waits on no round trip', async () => {
+    for (let i = 0; i < 3; i++) await submitRequest(h, { title: `Request number ${i + 1} for the same owner` });
+    expect(rowCount(exceptions)).toBe(3);
+    expect(usersInfoCalls().map((c) => c.args.user)).toEqual([PEOPLE.owner]);
+  });
+
+  it('asks again after a failed lookup, since only answers are kept', async () => {
+    h.standIn.fail({ status: 500, methods: ['users.info'], times: 1 });
+    await submitRequest(h, { title: 'Submitted while users.info failed' });
+    await submitRequest(h, { title: 'Submitted after users.info recovered' });
+    expect(rowCount(exceptions)).toBe(2);
+    expect(usersInfoCalls().filter((c) => c.httpStatus === 200).map((c) => c.args.user)).toEqual([PEOPLE.owner]);
+    expect(usersInfoCalls().length).toBe(2);
+  });
+});

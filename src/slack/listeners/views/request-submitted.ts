@@ -9,12 +9,13 @@ import type { ListenerDeps } from '../deps';
 import { blockErrors, refusalText } from '../refusals';
 
 export function registerRequestSubmitted(app: App, deps: ListenerDeps): void {
+  const accounts = recentAccounts();
   app.view(CALLBACK_IDS.request, async ({ ack, body, view, client }) => {
     try {
       const input = readRequestForm(ViewState.parse(view.state.values));
       const origin = readRequestOrigin(view.private_metadata);
       const [ownerAccount, originPermalink] = await Promise.all([
-        input.owner ? lookUpAccount(client, input.owner, deps) : undefined,
+        input.owner ? accounts.lookUp(input.owner, () => lookUpAccount(client, input.owner!, deps)) : undefined,
         origin ? permalinkOf(client, origin, deps) : undefined,
       ]);
       const result = requestException(deps.services, { requesterId: body.user.id, input, ownerAccount, originPermalink, submissionKey: view.id });
@@ -32,6 +33,27 @@ export function registerRequestSubmitted(app: App, deps: ListenerDeps): void {
 }
 
 const LOOKUP_TIMEOUT_MS = 1000;
+/** How long Slack's answer about an account is trusted: a deactivation shows within this, and the ack stays fast. */
+const ACCOUNT_TTL_MS = 10 * 60_000;
+const ACCOUNTS_KEPT = 5000;
+
+/** The same owners are named again and again; asking Slack each time would put a round trip before every ack. */
+function recentAccounts() {
+  const known = new Map<string, { account: OwnerAccount; until: number }>();
+  return {
+    async lookUp(userId: string, ask: () => Promise<OwnerAccount | undefined>): Promise<OwnerAccount | undefined> {
+      const hit = known.get(userId);
+      if (hit && hit.until > Date.now()) return hit.account;
+      const account = await ask();
+      // Only answers are kept: a timeout or an error asks again next time.
+      if (account) {
+        if (known.size >= ACCOUNTS_KEPT) known.delete(known.keys().next().value!);
+        known.set(userId, { account, until: Date.now() + ACCOUNT_TTL_MS });
+      }
+      return account;
+    },
+  };
+}
 
 /** Best effort within Slack's three seconds: if Slack is slow or down, the request is not held up by a lookup. */
 function withinLookupTime<T>(lookup: Promise<T | undefined>): Promise<T | undefined> {
