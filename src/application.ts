@@ -49,6 +49,7 @@ export async function startApplication(config: Config, options: ApplicationOptio
 
   // Started once the app listens; /healthz reports on it from then on.
   let scheduler: Scheduler | undefined = undefined;
+  let stopping = false;
   const client = createWebClient(config, logger);
   const app = createSlackApp({
     config,
@@ -56,6 +57,7 @@ export async function startApplication(config: Config, options: ApplicationOptio
     logger,
     listeners: { services, logger, cards, wakeNotifier: () => deliverSoon() },
     health: () => healthReport(register.db, scheduler, new Date()),
+    stopping: () => stopping,
   });
   // Counted so that shutdown (and tests) can wait for work that started after ack() to finish.
   let inFlight = 0;
@@ -70,7 +72,8 @@ export async function startApplication(config: Config, options: ApplicationOptio
   const notifier = createNotifier({ db: register.db, client, clock, logger, cards, channelSpacingMs: options.channelSpacingMs });
 
   const started = config.slack.appToken ? await app.start() : await app.start(config.port);
-  const address = (started as Server | undefined)?.address?.();
+  const server = config.slack.appToken ? undefined : (started as Server);
+  const address = server?.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   // Every state change is also sent to the webhook, when one is configured, straight from the audit trail.
   const webhooks = config.webhook ? createWebhookDeliverer({ db: register.db, url: config.webhook.url, secret: config.webhook.secret, clock, logger }) : undefined;
@@ -105,9 +108,12 @@ export async function startApplication(config: Config, options: ApplicationOptio
       await notifier.idle();
     },
     async stop() {
+      stopping = true;
       await scheduler?.stop();
-      await app.stop();
+      const closed = app.stop().then(() => true);
       await handlersDone();
+      // A connection Slack keeps alive would hold the server open for its whole keep-alive time; it goes once idle.
+      while (!(await Promise.race([closed, new Promise<false>((resolve) => setTimeout(() => resolve(false), 50))]))) server?.closeIdleConnections();
       await notifier.stop();
       await webhooks?.stop();
       register.close();

@@ -1,4 +1,4 @@
-import { and, asc, eq, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, sql } from 'drizzle-orm';
 import type { Db } from './client';
 import { exceptions, outbox } from './schema';
 
@@ -17,6 +17,12 @@ export function claimForDelivery(db: Db, id: number, now: Date, holdMs: number):
     .where(and(eq(outbox.id, id), eq(outbox.state, 'pending'), sql`(${outbox.claimedUntil} is null or ${outbox.claimedUntil} <= ${at})`))
     .run();
   return claimed.changes > 0;
+}
+
+/** Gives rows back before their claim lapses, e.g. at shutdown, so the next process delivers them at once. */
+export function releaseClaims(db: Db, ids: number[]): void {
+  if (ids.length === 0) return;
+  db.update(outbox).set({ claimedUntil: null }).where(and(inArray(outbox.id, ids), eq(outbox.state, 'pending'))).run();
 }
 
 export function markDelivered(db: Db, id: number, at: Date, note?: string): void {

@@ -11,6 +11,8 @@ export interface SlackAppOptions {
   logger: StructuredLogger;
   listeners: ListenerDeps;
   health: () => { ok: boolean };
+  /** True once shutdown has begun: requests still arriving on kept-alive connections are turned away. */
+  stopping: () => boolean;
 }
 
 /** Delivery retries belong to the outbox, which survives restarts; the client itself must not retry or sleep. */
@@ -44,10 +46,15 @@ const MAX_CLOCK_SKEW_SECONDS = 5 * 60;
  * ago but not one dated in the future, which would let a request signed ahead of time be used later; those are
  * refused here, before Bolt reads them.
  */
-function httpReceiver(signingSecret: string, logger: StructuredLogger, logLevel: LogLevel, customRoutes: CustomRoute[]): HTTPReceiver {
+function httpReceiver(signingSecret: string, logger: StructuredLogger, logLevel: LogLevel, customRoutes: CustomRoute[], stopping: () => boolean): HTTPReceiver {
   const receiver = new HTTPReceiver({ signingSecret, logger, logLevel, customRoutes });
   const verified = receiver.requestListener;
   receiver.requestListener = (req, res) => {
+    // Slack retries what it could not deliver; the next process takes it. The connection is closed so none follows.
+    if (stopping()) {
+      res.writeHead(503, { connection: 'close', 'retry-after': '5' }).end();
+      return;
+    }
     const signedAt = Number(req.headers['x-slack-request-timestamp']);
     if (req.method === 'POST' && Number.isFinite(signedAt) && signedAt - Date.now() / 1000 > MAX_CLOCK_SKEW_SECONDS) {
       logger.event(LogLevel.WARN, 'refused a Slack request dated in the future', { signedAt, path: req.url });
@@ -60,7 +67,7 @@ function httpReceiver(signingSecret: string, logger: StructuredLogger, logLevel:
 }
 
 /** The real Bolt app: one endpoint, POST /slack/events, with Slack's signature verification; Socket Mode with an app token. */
-export function createSlackApp({ config, logger, listeners, health, client }: SlackAppOptions & { client: webApi.WebClient }): App {
+export function createSlackApp({ config, logger, listeners, health, client, stopping }: SlackAppOptions & { client: webApi.WebClient }): App {
   const healthRoute: CustomRoute = {
     path: '/healthz',
     method: ['GET'],
@@ -77,7 +84,7 @@ export function createSlackApp({ config, logger, listeners, health, client }: Sl
     clientOptions: { slackApiUrl: config.slack.apiUrl, retryConfig: { retries: 0 }, rejectRateLimitedCalls: true, timeout: 10_000 },
     ...(config.slack.appToken
       ? { socketMode: true, appToken: config.slack.appToken, installerOptions: { port: config.port }, customRoutes: [healthRoute] }
-      : { receiver: httpReceiver(config.slack.signingSecret, logger, config.logLevel as LogLevel, [healthRoute]) }),
+      : { receiver: httpReceiver(config.slack.signingSecret, logger, config.logLevel as LogLevel, [healthRoute], stopping) }),
   });
   app.use(requestLog(logger));
   registerListeners(app, listeners, config.channels.watch);

@@ -1,6 +1,6 @@
 import { LogLevel, webApi } from '@slack/bolt';
 import type { Db } from '../db/client';
-import { claimForDelivery, markCardPosted, markDelivered, pendingOutbox, recordAttemptFailed, type OutboxRow } from '../db/outbox';
+import { claimForDelivery, markCardPosted, markDelivered, pendingOutbox, recordAttemptFailed, releaseClaims, type OutboxRow } from '../db/outbox';
 import { tallyVotes } from '../domain/decision';
 import { formatExceptionRef } from '../domain/exception';
 import type { Clock } from '../services/context';
@@ -113,6 +113,12 @@ function orderingKey(notification: Notification): string {
   }
 }
 
+/** Thrown instead of posting once stop() has begun: the row stays pending, with no attempt counted against it. */
+class DeliveryStopped extends Error {}
+
+/** How long stop() waits for a call already with Slack before it leaves it (and its row) behind. */
+const STOP_WAIT_MS = 4000;
+
 export function createNotifier(deps: NotifierDeps): Notifier {
   const { db, client, clock, logger } = deps;
   let running: Promise<number> | undefined;
@@ -124,11 +130,15 @@ export function createNotifier(deps: NotifierDeps): Notifier {
   const monotonic = deps.monotonic ?? (() => performance.now());
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   const lastPostAt = new Map<string, number>();
+  // Set by stop(): nothing new is claimed or posted, and what is left stays in the outbox for the next start.
+  let stopping = false;
+  const claimed = new Set<number>();
 
   /** Posts a message, keeping at least `spacingMs` between two posts to the same channel. */
   async function post(args: webApi.ChatPostMessageArguments): Promise<webApi.ChatPostMessageResponse> {
     const last = lastPostAt.get(args.channel);
     if (last !== undefined && monotonic() - last < spacingMs) await sleep(spacingMs - (monotonic() - last));
+    if (stopping) throw new DeliveryStopped();
     lastPostAt.set(args.channel, monotonic());
     return client.chat.postMessage(args);
   }
@@ -300,6 +310,7 @@ export function createNotifier(deps: NotifierDeps): Notifier {
     const blocked = new Set<string>();
     let delivered = 0;
     for (const row of pendingOutbox(db)) {
+      if (stopping) break;
       const notification = JSON.parse(row.payload) as Notification;
       const key = orderingKey(notification);
       if (blocked.has(key)) continue;
@@ -312,14 +323,21 @@ export function createNotifier(deps: NotifierDeps): Notifier {
         blocked.add(key);
         continue;
       }
+      claimed.add(row.id);
       try {
         const nothingToSend = await deliver(row, notification);
         if (nothingToSend) markDelivered(db, row.id, clock(), nothingToSend);
         else delivered++;
       } catch (error) {
+        if (error instanceof DeliveryStopped) {
+          releaseClaims(db, [row.id]);
+          break;
+        }
         recordFailure(row, error);
         blocked.add(key);
         if (isRateLimited(error)) break;
+      } finally {
+        claimed.delete(row.id);
       }
     }
     return delivered;
@@ -358,8 +376,12 @@ export function createNotifier(deps: NotifierDeps): Notifier {
       timer.unref();
     },
     async stop() {
+      stopping = true;
       if (timer) clearInterval(timer);
-      await this.idle();
+      // A call already with Slack may finish; one that hangs must not hold up shutdown past its deadline.
+      await Promise.race([this.idle(), new Promise((resolve) => setTimeout(resolve, STOP_WAIT_MS).unref())]);
+      // Whatever this process still holds goes back to the outbox now, not when the claim would lapse.
+      releaseClaims(db, [...claimed]);
     },
   };
 }
