@@ -63,7 +63,7 @@ export function verifyAuditChain(db: Pick<Tx, 'all'>): ChainVerdict {
   for (;;) {
     const page = db.all<{ id: number; exceptionId: number | null; actorId: string; kind: string; payload: string; occurredAt: string; prevHash: string; hash: string }>(sql`
       select id, exception_id as exceptionId, actor_id as actorId, kind, payload, occurred_at as occurredAt, prev_hash as prevHash, hash
-      from ${auditEvents} where id > ${lastId} order by id limit 5000`);
+      from ${auditEvents} where id > ${lastId} order by id limit 1000`);
     if (page.length === 0) return { ok: true, events };
     for (const event of page) {
       events++;

@@ -25,8 +25,8 @@ export const STATUS_LABELS: Record<ExceptionStatus, string> = {
   revoked: 'Revoked',
 };
 
-/** Slack user IDs: U… for ordinary workspaces, W… for Enterprise Grid. */
-export const SLACK_USER_ID = /^[UW][A-Z0-9]{2,}$/;
+/** Slack user IDs: U… for ordinary workspaces, W… for Enterprise Grid; today 9 to 11 characters, 21 allowed for growth. */
+export const SLACK_USER_ID = /^[UW][A-Z0-9]{2,20}$/;
 
 const REF_PATTERN = /^EXC-(\d{4,})$/i;
 

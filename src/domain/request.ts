@@ -199,9 +199,12 @@ export function validateRequest(input: ExceptionRequestDraft, today: CalendarDat
 export interface OwnerAccount {
   isBot: boolean;
   deleted: boolean;
+  /** Slack answered that no such user exists in the workspace. */
+  unknown?: boolean;
 }
 
 export function ownerProblem(account: OwnerAccount | undefined): string | undefined {
+  if (account?.unknown) return 'Slack does not know that person in this workspace. Choose the owner from the list.';
   if (account?.isBot) return 'Choose a person as owner, not an app or bot: the owner is accountable for the exception.';
   if (account?.deleted) return 'That account is deactivated. Choose an active person as owner.';
   return undefined;

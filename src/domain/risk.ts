@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { ApprovalRoute } from './exception';
+import { plainText } from './closing';
 import { fieldErrorsFrom, type FieldErrors } from './field-errors';
 
 export const RISK_SCALE = [1, 2, 3, 4, 5] as const;
@@ -16,11 +17,7 @@ const rating = (label: string) =>
 export const RiskAssessmentInput = z.object({
   likelihood: rating('likelihood'),
   impact: rating('impact'),
-  rationale: z
-    .string({ error: 'Rationale is required: say why you chose these ratings.' })
-    .trim()
-    .min(20, { error: 'Rationale must be at least 20 characters: say why you chose these ratings.' })
-    .max(2000, { error: 'Rationale must be at most 2000 characters.' }),
+  rationale: plainText('Rationale', 20, 2000, 'Say why you chose these ratings.'),
 });
 export type RiskAssessmentInput = z.output<typeof RiskAssessmentInput>;
 export type AssessmentField = keyof RiskAssessmentInput;

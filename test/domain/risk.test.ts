@@ -126,3 +126,10 @@ describe('routeApproval (SPEC §1: fast path below the threshold; committee at o
     expect(reasons.join(' ')).toContain('12');
   });
 });
+
+describe('assessment rationale as plain text', () => {
+  it('refuses control characters, as every other text field does', () => {
+    const result = validateAssessment({ likelihood: 2, impact: 3, rationale: 'Reachable only from the VPN\u0000 and logged weekly' });
+    expect(result).toEqual({ ok: false, errors: { rationale: 'Rationale contains control characters; paste it as plain text.' } });
+  });
+});

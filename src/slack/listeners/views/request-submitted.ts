@@ -79,7 +79,9 @@ async function lookUpAccount(client: webApi.WebClient, userId: string, deps: Lis
   const lookup = client.users
     .info({ user: userId })
     .then((result) => (result.user ? { isBot: Boolean(result.user.is_bot || result.user.is_app_user), deleted: Boolean(result.user.deleted) } : undefined))
-    .catch((error: unknown) => {
+    .catch((error: unknown): OwnerAccount | undefined => {
+      // A definite answer, unlike an outage: the person named does not exist.
+      if ((error as { data?: { error?: unknown } }).data?.error === 'user_not_found') return { isBot: false, deleted: false, unknown: true };
       deps.logger.warn('could not check the owner with users.info; accepting the request without the check', error);
       return undefined;
     });
