@@ -2,7 +2,7 @@
  * `npm run bench`: acknowledgement latency against a bare Bolt app, and the register at 10,000 and 100,000
  * exceptions. Prints tables and writes bench/results.json. Never part of `npm test`: these machines are shared.
  *
- *   npm run bench                    everything (about five minutes)
+ *   npm run bench                    everything (about eight minutes)
  *   npm run bench -- --only ack      acknowledgement latency only
  *   npm run bench -- --only register register scale only
  */
@@ -68,7 +68,7 @@ const results: { machine: Record<string, unknown>; ackLatency?: LatencyRow[]; re
   machine: { node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGb: Math.round(totalmem() / 2 ** 30), ranAt: new Date().toISOString() },
 };
 if (!only || only === 'ack') {
-  results.ackLatency = await measureAckLatency({ rates: [50, 200, 500], seconds: 5 });
+  results.ackLatency = await measureAckLatency({ rates: [50, 200, 500], seconds: 10 });
   printLatency(results.ackLatency);
 }
 if (!only || only === 'register') {

@@ -18,6 +18,28 @@ export interface Register {
 
 const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../drizzle', import.meta.url));
 
+const STATEMENTS_KEPT = 500;
+
+/**
+ * drizzle prepares every query afresh, and preparing costs more than running the small queries a request makes.
+ * Statements are kept by their SQL text (most recently used kept) and handed back in their default mode.
+ */
+function reusePreparedStatements(sqlite: Database.Database): void {
+  const prepare = sqlite.prepare.bind(sqlite);
+  const kept = new Map<string, Database.Statement>();
+  sqlite.prepare = ((source: string) => {
+    let statement = kept.get(source);
+    if (statement) kept.delete(source);
+    else {
+      statement = prepare(source);
+      if (kept.size >= STATEMENTS_KEPT) kept.delete(kept.keys().next().value!);
+    }
+    kept.set(source, statement);
+    // drizzle switches a statement to raw rows for some reads; the next user expects objects unless it asks.
+    return statement.reader ? statement.raw(false) : statement;
+  }) as typeof sqlite.prepare;
+}
+
 /** Opens the register, applies pending migrations and sets the pragmas every connection needs. */
 export function openRegister(path: string): Register {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
@@ -28,6 +50,7 @@ export function openRegister(path: string): Register {
   // three-second acknowledgement, since better-sqlite3 waits synchronously.
   sqlite.pragma('busy_timeout = 2000');
   sqlite.pragma('synchronous = NORMAL');
+  reusePreparedStatements(sqlite);
   const db = drizzle(sqlite, { schema });
   migrate(db, { migrationsFolder: MIGRATIONS_FOLDER });
   return { db, sqlite, close: () => sqlite.close() };
