@@ -7,7 +7,7 @@
  *   npm run bench -- --only register register scale only
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { measureAckLatency, type LatencyRow } from './ack-latency';
@@ -64,7 +64,11 @@ function printRegister(results: RegisterResult[]): void {
   }
 }
 
+const file = join(import.meta.dirname, 'results.json');
+// A partial run (--only) replaces its own section and keeps the other from the last run.
+const previous = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { ackLatency?: LatencyRow[]; register?: RegisterResult[] }) : {};
 const results: { machine: Record<string, unknown>; ackLatency?: LatencyRow[]; register?: RegisterResult[] } = {
+  ...previous,
   machine: { node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGb: Math.round(totalmem() / 2 ** 30), ranAt: new Date().toISOString() },
 };
 if (!only || only === 'ack') {
@@ -75,6 +79,5 @@ if (!only || only === 'register') {
   results.register = registerScale();
   printRegister(results.register);
 }
-const file = join(import.meta.dirname, 'results.json');
 writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
 console.log(`\nWritten to ${file}`);
