@@ -7,6 +7,7 @@
 import { hashAuditEvent, GENESIS_HASH } from '../src/db/audit-chain';
 import { openRegister } from '../src/db/client';
 import { addCalendarDays } from '../src/domain/calendar';
+import { seededRandom } from '../test/support/seeded-random';
 
 export const HEAVY_USER = 'U0HEAVY';
 export const BENCH_PEOPLE = { security: 'U0SEC1', approvers: ['U0CISO', 'U0DEPUTY'], committee: ['U0COM1', 'U0COM2', 'U0COM3'] } as const;
@@ -19,17 +20,6 @@ export interface GeneratedRegister {
   statuses: Record<string, number>;
 }
 
-/** Deterministic, so two runs measure the same register. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const WORDS = 'legacy vendor portal payroll gateway bastion cluster database firewall scanner backup laptop kiosk contractor printer tunnel'.split(' ');
 const sentence = (next: () => number, words: number) => Array.from({ length: words }, () => WORDS[Math.floor(next() * WORDS.length)]).join(' ');
@@ -47,7 +37,8 @@ export function generateRegister(path: string, options: { exceptions: number; to
   const { exceptions: total, today } = options;
   const eventsPerException = options.eventsPerException ?? 10;
   const dueTomorrow = Math.min(options.dueTomorrow ?? 1000, Math.floor(total / 10));
-  const next = random(20261125);
+  // Seeded, so two runs measure the same register.
+  const next = seededRandom(20261125);
   const register = openRegister(path);
   const { sqlite } = register;
   sqlite.pragma('synchronous = OFF');

@@ -17,6 +17,7 @@ import type { DriverResponse } from '../support/slack-driver';
 import type { SlackCall, StoredMessage } from '../support/slack-stand-in';
 import { CHANNELS, PEOPLE, startHarness, type Harness } from '../e2e/harness';
 import {
+  assessmentValues,
   cardFor,
   clickButton,
   commandModal,
@@ -249,7 +250,6 @@ async function assessWith(ref: string, likelihood: number, impact: number, ratio
   await clickButton(h, cardFor(h, ref), ACTION_IDS.assessRisk, userId);
   expect(h.standIn.callsTo('views.open').length, 'assessment modal opened').toBe(opened + 1);
   const view = h.standIn.callsTo('views.open').at(-1)!.response.view as { id: string; private_metadata: string };
-  const option = (n: number) => ({ type: 'static_select', selected_option: { text: { type: 'plain_text', text: String(n) }, value: String(n) } });
   for (const [i, rationale] of rationales.entries()) {
     const before = counts();
     const response = await h.driver.viewSubmission({
@@ -257,11 +257,7 @@ async function assessWith(ref: string, likelihood: number, impact: number, ratio
       callbackId: CALLBACK_IDS.assessment,
       viewId: view.id,
       privateMetadata: view.private_metadata,
-      values: {
-        [ASSESSMENT_BLOCK_IDS.likelihood]: { [INPUT_ACTION_ID]: option(likelihood) },
-        [ASSESSMENT_BLOCK_IDS.impact]: { [INPUT_ACTION_ID]: option(impact) },
-        [ASSESSMENT_BLOCK_IDS.rationale]: { [INPUT_ACTION_ID]: text(rationale) },
-      },
+      values: assessmentValues(likelihood, impact, rationale),
     });
     await h.settle();
     const label = `rationale #${i} (${rationale.length} chars)`;

@@ -107,17 +107,8 @@ export async function withConcurrency<T, R>(items: readonly T[], limit: number, 
   return results;
 }
 
-/** A small deterministic PRNG (mulberry32), so a failing forged request can be reproduced from its index. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded, so a failing forged request can be reproduced from its index. */
+export { seededRandom } from '../support/seeded-random';
 
 /** How many audit events of each kind the register holds. */
 export function auditKinds(h: Harness): Record<string, number> {

@@ -103,6 +103,16 @@ export async function clickButton(h: Harness, message: StoredMessage, actionId: 
   return response;
 }
 
+/** The state.values Slack sends for the risk assessment modal. */
+export function assessmentValues(likelihood: number, impact: number, rationale: string): Record<string, Record<string, unknown>> {
+  const option = (n: number) => ({ type: 'static_select', selected_option: { text: { type: 'plain_text', text: String(n) }, value: String(n) } });
+  return {
+    [ASSESSMENT_BLOCK_IDS.likelihood]: { [INPUT_ACTION_ID]: option(likelihood) },
+    [ASSESSMENT_BLOCK_IDS.impact]: { [INPUT_ACTION_ID]: option(impact) },
+    [ASSESSMENT_BLOCK_IDS.rationale]: { [INPUT_ACTION_ID]: text(rationale) },
+  };
+}
+
 /** Presses "Assess risk" on the triage card and submits the modal it opened. */
 export async function assess(h: Harness, ref: string, likelihood: number, impact: number, userId: string = PEOPLE.security) {
   const opened = h.standIn.callsTo('views.open').length;
@@ -110,17 +120,12 @@ export async function assess(h: Harness, ref: string, likelihood: number, impact
   expect(h.standIn.callsTo('views.open').length, 'assessment modal opened').toBe(opened + 1);
   const call = h.standIn.callsTo('views.open').at(-1)!;
   const view = call.response.view as { id: string; private_metadata: string };
-  const option = (n: number) => ({ type: 'static_select', selected_option: { text: { type: 'plain_text', text: String(n) }, value: String(n) } });
   const response = await h.driver.viewSubmission({
     userId,
     callbackId: CALLBACK_IDS.assessment,
     viewId: view.id,
     privateMetadata: view.private_metadata,
-    values: {
-      [ASSESSMENT_BLOCK_IDS.likelihood]: { [INPUT_ACTION_ID]: option(likelihood) },
-      [ASSESSMENT_BLOCK_IDS.impact]: { [INPUT_ACTION_ID]: option(impact) },
-      [ASSESSMENT_BLOCK_IDS.rationale]: { [INPUT_ACTION_ID]: text('Internet-facing but only 40 users, VPN-only access.') },
-    },
+    values: assessmentValues(likelihood, impact, 'Internet-facing but only 40 users, VPN-only access.'),
   });
   await h.settle();
   return response;
