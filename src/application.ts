@@ -114,8 +114,7 @@ export async function startApplication(config: Config, options: ApplicationOptio
       await handlersDone();
       // A connection Slack keeps alive would hold the server open for its whole keep-alive time; it goes once idle.
       while (!(await Promise.race([closed, new Promise<false>((resolve) => setTimeout(() => resolve(false), 50))]))) server?.closeIdleConnections();
-      await notifier.stop();
-      await webhooks?.stop();
+      await Promise.all([notifier.stop(), webhooks?.stop()]);
       register.close();
     },
   };

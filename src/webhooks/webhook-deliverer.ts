@@ -18,6 +18,8 @@ export interface WebhookDeps {
 
 const MAX_BACKOFF_MS = 10 * 60_000;
 const BATCH = 100;
+/** How long stop() waits for a POST already sent before it leaves it behind. */
+const STOP_WAIT_MS = 4000;
 
 /** `X-Exceptions-Signature: sha256=HMAC(secret, "<timestamp>.<body>")`, as Slack signs its own requests. */
 export function signWebhook(secret: string, timestamp: string, body: string): string {
@@ -33,6 +35,8 @@ export function createWebhookDeliverer(deps: WebhookDeps) {
   const post = deps.fetch ?? fetch;
   let running: Promise<number> | undefined;
   let timer: NodeJS.Timeout | undefined;
+  // Set by stop(): no further event is sent; the cursor says where the next start carries on.
+  let stopping = false;
 
   function cursor() {
     deps.db.insert(webhookCursor).values({ id: 1 }).onConflictDoNothing().run();
@@ -58,6 +62,7 @@ export function createWebhookDeliverer(deps: WebhookDeps) {
     let delivered = 0;
     let last = state.lastEventId;
     for (const row of pending(last)) {
+      if (stopping) break;
       const body = JSON.stringify({
         id: row.event.id,
         kind: row.event.kind,
@@ -118,8 +123,13 @@ export function createWebhookDeliverer(deps: WebhookDeps) {
       timer.unref();
     },
     async stop() {
+      stopping = true;
       if (timer) clearInterval(timer);
-      while (running) await running.catch(() => undefined);
+      // A receiver that hangs must not hold up shutdown; an event it took but we could not record is sent again.
+      const finished = (async () => {
+        while (running) await running.catch(() => undefined);
+      })();
+      await Promise.race([finished, new Promise((resolve) => setTimeout(resolve, STOP_WAIT_MS).unref())]);
     },
   };
 }

@@ -4,6 +4,8 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ACTION_IDS } from '../../src/slack/ids';
 import { PEOPLE, startHarness, type Harness } from './harness';
+import { assessRisk } from '../../src/services/assess-risk';
+import { webhookCursor } from '../../src/db/schema';
 import { assess, clickButton, decisionCard, submitRequest } from './flows';
 
 const SECRET = 'webhook-secret-for-tests-0123';
@@ -19,14 +21,21 @@ let h: Harness;
 let receiver: Server;
 let received: Received[];
 let failuresLeft: number;
+/** While set, the receiver takes requests and never answers them, like a hung endpoint. */
+let hanging: { on: boolean; held: { end(): void }[] };
 
 beforeEach(async () => {
   received = [];
   failuresLeft = 0;
+  hanging = { on: false, held: [] };
   receiver = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
+      if (hanging.on) {
+        hanging.held.push({ end: () => res.writeHead(503).end() });
+        return;
+      }
       if (failuresLeft > 0) {
         failuresLeft--;
         res.writeHead(500).end();
@@ -75,4 +84,26 @@ describe('the exceptions webhook', () => {
     await clickButton(h, decisionCard(h, 'EXC-0001'), ACTION_IDS.approve, PEOPLE.ciso);
     expect(received.map((r) => r.kind)).toEqual(['exception.requested', 'exception.assessed', 'exception.approved']);
   });
+});
+
+describe('the exceptions webhook at shutdown', () => {
+  it('does not let a receiver that never answers hold up a stop, and sends that event again after the restart', async () => {
+    await submitRequest(h);
+    await h.settle();
+    const sentBefore = received.length;
+    hanging.on = true;
+    // A state change made straight through the service, so nothing waits for delivery; the deliverer polls on its own.
+    assessRisk(h.app.services, { exceptionId: 1, assessorId: PEOPLE.security, input: { likelihood: 2, impact: 2, rationale: 'Only 40 users, reachable from the VPN alone.' } });
+    await expect.poll(() => hanging.held.length, { timeout: 5000 }).toBe(1);
+
+    const started = performance.now();
+    await h.restart();
+    expect(performance.now() - started).toBeLessThan(6000);
+    hanging.on = false;
+    for (const held of hanging.held) held.end();
+    // The event the hung receiver took was never recorded as sent, so the new process sends it.
+    await expect.poll(() => received.length, { timeout: 5000 }).toBeGreaterThan(sentBefore);
+    expect(received.at(-1)!.kind).toBe('exception.assessed');
+    expect(h.app.register.db.select().from(webhookCursor).get()!.lastError).toBeNull();
+  }, 20_000);
 });
