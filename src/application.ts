@@ -1,8 +1,8 @@
 import type { Server } from 'node:http';
-import type { App } from '@slack/bolt';
+import { LogLevel, type App } from '@slack/bolt';
 import type { Config } from './config';
 import { openRegister, type Register } from './db/client';
-import { createLogger, type StructuredLogger } from './logger';
+import { createLogger, withoutLogFields, type StructuredLogger } from './logger';
 import { createServiceContext, type Clock, type ServiceContext } from './services/context';
 import { createSlackApp, createWebClient } from './slack/app';
 import { healthReport } from './health';
@@ -33,6 +33,11 @@ export interface ApplicationOptions {
   channelSpacingMs?: number;
 }
 
+/** How long shutdown lets clients finish their requests before it cuts their connections. */
+const STOP_GRACE_MS = 2000;
+/** How long shutdown waits for handlers (a Slack call in one may take up to its ten-second timeout). */
+const HANDLERS_DEADLINE_MS = 3000;
+
 /** Composition root: configuration → register → services → Slack app → delivery. Only here is the real clock read. */
 export async function startApplication(config: Config, options: ApplicationOptions = {}): Promise<Application> {
   const clock = options.clock ?? (() => new Date());
@@ -55,7 +60,7 @@ export async function startApplication(config: Config, options: ApplicationOptio
     config,
     client,
     logger,
-    listeners: { services, logger, cards, wakeNotifier: () => deliverSoon() },
+    listeners: { services, logger, cards, wakeNotifier: () => withoutLogFields(deliverSoon) },
     health: () => healthReport(register.db, scheduler, new Date()),
     stopping: () => stopping,
   });
@@ -91,8 +96,10 @@ export async function startApplication(config: Config, options: ApplicationOptio
       : startScheduler({ ctx: services, schedules: config.schedules, timeZone: config.timeZone, logger, afterRun: deliverSoon });
   logger.info(`exception register listening on port ${port}`);
 
-  const handlersDone = async () => {
-    while (inFlight > 0) await new Promise((resolve) => setTimeout(resolve, 5));
+  const handlersDone = async (deadlineMs = Number.POSITIVE_INFINITY) => {
+    const until = Date.now() + deadlineMs;
+    while (inFlight > 0 && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 5));
+    if (inFlight > 0) logger.event(LogLevel.WARN, 'stopping with Slack requests still being handled', { inFlight });
   };
 
   return {
@@ -110,10 +117,19 @@ export async function startApplication(config: Config, options: ApplicationOptio
     async stop() {
       stopping = true;
       await scheduler?.stop();
-      const closed = app.stop().then(() => true);
-      await handlersDone();
-      // A connection Slack keeps alive would hold the server open for its whole keep-alive time; it goes once idle.
-      while (!(await Promise.race([closed, new Promise<false>((resolve) => setTimeout(() => resolve(false), 50))]))) server?.closeIdleConnections();
+      const closed = app.stop().then(
+        () => true,
+        () => true,
+      );
+      // A connection Slack keeps alive would hold the server open for its whole keep-alive time: it goes once idle,
+      // and after a grace period whatever is left (a slow or half-open client) is cut.
+      const graceEnds = Date.now() + STOP_GRACE_MS;
+      while (!(await Promise.race([closed, new Promise<false>((resolve) => setTimeout(() => resolve(false), 50))]))) {
+        if (Date.now() < graceEnds) server?.closeIdleConnections();
+        else server?.closeAllConnections();
+      }
+      // Only now can no request be on its way in: every one that was accepted is waited for before the register closes.
+      await handlersDone(HANDLERS_DEADLINE_MS);
       await Promise.all([notifier.stop(), webhooks?.stop()]);
       register.close();
     },

@@ -12,6 +12,11 @@ export function withLogFields<T>(fields: Record<string, unknown>, work: () => Pr
   return requestFields.run({ ...fields }, work);
 }
 
+/** Runs `work` outside any request's fields: work it starts (deliveries) belongs to no one request. */
+export function withoutLogFields<T>(work: () => T): T {
+  return requestFields.exit(work);
+}
+
 /** Adds to the fields of the request being handled, e.g. the exception a submission just created. */
 export function addLogFields(fields: Record<string, unknown>): void {
   const current = requestFields.getStore();

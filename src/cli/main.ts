@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { auditTrail, verifyAuditChain } from '../db/audit-chain';
 import { openRegister, type Register } from '../db/client';
@@ -119,7 +120,13 @@ async function exportTo(db: Register['db'], args: string[], out: Streams['out'])
     from: options.get('--from'),
     to: options.get('--to'),
   });
-  await writeStreamed(out, format === 'csv' ? csvLines(rows) : jsonArray(rows));
+  // One read transaction across the pages: the export is the register at one instant while the app keeps writing.
+  db.run(sql`begin`);
+  try {
+    await writeStreamed(out, format === 'csv' ? csvLines(rows) : jsonArray(rows));
+  } finally {
+    db.run(sql`commit`);
+  }
 }
 
 /** SQLite's online backup: a consistent snapshot while the app keeps writing (WAL), page by page. */

@@ -3,6 +3,9 @@ import type { StructuredLogger } from '../logger';
 import type { ServiceContext } from '../services/context';
 import { runJobs } from './run-jobs';
 
+/** A scheduled run this late means the scheduler is stuck (a healthy run takes well under a minute). */
+const OVERDUE_AFTER_MS = 15 * 60_000;
+
 export interface SchedulerState {
   /** When the follow-ups schedule (EXPIRY_CRON) runs next. */
   nextRunAt: string | null;
@@ -23,9 +26,12 @@ export interface Scheduler {
  */
 export function startScheduler(deps: { ctx: ServiceContext; schedules: { expiry: string; review: string; metrics: string }; timeZone: string; logger: StructuredLogger; afterRun: () => void }): Scheduler {
   let lastRunAt: Date | null = null;
+  // When the follow-ups schedule should next have run; known once it is set up, renewed at each run.
+  let expectedBy: Date | null = null;
   const run = () => {
     lastRunAt = new Date();
     runJobs(deps.ctx, deps.ctx.clock(), deps.logger);
+    expectedBy = followUps.getNextRun();
     deps.afterRun();
   };
   // Each job decides for itself what is due, so every schedule runs all of them; the review posts once a quarter.
@@ -34,15 +40,14 @@ export function startScheduler(deps: { ctx: ServiceContext; schedules: { expiry:
     cron.schedule(deps.schedules.review, run, { name: 'quarterly-review', timezone: deps.timeZone, noOverlap: true }),
     cron.schedule(deps.schedules.metrics, run, { name: 'weekly-metrics', timezone: deps.timeZone, noOverlap: true }),
   ];
-  run();
   const followUps = tasks[0]!;
+  run();
   return {
     state(now) {
-      const [next, after] = followUps.getNextRuns(2);
-      // Overdue when nothing ran for two whole intervals of the follow-ups schedule (and five minutes of grace).
-      const interval = next && after ? after.getTime() - next.getTime() : 60 * 60_000;
-      const overdue = lastRunAt === null || now.getTime() - lastRunAt.getTime() > 2 * interval + 5 * 60_000;
-      return { nextRunAt: next?.toISOString() ?? null, lastRunAt: lastRunAt?.toISOString() ?? null, overdue };
+      // Overdue when the run the schedule promised is OVERDUE_AFTER_MS late: however irregular the schedule, and
+      // without a false alarm over a weekend on a weekdays-only one.
+      const overdue = expectedBy === null || now.getTime() > expectedBy.getTime() + OVERDUE_AFTER_MS;
+      return { nextRunAt: followUps.getNextRun()?.toISOString() ?? null, lastRunAt: lastRunAt?.toISOString() ?? null, overdue };
     },
     async stop() {
       await Promise.all(tasks.map((task) => task.destroy()));

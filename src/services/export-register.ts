@@ -117,23 +117,31 @@ export function* exportRegister(db: Reader, filter: ExportFilter = {}): Generato
       order by ${exceptions.id} limit ${PAGE_SIZE}`);
     if (rows.length === 0) return;
     after = rows.at(-1)!.id;
-    // The page is in ID order, so its related rows are one index range away (a filter may skip some in between).
-    const [first, last] = [rows[0]!.id, after];
+    // A page of consecutive numbers (the whole register) is one index range; under a filter, where its first and
+    // last may lie far apart, it is its own list of IDs.
+    const first = rows[0]!.id;
+    const ofPage =
+      after - first + 1 === rows.length
+        ? sql`exception_id between ${first} and ${after}`
+        : sql`exception_id in (${sql.join(
+            rows.map((r) => sql`${r.id}`),
+            sql`, `,
+          )})`;
     const assessed = groupBy(
       db.all<{ exceptionId: number; likelihood: number; impact: number; score: number; assessorId: string; assessedAt: string }>(sql`
         select exception_id as exceptionId, likelihood, impact, score, assessor_id as assessorId, assessed_at as assessedAt
-        from ${assessments} where exception_id between ${first} and ${last} order by exception_id, round`),
+        from ${assessments} where ${ofPage} order by exception_id, round`),
     );
     const decided = groupBy(
       db.all<{ exceptionId: number; round: number; outcome: string; deciderId: string; decidedAt: string; comment: string | null }>(sql`
         select exception_id as exceptionId, round, outcome, decider_id as deciderId, decided_at as decidedAt, comment
-        from ${decisions} where exception_id between ${first} and ${last} order by exception_id, id`),
+        from ${decisions} where ${ofPage} order by exception_id, id`),
     );
     const renewed = groupBy(
       db.all<{ exceptionId: number; round: number; status: string; createdAt: string; requestedBy: string; percentComplete: number; controlTestedOn: string; newExpiresOn: string | null; requestedExpiresOn: string; evidenceUrl: string | null; progress: string }>(sql`
         select exception_id as exceptionId, round, status, created_at as createdAt, requested_by as requestedBy, percent_complete as percentComplete,
           control_tested_on as controlTestedOn, new_expires_on as newExpiresOn, requested_expires_on as requestedExpiresOn, evidence_url as evidenceUrl, progress
-        from ${renewals} where exception_id between ${first} and ${last} order by exception_id, round`),
+        from ${renewals} where ${ofPage} order by exception_id, round`),
     );
     for (const e of rows) {
       const assessment = (assessed.get(e.id) ?? []).at(-1);

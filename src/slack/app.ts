@@ -11,7 +11,7 @@ export interface SlackAppOptions {
   logger: StructuredLogger;
   listeners: ListenerDeps;
   health: () => { ok: boolean };
-  /** True once shutdown has begun: requests still arriving on kept-alive connections are turned away. */
+  /** True once shutdown has begun: a request still arriving on a kept-alive connection is the last on it. */
   stopping: () => boolean;
 }
 
@@ -50,14 +50,15 @@ function httpReceiver(signingSecret: string, logger: StructuredLogger, logLevel:
   const receiver = new HTTPReceiver({ signingSecret, logger, logLevel, customRoutes });
   const verified = receiver.requestListener;
   receiver.requestListener = (req, res) => {
-    // Slack retries what it could not deliver; the next process takes it. The connection is closed so none follows.
-    if (stopping()) {
-      res.writeHead(503, { connection: 'close', 'retry-after': '5' }).end();
-      return;
-    }
-    const signedAt = Number(req.headers['x-slack-request-timestamp']);
-    if (req.method === 'POST' && Number.isFinite(signedAt) && signedAt - Date.now() / 1000 > MAX_CLOCK_SKEW_SECONDS) {
-      logger.event(LogLevel.WARN, 'refused a Slack request dated in the future', { signedAt, path: req.url });
+    // Slack retries events but not clicks, commands or submissions, so a request already on a kept-alive connection
+    // is still handled during shutdown; the connection is closed after it, so none follows on it.
+    if (stopping()) res.setHeader('connection', 'close');
+    const header = req.headers['x-slack-request-timestamp'];
+    const signedAt = Number(header);
+    // Bolt lets any timestamp through that is not in the past, "Infinity" included; only whole seconds up to five
+    // minutes ahead are let through here. (A missing header is Bolt's to refuse.)
+    if (req.method === 'POST' && header !== undefined && (!Number.isSafeInteger(signedAt) || signedAt - Date.now() / 1000 > MAX_CLOCK_SKEW_SECONDS)) {
+      logger.event(LogLevel.DEBUG, 'refused a Slack request dated in the future or not at all', { path: req.url });
       res.writeHead(401).end();
       return;
     }

@@ -117,7 +117,7 @@ function orderingKey(notification: Notification): string {
 class DeliveryStopped extends Error {}
 
 /** How long stop() waits for a call already with Slack before it leaves it (and its row) behind. */
-const STOP_WAIT_MS = 4000;
+const STOP_WAIT_MS = 3000;
 
 export function createNotifier(deps: NotifierDeps): Notifier {
   const { db, client, clock, logger } = deps;

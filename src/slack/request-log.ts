@@ -1,6 +1,7 @@
 import { LogLevel, type AnyMiddlewareArgs, type Middleware } from '@slack/bolt';
 import { formatExceptionRef, parseExceptionRef } from '../domain/exception';
 import { withLogFields, type StructuredLogger } from '../logger';
+import { ACTION_IDS } from './ids';
 
 type Body = Record<string, unknown> & {
   type?: string;
@@ -24,17 +25,40 @@ function requestIdOf(body: Body): string | undefined {
   return body.event_id ?? body.trigger_id;
 }
 
+/** The buttons whose value is the exception's number (a check-in's or an informal ask's buttons carry their own). */
+const EXCEPTION_BUTTONS: ReadonlySet<string> = new Set([
+  ACTION_IDS.assessRisk,
+  ACTION_IDS.approve,
+  ACTION_IDS.reject,
+  ACTION_IDS.renew,
+  ACTION_IDS.close,
+  ACTION_IDS.reapprove,
+  ACTION_IDS.revoke,
+]);
+
 /** The exception a request is about, where the request itself says: a button's value, a modal's, or `EXC-n` typed. */
 function exceptionOf(body: Body): string | undefined {
   const fromValue = (value: string | undefined) => (value && /^\d+$/.test(value) ? formatExceptionRef(Number(value)) : undefined);
+  const action = body.actions?.[0];
   const typed = body.text ? /EXC-\d{4,}/i.exec(body.text)?.[0] : undefined;
   const typedId = typed ? parseExceptionRef(typed) : undefined;
-  return fromValue(body.actions?.[0]?.value) ?? fromValue(body.view?.private_metadata) ?? (typedId ? formatExceptionRef(typedId) : undefined);
+  return (
+    (action?.action_id && EXCEPTION_BUTTONS.has(action.action_id) ? fromValue(action.value) : undefined) ??
+    // Every modal but the request form keeps the exception's number as its private metadata.
+    fromValue(body.view?.private_metadata) ??
+    (typedId ? formatExceptionRef(typedId) : undefined)
+  );
 }
+
+/** The words logged as a sub-command; anything else typed stays out of the logs. */
+const SUB_COMMANDS: ReadonlySet<string> = new Set(['request', 'list', 'show', 'renew', 'close', 'metrics', 'export', 'help']);
 
 /** What the request is, in a few words: never its body, which holds what people typed. */
 function whatOf(body: Body): Record<string, unknown> {
-  if (body.command) return { kind: 'command', command: body.command, subCommand: body.text?.trim().split(/\s+/)[0]?.toLowerCase().slice(0, 20) };
+  if (body.command) {
+    const first = body.text?.trim().split(/\s+/)[0]?.toLowerCase() ?? '';
+    return { kind: 'command', command: body.command, subCommand: SUB_COMMANDS.has(first) ? first : first ? 'other' : 'none' };
+  }
   if (body.type === 'block_actions') return { kind: 'block_actions', action: body.actions?.[0]?.action_id };
   if (body.type === 'view_submission' || body.type === 'view_closed') return { kind: body.type, callbackId: body.view?.callback_id };
   if (body.type === 'event_callback') return { kind: 'event', event: body.event?.type };

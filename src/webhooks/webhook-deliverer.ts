@@ -19,7 +19,7 @@ export interface WebhookDeps {
 const MAX_BACKOFF_MS = 10 * 60_000;
 const BATCH = 100;
 /** How long stop() waits for a POST already sent before it leaves it behind. */
-const STOP_WAIT_MS = 4000;
+const STOP_WAIT_MS = 3000;
 
 /** `X-Exceptions-Signature: sha256=HMAC(secret, "<timestamp>.<body>")`, as Slack signs its own requests. */
 export function signWebhook(secret: string, timestamp: string, body: string): string {

@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { JOB_NAMES } from '../../src/db/schema';
 import { assess, clickButton, decisionCard, submitRequest, VALID_FORM } from './flows';
@@ -53,6 +54,31 @@ describe('structured logs', () => {
     const request = handled().find((e) => e.kind === 'view_submission');
     expect(warning!.slackRequestId).toBe(request!.slackRequestId);
     expect(warning!.user).toBe(PEOPLE.requester);
+  });
+});
+
+describe('structured logs, outside requests', () => {
+  it("does not stamp a delivery started by a request with that request's ID: the delivery belongs to no one request", async () => {
+    h = await startHarness();
+    h.standIn.fail({ status: 500, methods: ['chat.postMessage'], times: 1 });
+    await submitRequest(h);
+    await h.settle();
+    const retried = entries().find((e) => e.message === 'notification will be retried');
+    expect(retried).toBeDefined();
+    expect(retried!.slackRequestId).toBeUndefined();
+    expect(retried!.user).toBeUndefined();
+    expect(retried!.exceptionId).toBe('EXC-0001');
+  });
+});
+
+describe('request signing, the timestamp', () => {
+  it('refuses a request correctly signed with the timestamp "Infinity", which Bolt alone would let through for ever', async () => {
+    h = await startHarness();
+    const body = new URLSearchParams({ command: '/exception', text: 'help', user_id: PEOPLE.requester, team_id: h.standIn.teamId, channel_id: 'C0GENERAL' }).toString();
+    const signature = `v0=${createHmac('sha256', SIGNING_SECRET).update(`v0:Infinity:${body}`).digest('hex')}`;
+    const response = await h.driver.raw(body, { 'content-type': 'application/x-www-form-urlencoded', 'x-slack-signature': signature, 'x-slack-request-timestamp': 'Infinity' });
+    expect(response.status).toBe(401);
+    expect(handled()).toEqual([]);
   });
 });
 

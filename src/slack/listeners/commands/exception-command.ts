@@ -57,7 +57,7 @@ export function registerExceptionCommand(app: App, deps: ListenerDeps): void {
         return;
       }
     } catch (error) {
-      await ack({ response_type: 'ephemeral', text: refusalText(error, deps.logger, { command: command.command, text: command.text }) });
+      await ack({ response_type: 'ephemeral', text: refusalText(error, deps.logger, { command: command.command }) });
       return;
     }
     const [subCommand = '', argument = ''] = words;
@@ -85,7 +85,7 @@ async function sendExport(deps: ListenerDeps, client: webApi.WebClient, respond:
   try {
     authorizeExport(deps.services, command.user_id);
   } catch (error) {
-    await ack({ response_type: 'ephemeral', text: refusalText(error, deps.logger, { command: command.command, text: command.text }) });
+    await ack({ response_type: 'ephemeral', text: refusalText(error, deps.logger, { command: command.command }) });
     return;
   }
   await ack({ response_type: 'ephemeral', text: 'Preparing the export; it arrives in your DM with this app.' });
@@ -100,7 +100,7 @@ async function sendExport(deps: ListenerDeps, client: webApi.WebClient, respond:
       initial_comment: `The exception register as of today: ${file.rows} exceptions, one row each, with every decision, renewal and review.`,
     });
   } catch (error) {
-    await respond({ response_type: 'ephemeral', text: refusalText(error, deps.logger, { command: command.command, text: command.text }) });
+    await respond({ response_type: 'ephemeral', text: refusalText(error, deps.logger, { command: command.command }) });
   }
 }
 
@@ -110,6 +110,6 @@ async function openModal(deps: ListenerDeps, client: webApi.WebClient, respond: 
     await client.views.open({ trigger_id: command.trigger_id, view: build() });
   } catch (error) {
     if (modalAlreadyOpened(error)) return;
-    await respond({ response_type: 'ephemeral', text: refusalText(error, deps.logger, { command: command.command, text: command.text }) });
+    await respond({ response_type: 'ephemeral', text: refusalText(error, deps.logger, { command: command.command }) });
   }
 }

@@ -45,8 +45,9 @@ function recentAccounts() {
       const hit = known.get(userId);
       if (hit && hit.until > Date.now()) return hit.account;
       const account = await ask();
-      // Only answers are kept: a timeout or an error asks again next time.
-      if (account) {
+      // Only definite answers are kept: a timeout, an error, or "no such user" (a brand-new account may not be
+      // known everywhere yet) asks again next time.
+      if (account && !account.unknown) {
         if (known.size >= ACCOUNTS_KEPT) known.delete(known.keys().next().value!);
         known.set(userId, { account, until: Date.now() + ACCOUNT_TTL_MS });
       }
