@@ -204,7 +204,3 @@ export function* csvLines(rows: Iterable<ExportRow>): Generator<string> {
   yield `${EXPORT_COLUMNS.join(',')}\r\n`;
   for (const row of rows) yield `${EXPORT_COLUMNS.map((column) => csvCell(row[column])).join(',')}\r\n`;
 }
-
-export function toCsv(rows: Iterable<ExportRow>): string {
-  return [...csvLines(rows)].join('');
-}

@@ -114,6 +114,8 @@ describe('/exception export', () => {
     const lines = upload!.bytes.toString('utf8').trim().split('\r\n');
     expect(lines[0]).toMatch(/^id,status,policy_key,/);
     expect(lines.slice(1).map((line) => line.slice(0, 8))).toEqual(['EXC-0001', 'EXC-0002', 'EXC-0003']);
+    const completed = h.standIn.callsTo('files.completeUploadExternal').at(-1)!;
+    expect(String(completed.args.initial_comment)).toContain(': 3 exceptions, one row each');
   });
 
   it('refuses anyone who is not an auditor or on the security team, and sends nothing', async () => {

@@ -90,7 +90,7 @@ async function sendExport(deps: ListenerDeps, client: webApi.WebClient, respond:
   }
   await ack({ response_type: 'ephemeral', text: 'Preparing the export; it arrives in your DM with this app.' });
   try {
-    const file = buildExport(deps.services, calendarDateIn(deps.services.clock(), deps.services.timeZone));
+    const file = await buildExport(deps.services, calendarDateIn(deps.services.clock(), deps.services.timeZone));
     const opened = await client.conversations.open({ users: command.user_id });
     await client.filesUploadV2({
       channel_id: opened.channel?.id ?? command.user_id,
