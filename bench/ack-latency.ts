@@ -4,7 +4,7 @@
  * sent on schedule whether or not the previous one was answered, as Slack does.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -32,23 +32,27 @@ interface Started {
   port: number;
 }
 
-function startProcess(entry: string, env: Record<string, string>): Promise<Started> {
-  const child = spawn(process.execPath, ['--import', 'tsx', entry], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+/**
+ * Each app logs to a file of its own, as under a process manager: a pipe to this busy load generator would fill
+ * and make the app's log writes (synchronous on a pipe) wait, which the bare app, logging nothing, never does.
+ */
+function startProcess(entry: string, env: Record<string, string>, logFile: string): Promise<Started> {
+  const log = openSync(logFile, 'w');
+  const child = spawn(process.execPath, ['--import', 'tsx', entry], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'ignore', log] });
+  closeSync(log);
   return new Promise((resolve, reject) => {
-    let output = '';
-    const timer = setTimeout(() => reject(new Error(`${entry} did not start:\n${output}`)), 30_000);
-    const watch = (chunk: Buffer) => {
-      output += chunk.toString();
+    const started = performance.now();
+    const poll = setInterval(() => {
+      const output = readFileSync(logFile, 'utf8');
       const match = /listening on port (\d+)/.exec(output);
-      if (!match) return;
-      clearTimeout(timer);
-      // From here on the logs are read and dropped, as a log shipper would: the app never blocks on them.
-      child.stderr!.off('data', watch);
-      child.stderr!.resume();
-      resolve({ child, port: Number(match[1]) });
-    };
-    child.stderr!.on('data', watch);
-    child.once('exit', (code) => reject(new Error(`${entry} exited with ${code}:\n${output}`)));
+      if (match) {
+        clearInterval(poll);
+        resolve({ child, port: Number(match[1]) });
+      } else if (performance.now() - started > 30_000 || child.exitCode !== null) {
+        clearInterval(poll);
+        reject(new Error(`${entry} did not start:\n${output}`));
+      }
+    }, 50);
   });
 }
 
@@ -198,8 +202,8 @@ export async function measureAckLatency(options: { rates: number[]; seconds: num
     COMMITTEE_CHANNEL: 'C0COMMITTEE',
     TZ: 'UTC',
   };
-  const app = await startProcess(join(import.meta.dirname, '../src/main.ts'), env);
-  const bare = await startProcess(join(import.meta.dirname, 'bare-bolt-app.ts'), env);
+  const app = await startProcess(join(import.meta.dirname, '../src/main.ts'), env, join(dir, 'app.log'));
+  const bare = await startProcess(join(import.meta.dirname, 'bare-bolt-app.ts'), env, join(dir, 'bare.log'));
   const drivers = {
     app: createSlackDriver({ appUrl: `http://127.0.0.1:${app.port}/slack/events`, signingSecret: SIGNING_SECRET, standIn: standIn.forDriver }),
     bare: createSlackDriver({ appUrl: `http://127.0.0.1:${bare.port}/slack/events`, signingSecret: SIGNING_SECRET, standIn: standIn.forDriver }),
