@@ -102,29 +102,60 @@ function openDecisionOf(status: ExceptionStatus, round: number, createdAt: strin
 
 const messageRef = (channel: string | null, ts: string | null): SlackMessageRef | null => (channel && ts ? { channel, ts } : null);
 
+/** The record's queries, built once per connection: building a drizzle query costs more than running it here. */
+function recordQueries(db: Reader) {
+  const id = sql.placeholder('id');
+  const round = sql.placeholder('round');
+  return {
+    exception: db
+      .select({ exception: exceptions, policyKey: policies.key, policyTitle: policies.title, policyMaxDays: policies.maxDays })
+      .from(exceptions)
+      .innerJoin(policies, eq(policies.id, exceptions.policyId))
+      .where(eq(exceptions.id, id))
+      .prepare(),
+    assessment: db
+      .select()
+      .from(assessments)
+      .where(and(eq(assessments.exceptionId, id), eq(assessments.round, round)))
+      .prepare(),
+    originalRoute: db
+      .select({ route: assessments.route })
+      .from(assessments)
+      .where(and(eq(assessments.exceptionId, id), eq(assessments.round, 0)))
+      .prepare(),
+    votes: db
+      .select()
+      .from(decisions)
+      .where(and(eq(decisions.exceptionId, id), eq(decisions.round, round)))
+      .orderBy(asc(decisions.id))
+      .prepare(),
+    renewals: db.select().from(renewals).where(eq(renewals.exceptionId, id)).orderBy(asc(renewals.round)).prepare(),
+  };
+}
+
+const preparedFor = new WeakMap<object, ReturnType<typeof recordQueries>>();
+
+/**
+ * A prepared query runs on the connection it was prepared on, inside or outside a transaction alike, so the cache
+ * is per SQLite connection, which a database handle and its transactions share.
+ */
+function queriesFor(db: Reader): ReturnType<typeof recordQueries> {
+  const connection = (db as unknown as { session: { client: object } }).session.client;
+  let queries = preparedFor.get(connection);
+  if (!queries) preparedFor.set(connection, (queries = recordQueries(db)));
+  return queries;
+}
+
 export function loadExceptionRecord(db: Reader, id: number): ExceptionRecord | undefined {
-  const row = db
-    .select({ exception: exceptions, policyKey: policies.key, policyTitle: policies.title, policyMaxDays: policies.maxDays })
-    .from(exceptions)
-    .innerJoin(policies, eq(policies.id, exceptions.policyId))
-    .where(eq(exceptions.id, id))
-    .get();
+  const queries = queriesFor(db);
+  const row = queries.exception.get({ id });
   if (!row) return undefined;
   const e = row.exception;
   const round = e.currentRound;
-  const assessment = db.select().from(assessments).where(and(eq(assessments.exceptionId, id), eq(assessments.round, round))).get();
-  const votes = db
-    .select()
-    .from(decisions)
-    .where(and(eq(decisions.exceptionId, id), eq(decisions.round, round)))
-    .orderBy(asc(decisions.id))
-    .all();
-  const history: RenewalRecord[] = db
-    .select()
-    .from(renewals)
-    .where(eq(renewals.exceptionId, id))
-    .orderBy(asc(renewals.round))
-    .all()
+  const assessment = queries.assessment.get({ id, round });
+  const votes = queries.votes.all({ id, round });
+  const history: RenewalRecord[] = queries.renewals
+    .all({ id })
     .map((r) => ({
       round: r.round,
       status: r.status,
@@ -139,7 +170,7 @@ export function loadExceptionRecord(db: Reader, id: number): ExceptionRecord | u
       decidedAt: r.decidedAt,
     }));
   const renewal = round > 0 ? (history.find((r) => r.round === round) ?? null) : null;
-  const original = round > 0 ? db.select({ route: assessments.route }).from(assessments).where(and(eq(assessments.exceptionId, id), eq(assessments.round, 0))).get() : assessment;
+  const original = round > 0 ? queries.originalRoute.get({ id }) : assessment;
   return {
     id: e.id,
     ref: formatExceptionRef(e.id),
