@@ -3,6 +3,7 @@ import type { Db } from '../db/client';
 import { claimForDelivery, markCardPosted, markDelivered, pendingOutbox, recordAttemptFailed, releaseClaims, type OutboxRow } from '../db/outbox';
 import { tallyVotes } from '../domain/decision';
 import { formatExceptionRef } from '../domain/exception';
+import { createDeliveryLoop } from '../delivery-loop';
 import type { Clock } from '../services/context';
 import { loadExceptionRecord, type ExceptionRecord } from '../services/exception-record';
 import type { Card, Notification } from '../services/notifications';
@@ -121,24 +122,21 @@ const STOP_WAIT_MS = 3000;
 
 export function createNotifier(deps: NotifierDeps): Notifier {
   const { db, client, clock, logger } = deps;
-  let running: Promise<number> | undefined;
-  let again = false;
-  let timer: NodeJS.Timeout | undefined;
   // Slack's rate limits apply to the whole app: after a 429 nothing is sent until Retry-After has passed.
   let pausedUntil = 0;
   const spacingMs = deps.channelSpacingMs ?? 1000;
   const monotonic = deps.monotonic ?? (() => performance.now());
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   const lastPostAt = new Map<string, number>();
-  // Set by stop(): nothing new is claimed or posted, and what is left stays in the outbox for the next start.
-  let stopping = false;
+  // Once stopping, nothing new is claimed or posted, and what is left stays in the outbox for the next start.
+  const loop = createDeliveryLoop({ runOnce, logger, failure: 'notification delivery failed' });
   const claimed = new Set<number>();
 
   /** Posts a message, keeping at least `spacingMs` between two posts to the same channel. */
   async function post(args: webApi.ChatPostMessageArguments): Promise<webApi.ChatPostMessageResponse> {
     const last = lastPostAt.get(args.channel);
     if (last !== undefined && monotonic() - last < spacingMs) await sleep(spacingMs - (monotonic() - last));
-    if (stopping) throw new DeliveryStopped();
+    if (loop.stopping()) throw new DeliveryStopped();
     lastPostAt.set(args.channel, monotonic());
     return client.chat.postMessage(args);
   }
@@ -310,7 +308,7 @@ export function createNotifier(deps: NotifierDeps): Notifier {
     const blocked = new Set<string>();
     let delivered = 0;
     for (const row of pendingOutbox(db)) {
-      if (stopping) break;
+      if (loop.stopping()) break;
       const notification = JSON.parse(row.payload) as Notification;
       const key = orderingKey(notification);
       if (blocked.has(key)) continue;
@@ -343,43 +341,13 @@ export function createNotifier(deps: NotifierDeps): Notifier {
     return delivered;
   }
 
-  async function deliverDue(): Promise<number> {
-    if (running) {
-      again = true;
-      return running;
-    }
-    running = (async () => {
-      let total = 0;
-      do {
-        again = false;
-        total += await runOnce();
-      } while (again);
-      return total;
-    })();
-    try {
-      return await running;
-    } finally {
-      running = undefined;
-    }
-  }
-
   return {
-    deliverDue,
-    wake() {
-      deliverDue().catch((error: unknown) => logger.event(LogLevel.ERROR, 'notification delivery failed', { error }));
-    },
-    async idle() {
-      while (running) await running.catch(() => undefined);
-    },
-    start(intervalMs) {
-      timer = setInterval(() => this.wake(), intervalMs);
-      timer.unref();
-    },
+    deliverDue: loop.deliverDue,
+    wake: loop.wake,
+    idle: loop.idle,
+    start: loop.start,
     async stop() {
-      stopping = true;
-      if (timer) clearInterval(timer);
-      // A call already with Slack may finish; one that hangs must not hold up shutdown past its deadline.
-      await Promise.race([this.idle(), new Promise((resolve) => setTimeout(resolve, STOP_WAIT_MS).unref())]);
+      await loop.stop(STOP_WAIT_MS);
       // Whatever this process still holds goes back to the outbox now, not when the claim would lapse.
       releaseClaims(db, [...claimed]);
     },

@@ -2,6 +2,7 @@ import { createHmac } from 'node:crypto';
 import { LogLevel } from '@slack/bolt';
 import { and, asc, eq, gt, isNotNull } from 'drizzle-orm';
 import type { Db } from '../db/client';
+import { createDeliveryLoop } from '../delivery-loop';
 import { auditEvents, exceptions, policies, webhookCursor } from '../db/schema';
 import { formatExceptionRef } from '../domain/exception';
 import type { StructuredLogger } from '../logger';
@@ -33,10 +34,8 @@ export function signWebhook(secret: string, timestamp: string, body: string): st
  */
 export function createWebhookDeliverer(deps: WebhookDeps) {
   const post = deps.fetch ?? fetch;
-  let running: Promise<number> | undefined;
-  let timer: NodeJS.Timeout | undefined;
-  // Set by stop(): no further event is sent; the cursor says where the next start carries on.
-  let stopping = false;
+  // Once stopping, no further event is sent; the cursor says where the next start carries on.
+  const loop = createDeliveryLoop({ runOnce, more: (sent) => sent === BATCH, logger: deps.logger, failure: 'webhook delivery failed' });
 
   function cursor() {
     deps.db.insert(webhookCursor).values({ id: 1 }).onConflictDoNothing().run();
@@ -62,7 +61,7 @@ export function createWebhookDeliverer(deps: WebhookDeps) {
     let delivered = 0;
     let last = state.lastEventId;
     for (const row of pending(last)) {
-      if (stopping) break;
+      if (loop.stopping()) break;
       const body = JSON.stringify({
         id: row.event.id,
         kind: row.event.kind,
@@ -99,38 +98,12 @@ export function createWebhookDeliverer(deps: WebhookDeps) {
     return delivered;
   }
 
-  async function deliverDue(): Promise<number> {
-    if (running) return running;
-    running = (async () => {
-      let total = 0;
-      for (let sent = await runOnce(); sent > 0; sent = sent === BATCH ? await runOnce() : 0) total += sent;
-      return total;
-    })();
-    try {
-      return await running;
-    } finally {
-      running = undefined;
-    }
-  }
-
   return {
-    deliverDue,
-    wake() {
-      deliverDue().catch((error: unknown) => deps.logger.event(LogLevel.ERROR, 'webhook delivery failed', { error }));
-    },
-    start(intervalMs: number) {
-      timer = setInterval(() => this.wake(), intervalMs);
-      timer.unref();
-    },
-    async stop() {
-      stopping = true;
-      if (timer) clearInterval(timer);
-      // A receiver that hangs must not hold up shutdown; an event it took but we could not record is sent again.
-      const finished = (async () => {
-        while (running) await running.catch(() => undefined);
-      })();
-      await Promise.race([finished, new Promise((resolve) => setTimeout(resolve, STOP_WAIT_MS).unref())]);
-    },
+    deliverDue: loop.deliverDue,
+    wake: loop.wake,
+    start: loop.start,
+    // A receiver that hangs must not hold up shutdown; an event it took but we could not record is sent again.
+    stop: () => loop.stop(STOP_WAIT_MS),
   };
 }
 
