@@ -61,11 +61,12 @@ export function homeOverview(ctx: ServiceContext, userId: string): HomeOverview 
   const open = listWaiting(ctx.db);
   // Full records only for what the tab shows, oldest wait first.
   const actionable = open.filter((item) => canAct(ctx, userId, item));
-  const decisions = actionable.slice(0, HOME_LIST_LIMIT + 1).flatMap((item) => {
+  const decisions = actionable.slice(0, HOME_LIST_LIMIT).flatMap((item) => {
     const record = loadExceptionRecord(ctx.db, item.id);
     return record?.open ? [{ record, stage: record.open.stage }] : [];
   });
-  const reviews = ctx.roles.committee.has(userId) && decisions.length <= HOME_LIST_LIMIT ? reviewsFor(ctx, userId, today, HOME_LIST_LIMIT + 1 - decisions.length) : [];
+  // Reviews fill what decisions leave of the list, and one more tells whether there are more.
+  const reviews = ctx.roles.committee.has(userId) ? reviewsFor(ctx, userId, today, HOME_LIST_LIMIT + 1 - decisions.length) : [];
   const waiting: WaitingOnMe[] = [...decisions, ...reviews];
   const count = (where: ReturnType<typeof and>) => ctx.db.select({ n: sql<number>`count(*)` }).from(exceptions).where(where).get()?.n ?? 0;
   return {
