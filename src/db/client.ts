@@ -1,5 +1,5 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
@@ -16,7 +16,15 @@ export interface Register {
   close(): void;
 }
 
-const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../drizzle', import.meta.url));
+/** The migrations ship beside package.json; this module runs from src/db/ under tsx and from dist/ once built. */
+function findMigrationsFolder(): string {
+  for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'drizzle', 'meta', '_journal.json'))) return join(dir, 'drizzle');
+    if (dirname(dir) === dir) throw new Error('the drizzle/ migrations folder was not found beside package.json');
+  }
+}
+
+const MIGRATIONS_FOLDER = findMigrationsFolder();
 
 const STATEMENTS_KEPT = 500;
 
