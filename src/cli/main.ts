@@ -1,4 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { auditTrail, verifyAuditChain } from '../db/audit-chain';
@@ -13,33 +14,127 @@ import { getExceptionRecord } from '../services/exception-record';
 import { csvLines, exportRegister } from '../services/export-register';
 import { listExceptions } from '../services/list-exceptions';
 import { importPolicies, listPolicies } from '../services/policy-catalogue';
+import { version } from '../../package.json';
 
 interface Streams {
   out: { write(text: string): unknown };
   err: { write(text: string): unknown };
 }
 
+interface CommandHelp {
+  /** Each form of the command with what it does, as the list of commands shows them. */
+  forms: [form: string, does: string][];
+  /** What `exceptions help COMMAND` adds: the arguments, what is refused, what is printed. */
+  details: string;
+}
+
+const COMMANDS = {
+  migrate: {
+    forms: [['migrate', 'create or upgrade the register (DATABASE_PATH)']],
+    details: `Creates the register file if there is none and applies any pending migrations; changes nothing when
+the register is up to date. The app does this itself at start-up: run it to prepare a register before
+the first start, or to check one after an upgrade.`,
+  },
+  policies: {
+    forms: [
+      ['policies import FILE.csv', 'add or update policies (columns: key,title and optional description,max_days)'],
+      ['policies list', 'show the policy catalogue'],
+    ],
+    details: `The CSV starts with a header row naming its columns: key and title are required, description and
+max_days optional. A key is 1 to 64 letters, digits, dots, dashes or underscores; max_days, when given,
+caps every exception from that policy when it is shorter than MAX_EXCEPTION_DAYS (or, for a structural
+exception, STRUCTURAL_MAX_DAYS). A re-import updates policies by key and never deletes one. A file with
+a bad row imports nothing and names every bad row.
+
+policies.example.csv, beside package.json, is a starter catalogue to copy and edit:
+  cp policies.example.csv policies.csv && exceptions policies import policies.csv`,
+  },
+  list: {
+    forms: [['list [STATUS]', `list exceptions, newest first (${EXCEPTION_STATUSES.join(', ')})`]],
+    details: `Without STATUS, every exception. EXPIRES shows the requested date in brackets until an approval
+fixes the expiry; RISK is "-" until the security team has assessed it.`,
+  },
+  show: {
+    forms: [['show EXC-n', 'the full record of one exception with its audit trail']],
+    details: 'EXC-n is the ID Slack shows, e.g. EXC-0001. Exits 1 when there is no such exception.',
+  },
+  export: {
+    forms: [
+      [
+        'export --format csv|json [--status STATUS] [--from DATE] [--to DATE]',
+        'the audit-ready register on standard output, one row per exception (DATE: YYYY-MM-DD, the day it was requested)',
+      ],
+    ],
+    details: `--format defaults to csv. --status is one of ${EXCEPTION_STATUSES.join(', ')}. --from and --to are
+inclusive. The export is the register at one instant, even while the app keeps writing; redirect it
+to a file: exceptions export --format csv > register.csv`,
+  },
+  audit: {
+    forms: [['audit verify', "check the audit trail's hash chain; exits 1 at the first event that was edited, deleted or reordered"]],
+    details: `Every change to the register writes an audit event that carries the hash of the one before, so an
+edited, deleted or reordered event breaks the chain where it happened. Exits 0 when the chain holds.`,
+  },
+  backup: {
+    forms: [['backup FILE', 'a consistent copy of the register, safe while the app runs']],
+    details: `FILE must not exist yet (no backup is ever overwritten) and its folder must. The copy is a register
+in its own right: DATABASE_PATH=FILE exceptions audit verify checks it.`,
+  },
+  jobs: {
+    forms: [
+      [
+        'jobs run [--at ISO]',
+        "run every scheduled job now, or as of a time with its offset (expiry, reminders, stalled decisions, control check-ins, quarterly review, weekly metrics); needs the app's environment; the running app delivers what they queue",
+      ],
+    ],
+    details: `--at takes a date and time with its offset, e.g. 2026-12-01T09:00:00Z. Each job does what is due as
+of then and not yet done, so running it twice changes nothing the second time; a job another run is
+busy with is skipped. Prints one line per job.`,
+  },
+  help: {
+    forms: [['help [COMMAND]', 'this text, or the details of one command (also: COMMAND --help)']],
+    details: 'exceptions --version prints the version.',
+  },
+} satisfies Record<string, CommandHelp>;
+type CommandName = keyof typeof COMMANDS;
+
+const isCommand = (name: string): name is CommandName => Object.hasOwn(COMMANDS, name);
+
+const FOOTER = 'The register file is DATABASE_PATH (default ./data/exceptions.db).';
+
+/** Forms and what they do in two columns, wrapped to a terminal's 100 characters. */
+function formList(forms: [string, string][], prefix = ''): string {
+  const column = 30 + prefix.length;
+  return forms
+    .map(([form, does]) => {
+      const lines = wrap(does, 100 - column);
+      const first = `  ${prefix}${form}`;
+      return first.length < column ? [first.padEnd(column) + lines[0], ...lines.slice(1).map((l) => ' '.repeat(column) + l)].join('\n') : [first, ...lines.map((l) => ' '.repeat(column) + l)].join('\n');
+    })
+    .join('\n');
+}
+
+function wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  return [...lines, line];
+}
+
 const USAGE = `Usage: exceptions <command>
 
-  migrate                     create or upgrade the register (DATABASE_PATH)
-  policies import FILE.csv    add or update policies (columns: key,title and optional
-                              description,max_days)
-  policies list               show the policy catalogue
-  list [STATUS]               list exceptions, newest first (${EXCEPTION_STATUSES.join(', ')})
-  show EXC-n                  the full record of one exception with its audit trail
-  export --format csv|json [--status STATUS] [--from DATE] [--to DATE]
-                              the audit-ready register on standard output, one row per
-                              exception (DATE: YYYY-MM-DD, the day it was requested)
-  audit verify                check the audit trail's hash chain; exits 1 at the first event
-                              that was edited, deleted or reordered
-  backup FILE                 a consistent copy of the register, safe while the app runs
-  jobs run [--at ISO]         run every scheduled job now, or as of a time with its offset
-                              (expiry, reminders, stalled decisions, control check-ins,
-                              quarterly review); needs the app's environment; the running
-                              app delivers what they queue
-  help                        show this text
+${formList(Object.values(COMMANDS).flatMap((c) => c.forms))}
 
-The register file is DATABASE_PATH (default ./data/exceptions.db).`;
+Run "exceptions help COMMAND" for one command's details, "exceptions --version" for the version.
+${FOOTER}`;
+
+function commandHelp(name: CommandName): string {
+  return `Usage:\n${formList(COMMANDS[name].forms, 'exceptions ')}\n\n${COMMANDS[name].details}\n\n${FOOTER}`;
+}
 
 const CliEnvironment = z.object({ DATABASE_PATH: z.string().min(1).default('./data/exceptions.db') });
 
@@ -56,7 +151,7 @@ function table(rows: string[][]): string {
   return rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd()).join('\n');
 }
 
-function runScheduledJobs(register: Register, args: string[], env: Record<string, string | undefined>, out: Streams['out']): void {
+function runScheduledJobs(open: () => Register, args: string[], env: Record<string, string | undefined>, out: Streams['out']): void {
   const [sub, flag, value] = args;
   if (sub !== 'run' || (flag !== undefined && flag !== '--at')) throw new UsageError('Use "jobs run" or "jobs run --at 2026-12-01T09:00:00Z".');
   const asOf = flag ? new Date(value ?? '') : new Date();
@@ -70,7 +165,7 @@ function runScheduledJobs(register: Register, args: string[], env: Record<string
     if (error instanceof ConfigError) throw new UsageError(`jobs run needs the app's configuration:\n${error.problems.join('\n')}`);
     throw error;
   }
-  const ctx = createServiceContext(register.db, () => new Date(), config);
+  const ctx = createServiceContext(open().db, () => new Date(), config);
   for (const report of runJobs(ctx, asOf)) {
     out.write(`${report.job.padEnd(18)} ${report.ran ? (report.error ? `failed: ${report.error}` : report.result) : 'skipped: another run holds the lease'}\n`);
   }
@@ -98,7 +193,7 @@ function* jsonArray(rows: Iterable<unknown>): Generator<string> {
   yield first ? '[]\n' : '\n]\n';
 }
 
-async function exportTo(db: Register['db'], args: string[], out: Streams['out']): Promise<void> {
+async function exportTo(open: () => Register, args: string[], out: Streams['out']): Promise<void> {
   const options = new Map<string, string>();
   for (let i = 0; i < args.length; i += 2) {
     const [flag, value] = [args[i] ?? '', args[i + 1]];
@@ -115,6 +210,7 @@ async function exportTo(db: Register['db'], args: string[], out: Streams['out'])
     const value = options.get(flag);
     if (value !== undefined && !isCalendarDate(value)) throw new UsageError(`${flag} must be a date such as 2026-01-31, not "${value}".`);
   }
+  const db = open().db;
   const rows = exportRegister(db, {
     statuses: status ? [status as (typeof EXCEPTION_STATUSES)[number]] : undefined,
     from: options.get('--from'),
@@ -129,41 +225,88 @@ async function exportTo(db: Register['db'], args: string[], out: Streams['out'])
   }
 }
 
-/** SQLite's online backup: a consistent snapshot while the app keeps writing (WAL), page by page. */
-async function backupTo(register: Register, file: string, out: Streams['out']): Promise<void> {
-  const { totalPages } = await register.sqlite.backup(file);
-  out.write(`Backed up the register to ${file} (${totalPages} pages).\n`);
+/** Words for the file errors a person can fix, instead of an errno and a stack trace. */
+const FILE_PROBLEMS: Record<string, string> = {
+  ENOENT: 'no such file',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EISDIR: 'it is a folder, not a file',
+  ENOTDIR: 'part of the path is a file, not a folder',
+};
+
+/** A file named on the command line that cannot be used; nothing was changed. */
+class FileProblem extends Error {}
+
+function fileProblem(what: string, error: unknown): unknown {
+  const reason = FILE_PROBLEMS[(error as NodeJS.ErrnoException).code ?? ''];
+  return reason ? new FileProblem(`${what}: ${reason}`) : error;
 }
 
-function run(register: Register, args: string[], out: Streams['out'], env: Record<string, string | undefined>): void | Promise<void> {
-  const [command, ...rest] = args;
-  const db = register.db;
+function readText(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (error) {
+    throw fileProblem(`cannot read ${file}`, error);
+  }
+}
+
+/** SQLite's online backup: a consistent snapshot while the app keeps writing (WAL), page by page. */
+async function backupTo(open: () => Register, file: string, out: Streams['out']): Promise<void> {
+  if (existsSync(file)) throw new DomainError('conflict', `${file} already exists; choose a new file name so no backup is overwritten.`);
+  const folder = dirname(file);
+  // Checked before the copy starts, so the refusal names the folder rather than SQLite's "unable to open".
+  try {
+    if (!statSync(folder).isDirectory()) throw new FileProblem(`cannot write ${file}: ${folder} is a file, not a folder`);
+    accessSync(folder, constants.W_OK);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new FileProblem(`cannot write ${file}: the folder ${folder} does not exist; create it first or choose another path`);
+    throw fileProblem(`cannot write ${file}`, error);
+  }
+  const { totalPages } = await open().sqlite.backup(file);
+  out.write(`Backed up the register to ${file} (${count(totalPages, 'page')}).\n`);
+}
+
+const count = (n: number, one: string) => `${n} ${n === 1 ? one : `${one}s`}`;
+
+function ordinal(n: number): string {
+  const teen = n % 100 >= 11 && n % 100 <= 13;
+  return `${n}${teen ? 'th' : (['th', 'st', 'nd', 'rd'][n % 10] ?? 'th')}`;
+}
+
+function importCatalogue(open: () => Register, args: string[], out: Streams['out']): void {
+  const [sub, file, extra] = args;
+  if (sub === 'import') {
+    if (!file) throw new UsageError('policies import needs a CSV file: exceptions policies import policies.csv');
+    if (extra !== undefined) throw new UsageError(`policies import takes one file, not also "${extra}".`);
+    // Read before the register is opened: a mistyped file name creates no register.
+    const csv = readText(file);
+    const result = importPolicies(open().db, () => new Date(), csv, 'cli');
+    out.write(`Imported ${file}: ${result.created} new, ${result.updated} updated.\n`);
+    return;
+  }
+  if (sub === 'list') {
+    const policies = listPolicies(open().db);
+    if (policies.length === 0) out.write('The catalogue is empty. Import one with: exceptions policies import policies.csv (start from policies.example.csv)\n');
+    else out.write(`${table([['KEY', 'MAX DAYS', 'TITLE'], ...policies.map((p) => [p.key, p.maxDays?.toString() ?? '-', p.title])])}\n`);
+    return;
+  }
+  throw new UsageError(`Unknown policies command "${sub ?? ''}". Use "policies import FILE.csv" or "policies list".`);
+}
+
+function run(command: CommandName, rest: string[], open: () => Register, out: Streams['out'], env: Record<string, string | undefined>): void | Promise<void> {
   switch (command) {
     case 'migrate':
+      open();
       out.write('The register is up to date.\n');
       return;
-    case 'policies': {
-      const [sub, file] = rest;
-      if (sub === 'import') {
-        if (!file) throw new UsageError('policies import needs a CSV file: exceptions policies import policies.csv');
-        const result = importPolicies(db, () => new Date(), readFileSync(file, 'utf8'), 'cli');
-        out.write(`Imported ${file}: ${result.created} new, ${result.updated} updated.\n`);
-        return;
-      }
-      if (sub === 'list') {
-        const policies = listPolicies(db);
-        if (policies.length === 0) out.write('The catalogue is empty. Import one with: exceptions policies import FILE.csv\n');
-        else out.write(`${table([['KEY', 'MAX DAYS', 'TITLE'], ...policies.map((p) => [p.key, p.maxDays?.toString() ?? '-', p.title])])}\n`);
-        return;
-      }
-      throw new UsageError(`Unknown policies command "${sub ?? ''}". Use "policies import FILE.csv" or "policies list".`);
-    }
+    case 'policies':
+      return importCatalogue(open, rest, out);
     case 'list': {
       const status = rest[0];
       if (status && !(EXCEPTION_STATUSES as readonly string[]).includes(status)) {
         throw new UsageError(`Unknown status "${status}". Use one of: ${EXCEPTION_STATUSES.join(', ')}.`);
       }
-      const rows = listExceptions(db, { statuses: status ? [status as (typeof EXCEPTION_STATUSES)[number]] : undefined });
+      const rows = listExceptions(open().db, { statuses: status ? [status as (typeof EXCEPTION_STATUSES)[number]] : undefined });
       if (rows.length === 0) out.write('No exceptions.\n');
       else
         out.write(
@@ -177,6 +320,7 @@ function run(register: Register, args: string[], out: Streams['out'], env: Recor
     case 'show': {
       const id = parseExceptionRef(rest[0] ?? '');
       if (!id) throw new UsageError('show needs an exception ID such as EXC-0001.');
+      const db = open().db;
       const r = getExceptionRecord(db, id);
       const lines = [
         `${r.ref}  ${r.title}`,
@@ -208,30 +352,38 @@ function run(register: Register, args: string[], out: Streams['out'], env: Recor
       return;
     }
     case 'jobs':
-      runScheduledJobs(register, rest, env, out);
+      runScheduledJobs(open, rest, env, out);
       return;
     case 'export':
-      return exportTo(db, rest, out);
+      return exportTo(open, rest, out);
     case 'audit': {
       if (rest[0] !== 'verify') throw new UsageError('Use "audit verify".');
-      const verdict = verifyAuditChain(db);
+      const verdict = verifyAuditChain(open().db);
       if (verdict.ok) {
-        out.write(`The audit trail is intact: ${verdict.events} events, each linked to the one before.\n`);
+        if (verdict.events === 0) out.write('The audit trail is empty: nothing has been recorded yet.\n');
+        else out.write(`The audit trail is intact: ${count(verdict.events, 'event')}${verdict.events > 1 ? ', each linked to the one before' : ''}.\n`);
         return;
       }
       const what = verdict.problem === 'edited' ? 'was changed after it was written' : 'does not follow the event before it: an event was deleted or the order changed';
-      throw new DomainError('conflict', `The audit trail is broken at event ${verdict.eventId} (the ${verdict.events}th): it ${what}.`);
+      throw new DomainError('conflict', `The audit trail is broken at event ${verdict.eventId} (the ${ordinal(verdict.events)}): it ${what}.`);
     }
     case 'backup': {
       const file = rest[0];
       if (!file) throw new UsageError('backup needs a file to write: exceptions backup register-2026-11-25.db');
-      if (existsSync(file)) throw new DomainError('conflict', `${file} already exists; choose a new file name so no backup is overwritten.`);
-      return backupTo(register, file, out);
+      return backupTo(open, file, out);
     }
-    default:
-      throw new UsageError(`Unknown command "${command}".\n\n${USAGE}`);
+    case 'help':
+      return showHelp(rest[0], out);
   }
 }
+
+function showHelp(topic: string | undefined, out: Streams['out']): void {
+  if (topic === undefined) out.write(`${USAGE}\n`);
+  else if (isCommand(topic)) out.write(`${commandHelp(topic)}\n`);
+  else throw new UsageError(`There is no command "${topic}". Run "exceptions help" for the list of commands.`);
+}
+
+const HELP_FLAGS = ['--help', '-h'];
 
 /** Returns the exit code: 0 done, 1 refused (bad input, nothing changed), 2 wrong usage. */
 export async function runCli(args: string[], env: Record<string, string | undefined>, streams: Streams): Promise<number> {
@@ -240,29 +392,32 @@ export async function runCli(args: string[], env: Record<string, string | undefi
     streams.err.write('DATABASE_PATH: must be a file path\n');
     return 2;
   }
-  if (args[0] === undefined || args[0] === 'help' || args[0] === '--help') {
-    streams.out.write(`${USAGE}\n`);
+  const [command = 'help', ...rest] = args;
+  if (command === '--version') {
+    streams.out.write(`${version}\n`);
     return 0;
   }
-  const register = openRegister(parsedEnv.data.DATABASE_PATH);
+  let register: Register | undefined;
+  // Opened by the command that needs it, so help, a usage error or an unreadable file never creates a register.
+  const open = () => (register ??= openRegister(parsedEnv.data.DATABASE_PATH));
   try {
-    await run(register, args, streams.out, env);
+    if (HELP_FLAGS.includes(command)) showHelp(undefined, streams.out);
+    else if (!isCommand(command)) throw new UsageError(`Unknown command "${command}". Run "exceptions help" for the list of commands.`);
+    // Any argument asking for help is that, never a file name or a value: "policies import --help" imports nothing.
+    else if (rest.some((arg) => HELP_FLAGS.includes(arg))) showHelp(command, streams.out);
+    else await run(command, rest, open, streams.out, env);
     return 0;
   } catch (error) {
     if (error instanceof UsageError) {
       streams.err.write(`${error.message}\n`);
       return 2;
     }
-    if (isDomainError(error)) {
-      streams.err.write(`${error.message}\n`);
-      return 1;
-    }
-    if (error instanceof Error && 'code' in error && error.code === 'ENOENT') {
+    if (isDomainError(error) || error instanceof FileProblem) {
       streams.err.write(`${error.message}\n`);
       return 1;
     }
     throw error;
   } finally {
-    register.close();
+    register?.close();
   }
 }

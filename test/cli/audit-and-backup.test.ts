@@ -55,6 +55,15 @@ describe('exceptions audit verify', () => {
     expect(result.err).toBe('The audit trail is broken at event 4 (the 4th): it was changed after it was written.\n');
   });
 
+  it.each([
+    [1, '1st'],
+    [2, '2nd'],
+    [3, '3rd'],
+  ])('names the edited event %i as the %s', async (id, position) => {
+    tamper((r) => r.sqlite.prepare("update audit_events set actor_id = 'U0FORGER' where id = ?").run(id));
+    expect((await cli('audit', 'verify')).err).toBe(`The audit trail is broken at event ${id} (the ${position}): it was changed after it was written.\n`);
+  });
+
   it('finds a deleted event at the event after the gap', async () => {
     tamper((r) => r.sqlite.prepare('delete from audit_events where id = 6').run());
     const result = await cli('audit', 'verify');
