@@ -31,6 +31,8 @@ export interface ApplicationOptions {
   schedule?: boolean;
   /** Spacing between two posts to one channel (Slack's one message per second); tests that do not measure it use 0. */
   channelSpacingMs?: number;
+  /** Waits between attempts to open a Socket Mode connection (default 1 s doubling to 60 s); tests shorten them. */
+  socketModeBackoff?: { initialMs: number; maxMs: number };
 }
 
 /** How long shutdown lets clients finish their requests before it cuts their connections. */
@@ -56,13 +58,14 @@ export async function startApplication(config: Config, options: ApplicationOptio
   let scheduler: Scheduler | undefined = undefined;
   let stopping = false;
   const client = createWebClient(config, logger);
-  const app = createSlackApp({
+  const { app, socketMode } = createSlackApp({
     config,
     client,
     logger,
     listeners: { services, logger, cards, wakeNotifier: () => withoutLogFields(deliverSoon) },
-    health: () => healthReport(register.db, scheduler, new Date()),
+    health: (socket) => healthReport(register.db, scheduler, new Date(), socket),
     stopping: () => stopping,
+    socketModeBackoff: options.socketModeBackoff,
   });
   // Counted so that shutdown (and tests) can wait for work that started after ack() to finish.
   let inFlight = 0;
@@ -76,9 +79,15 @@ export async function startApplication(config: Config, options: ApplicationOptio
   });
   const notifier = createNotifier({ db: register.db, client, clock, logger, cards, channelSpacingMs: options.channelSpacingMs });
 
-  const started = config.slack.appToken ? await app.start() : await app.start(config.port);
-  const server = config.slack.appToken ? undefined : (started as Server);
-  const address = server?.address();
+  // Both receivers answer /healthz on the HTTP port; in Socket Mode Slack's requests come over the WebSocket instead.
+  let server: Server;
+  try {
+    server = (await app.start(config.port)) as Server;
+  } catch (error) {
+    register.close();
+    throw error;
+  }
+  const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   // Every state change is also sent to the webhook, when one is configured, straight from the audit trail.
   const webhooks = config.webhook ? createWebhookDeliverer({ db: register.db, url: config.webhook.url, secret: config.webhook.secret, clock, logger }) : undefined;
@@ -94,7 +103,7 @@ export async function startApplication(config: Config, options: ApplicationOptio
     options.schedule === false
       ? undefined
       : startScheduler({ ctx: services, schedules: config.schedules, timeZone: config.timeZone, logger, afterRun: deliverSoon });
-  logger.info(`exception register listening on port ${port}`);
+  logger.info(`exception register listening on port ${port}${socketMode ? ' (Slack over Socket Mode)' : ''}`);
 
   const handlersDone = async (deadlineMs = Number.POSITIVE_INFINITY) => {
     const until = Date.now() + deadlineMs;
@@ -125,8 +134,8 @@ export async function startApplication(config: Config, options: ApplicationOptio
       // and after a grace period whatever is left (a slow or half-open client) is cut.
       const graceEnds = Date.now() + STOP_GRACE_MS;
       while (!(await Promise.race([closed, new Promise<false>((resolve) => setTimeout(() => resolve(false), 50))]))) {
-        if (Date.now() < graceEnds) server?.closeIdleConnections();
-        else server?.closeAllConnections();
+        if (Date.now() < graceEnds) server.closeIdleConnections();
+        else server.closeAllConnections();
       }
       // Only now can no request be on its way in: every one that was accepted is waited for before the register closes.
       await handlersDone(HANDLERS_DEADLINE_MS);

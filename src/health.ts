@@ -4,6 +4,7 @@ import { jobHistory } from './db/job-runs';
 import { outboxBacklog } from './db/outbox';
 import { JOB_NAMES } from './db/schema';
 import type { Scheduler } from './jobs/scheduler';
+import type { SocketModeHealth } from './slack/socket-mode-receiver';
 
 export interface HealthReport {
   /** False only when the register cannot be read: the one thing that makes the app useless (HTTP 503). */
@@ -13,10 +14,12 @@ export interface HealthReport {
   /** The last run of each job, from the register, so it covers runs by any process and by `exceptions jobs run`. */
   jobs?: Record<string, { lastStartedAt: string | null; lastFinishedAt: string | null; lastAsOf: string | null; lastResult: string | null; lastError: string | null; running: boolean }>;
   scheduler?: ReturnType<Scheduler['state']> | { running: false };
+  /** In Socket Mode: whether Slack can reach the app at all, since when, and the last failure to connect. */
+  socketMode?: SocketModeHealth;
 }
 
 /** What GET /healthz answers: enough for a monitor to alert on a lost database, a growing outbox or a stuck scheduler. */
-export function healthReport(db: Db, scheduler: Scheduler | undefined, now: Date): HealthReport {
+export function healthReport(db: Db, scheduler: Scheduler | undefined, now: Date, socketMode?: SocketModeHealth): HealthReport {
   try {
     db.get(sql`select 1`);
     const runs = new Map(jobHistory(db).map((run) => [run.job, run]));
@@ -36,8 +39,8 @@ export function healthReport(db: Db, scheduler: Scheduler | undefined, now: Date
         ];
       }),
     );
-    return { ok: true, database: 'ok', outbox: outboxBacklog(db), jobs, scheduler: scheduler?.state(now) ?? { running: false } };
+    return { ok: true, database: 'ok', outbox: outboxBacklog(db), jobs, scheduler: scheduler?.state(now) ?? { running: false }, ...(socketMode ? { socketMode } : {}) };
   } catch (error) {
-    return { ok: false, database: error instanceof Error ? error.message : String(error) };
+    return { ok: false, database: error instanceof Error ? error.message : String(error), ...(socketMode ? { socketMode } : {}) };
   }
 }

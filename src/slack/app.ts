@@ -5,14 +5,16 @@ import type { StructuredLogger } from '../logger';
 import { registerListeners } from './listeners';
 import { requestLog } from './request-log';
 import type { ListenerDeps } from './listeners/deps';
+import { ResilientSocketModeReceiver, type SocketModeHealth } from './socket-mode-receiver';
 
 export interface SlackAppOptions {
   config: Config;
   logger: StructuredLogger;
   listeners: ListenerDeps;
-  health: () => { ok: boolean };
+  health: (socketMode: SocketModeHealth | undefined) => { ok: boolean };
   /** True once shutdown has begun: a request still arriving on a kept-alive connection is the last on it. */
   stopping: () => boolean;
+  socketModeBackoff?: { initialMs: number; maxMs: number };
 }
 
 /** Delivery retries belong to the outbox, which survives restarts; the client itself must not retry or sleep. */
@@ -68,29 +70,37 @@ function httpReceiver(signingSecret: string, logger: StructuredLogger, logLevel:
 }
 
 /** The real Bolt app: one endpoint, POST /slack/events, with Slack's signature verification; Socket Mode with an app token. */
-export function createSlackApp({ config, logger, listeners, health, client, stopping }: SlackAppOptions & { client: webApi.WebClient }): App {
-  const healthRoute: CustomRoute = {
-    path: '/healthz',
-    method: ['GET'],
-    handler: (_req: unknown, res: ServerResponse) => {
-      const report = health();
-      res.writeHead(report.ok ? 200 : 503, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(report));
-    },
+export function createSlackApp({ config, logger, listeners, health, client, stopping, socketModeBackoff }: SlackAppOptions & { client: webApi.WebClient }): { app: App; socketMode?: ResilientSocketModeReceiver } {
+  let socketMode: ResilientSocketModeReceiver | undefined = undefined;
+  const serveHealth = (res: ServerResponse) => {
+    const report = health(socketMode?.health());
+    res.writeHead(report.ok ? 200 : 503, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(report));
   };
+  const healthRoute: CustomRoute = { path: '/healthz', method: ['GET'], handler: (_req: unknown, res: ServerResponse) => serveHealth(res) };
+  if (config.slack.appToken) {
+    socketMode = new ResilientSocketModeReceiver({
+      appToken: config.slack.appToken,
+      apiUrl: config.slack.apiUrl,
+      logger,
+      backoff: socketModeBackoff,
+      serveHttp: (req, res) => {
+        if (req.method === 'GET' && new URL(req.url ?? '/', 'http://localhost').pathname === '/healthz') return serveHealth(res);
+        res.writeHead(404).end();
+      },
+    });
+  }
   const app = new App({
     authorize: authorizeWithRetry(client, config.slack.botToken),
     logger,
     logLevel: config.logLevel as LogLevel,
     clientOptions: { slackApiUrl: config.slack.apiUrl, retryConfig: { retries: 0 }, rejectRateLimitedCalls: true, timeout: 10_000 },
-    ...(config.slack.appToken
-      ? { socketMode: true, appToken: config.slack.appToken, installerOptions: { port: config.port }, customRoutes: [healthRoute] }
-      : { receiver: httpReceiver(config.slack.signingSecret, logger, config.logLevel as LogLevel, [healthRoute], stopping) }),
+    receiver: socketMode ?? httpReceiver(config.slack.signingSecret, logger, config.logLevel as LogLevel, [healthRoute], stopping),
   });
   app.use(requestLog(logger));
   registerListeners(app, listeners, config.channels.watch);
   app.error(async (error) => {
     logger.event(LogLevel.ERROR, 'unhandled error in a Slack listener', { error });
   });
-  return app;
+  return { app, socketMode };
 }

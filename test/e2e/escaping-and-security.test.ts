@@ -193,9 +193,10 @@ describe('user text is escaped for mrkdwn everywhere it is shown', () => {
   });
 });
 
+// Signatures are how Slack's HTTP requests prove where they came from; Socket Mode has none to check.
 describe('request signing', () => {
   beforeEach(async () => {
-    h = await startHarness();
+    h = await startHarness({ socketMode: false });
   });
 
   /** A view_submission that would create an exception if the app accepted it. */

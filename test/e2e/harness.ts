@@ -8,6 +8,7 @@ import { createLogger } from '../../src/logger';
 import { importPolicies } from '../../src/services/policy-catalogue';
 import { createSlackDriver, type SlackDriver } from '../support/slack-driver';
 import { startSlackStandIn, type SlackStandIn } from '../support/slack-stand-in';
+import { startSocketModeStandIn, type SocketModeStandIn } from '../support/socket-mode-stand-in';
 
 export const PEOPLE = {
   requester: 'U0REQUEST',
@@ -27,6 +28,8 @@ export const SIGNING_SECRET = 'e2e-signing-secret-0123456789';
 
 export interface Harness {
   standIn: SlackStandIn;
+  /** Set when the harness runs the app in Socket Mode: Slack's side of the WebSocket. */
+  socketMode?: SocketModeStandIn;
   driver: SlackDriver;
   app: Application;
   config: Config;
@@ -49,6 +52,10 @@ export interface HarnessOptions {
   schedule?: boolean;
   env?: Record<string, string>;
   policiesCsv?: string;
+  /** Run the app in Socket Mode: the driver's payloads travel as envelopes over a WebSocket instead of signed HTTP. */
+  socketMode?: boolean;
+  /** Runs before the app first starts, e.g. to make Slack fail its start-up calls. */
+  beforeStart?: (standIn: SlackStandIn) => void;
 }
 
 export const DEFAULT_POLICIES = [
@@ -64,6 +71,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const standIn = await startSlackStandIn({
     users: Object.entries(PEOPLE).map(([name, id]) => ({ id, name, realName: name, tz: 'Europe/London' })),
   });
+  // E2E_TRANSPORT=socket-mode plays every flow over Socket Mode (the `e2e over Socket Mode` test project).
+  const socketMode = (options.socketMode ?? process.env.E2E_TRANSPORT === 'socket-mode') ? await startSocketModeStandIn(standIn) : undefined;
   const config = loadConfig({
     SLACK_BOT_TOKEN: standIn.botToken,
     SLACK_SIGNING_SECRET: SIGNING_SECRET,
@@ -76,6 +85,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     APPROVALS_CHANNEL: CHANNELS.approvals,
     COMMITTEE_CHANNEL: CHANNELS.committee,
     TZ: 'UTC',
+    ...(socketMode ? { SLACK_APP_TOKEN: socketMode.appToken } : {}),
     ...options.env,
   });
   const clock = {
@@ -86,15 +96,18 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   };
   const logs: string[] = [];
   const logger = createLogger('debug', (line) => logs.push(line));
-  const boot = (schedule = options.schedule ?? false) => startApplication(config, { clock: () => clock.now, logger, deliveryIntervalMs: 20, schedule, channelSpacingMs: 0 });
+  const boot = (schedule = options.schedule ?? false) =>
+    startApplication(config, { clock: () => clock.now, logger, deliveryIntervalMs: 20, schedule, channelSpacingMs: 0, socketModeBackoff: { initialMs: 50, maxMs: 400 } });
+  options.beforeStart?.(standIn);
 
   let app = await boot();
   importPolicies(app.register.db, () => clock.now, options.policiesCsv ?? DEFAULT_POLICIES, 'test');
   const driverFor = (application: Application) =>
-    createSlackDriver({ appUrl: `http://127.0.0.1:${application.port}/slack/events`, signingSecret: SIGNING_SECRET, standIn });
+    createSlackDriver({ appUrl: `http://127.0.0.1:${application.port}/slack/events`, signingSecret: SIGNING_SECRET, standIn, socketMode });
 
   const harness: Harness = {
     standIn,
+    socketMode,
     driver: driverFor(app),
     app,
     config,
@@ -115,6 +128,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     },
     async close() {
       await harness.app.stop();
+      await socketMode?.close();
       await standIn.close();
       rmSync(dir, { recursive: true, force: true });
     },

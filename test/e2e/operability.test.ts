@@ -73,7 +73,7 @@ describe('structured logs, outside requests', () => {
 
 describe('request signing, the timestamp', () => {
   it('refuses a request correctly signed with the timestamp "Infinity", which Bolt alone would let through for ever', async () => {
-    h = await startHarness();
+    h = await startHarness({ socketMode: false });
     const body = new URLSearchParams({ command: '/exception', text: 'help', user_id: PEOPLE.requester, team_id: h.standIn.teamId, channel_id: 'C0GENERAL' }).toString();
     const signature = `v0=${createHmac('sha256', SIGNING_SECRET).update(`v0:Infinity:${body}`).digest('hex')}`;
     const response = await h.driver.raw(body, { 'content-type': 'application/x-www-form-urlencoded', 'x-slack-signature': signature, 'x-slack-request-timestamp': 'Infinity' });

@@ -5,6 +5,7 @@
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import type { SlackStandIn } from './slack-stand-in.js';
+import type { EnvelopeType, SocketModeStandIn } from './socket-mode-stand-in.js';
 
 export interface DriverResponse {
   status: number;
@@ -121,8 +122,12 @@ function actionFor(element: Json | undefined, actionId: string, blockId: string,
   }
 }
 
-export function createSlackDriver(o: { appUrl: string; signingSecret: string; standIn: SlackStandIn; teamId?: string }): SlackDriver {
-  const { appUrl, signingSecret, standIn } = o;
+/**
+ * Over HTTP by default; with `socketMode` the same payloads go as Socket Mode envelopes and the ack's payload is
+ * the response, so one flow can be played over either transport.
+ */
+export function createSlackDriver(o: { appUrl: string; signingSecret: string; standIn: SlackStandIn; teamId?: string; socketMode?: SocketModeStandIn }): SlackDriver {
+  const { appUrl, signingSecret, standIn, socketMode } = o;
   const teamId = o.teamId ?? standIn.teamId;
   const team = { id: teamId, domain: 'stand-in' };
 
@@ -161,7 +166,21 @@ export function createSlackDriver(o: { appUrl: string; signingSecret: string; st
     return raw(body, headers);
   };
 
-  const sendPayload = (payload: Json, retryNum?: number) => send(new URLSearchParams({ payload: JSON.stringify(payload) }).toString(), FORM, retryNum);
+  /**
+   * What Slack shows the app's answer as: an empty ack is an empty 200, as over HTTP; no ack in time is a failure.
+   * A flow waits (up to 5 s) for the app to be connected, as a person would try again; the stand-in's own
+   * `deliver` is what measures a gap.
+   */
+  const overSocket = async (socket: SocketModeStandIn, type: EnvelopeType, payload: Json, retryNum?: number): Promise<DriverResponse> => {
+    await socket.waitForConnections(1, 5000).catch(() => undefined);
+    const result = type === 'events_api' && retryNum === undefined ? await socket.deliverEvent(payload) : await socket.deliver(type, payload, { retryAttempt: retryNum, retryReason: retryNum ? 'timeout' : undefined });
+    if (!result.acked) return { status: 504, text: 'no ack within 3 seconds' };
+    const answer = result.payload ?? {};
+    return Object.keys(answer).length === 0 ? { status: 200, text: '' } : { status: 200, text: JSON.stringify(answer), json: answer };
+  };
+
+  const sendPayload = (payload: Json, retryNum?: number) =>
+    socketMode ? overSocket(socketMode, 'interactive', payload, retryNum) : send(new URLSearchParams({ payload: JSON.stringify(payload) }).toString(), FORM, retryNum);
 
   /** The view Slack would echo back: the stand-in's copy when the app opened it, else a minimal one. */
   const viewJson = (viewId: string | undefined, callbackId: string | undefined, userId: string): Json => {
@@ -201,7 +220,8 @@ export function createSlackDriver(o: { appUrl: string; signingSecret: string; st
         response_url: responseUrl,
         trigger_id: triggerId,
       });
-      return { ...(await send(form.toString(), FORM, c.retryNum)), triggerId, responseUrl };
+      const response = socketMode ? await overSocket(socketMode, 'slash_commands', Object.fromEntries(form), c.retryNum) : await send(form.toString(), FORM, c.retryNum);
+      return { ...response, triggerId, responseUrl };
     },
 
     async blockAction(a) {
@@ -326,7 +346,7 @@ export function createSlackDriver(o: { appUrl: string; signingSecret: string; st
         is_ext_shared_channel: false,
         event_context: `4-${randomBytes(12).toString('base64url')}`,
       };
-      return send(JSON.stringify(envelope), 'application/json', e.retryNum);
+      return socketMode ? overSocket(socketMode, 'events_api', envelope, e.retryNum) : send(JSON.stringify(envelope), 'application/json', e.retryNum);
     },
 
     async messageShortcut(m) {

@@ -10,6 +10,8 @@ import { blockTextLength, MESSAGE_BLOCK_TEXT_LIMIT, validateBlocks, validateView
 
 export interface SlackCall { method: string; args: Record<string, unknown>; token?: string; at: number; response: Record<string, unknown>; httpStatus: number }
 export interface SlackUser { id: string; name: string; realName?: string; tz?: string; isBot?: boolean; deleted?: boolean }
+/** A channel conversations.info describes: public, not archived and with the bot in it unless said otherwise. */
+export interface SlackChannel { id: string; name?: string; isPrivate?: boolean; isMember?: boolean; isArchived?: boolean }
 export interface StoredMessage { channel: string; ts: string; threadTs?: string; text?: string; blocks?: unknown[]; user: string; updates: number }
 export interface FailureRule { status: 500 | 429 | 503; times?: number; untilMs?: number; retryAfterSeconds?: number; methods?: string[] }
 export interface StoredView { id: string; view: Record<string, unknown>; userId?: string }
@@ -31,10 +33,18 @@ export interface SlackStandIn {
   responseUrl(origin?: InteractionOrigin): string;
   issueTriggerId(context?: { userId?: string; viewId?: string }): string;
   addUser(user: SlackUser): void;
+  /** Adds or replaces a channel conversations.info knows; C0APPROVALS and C0COMMITTEE are known from the start. */
+  addChannel(channel: SlackChannel): void;
+  /** Takes a scope from the bot token until reset(): conversations.info then answers missing_scope, as Slack does. */
+  revokeScope(scope: 'channels:read' | 'groups:read'): void;
   user(id: string): SlackUser | undefined;
   /** Records a message written by a person (not the bot), e.g. the origin of a thread reply or a shortcut. */
   seedMessage(message: { channel: string; user: string; text?: string; ts?: string; threadTs?: string; blocks?: unknown[] }): StoredMessage;
   fail(rule: FailureRule): void;
+  /** Answers `method` only after `ms` from now on (a slow Slack), until `slowDown(method, 0)`. */
+  slowDown(method: string, ms: number): void;
+  /** Serves a method that takes the app-level token (xapp-…), as apps.connections.open does; other tokens are refused. */
+  serveAppLevelMethod(method: string, appToken: string, handler: (args: Record<string, unknown>) => Record<string, unknown>): void;
   clearFailures(): void;
   reset(): void;
   waitFor(predicate: () => boolean, timeoutMs?: number): Promise<void>;
@@ -57,10 +67,16 @@ const CONVERSATION_ID = /^[CGD][A-Z0-9]+$/;
 
 /** An API-level refusal: HTTP 200 `{ok:false, error}`. */
 class Refusal extends Error {
-  constructor(readonly error: string, readonly messages?: string[]) {
+  constructor(readonly error: string, readonly messages?: string[], readonly details?: Reply) {
     super(error);
   }
 }
+
+// The channels the test harnesses and the bench configure, so an app started against the stand-in passes its start-up check.
+const DEFAULT_CHANNELS: SlackChannel[] = [
+  { id: 'C0APPROVALS', name: 'security-approvals' },
+  { id: 'C0COMMITTEE', name: 'security-committee' },
+];
 
 function randomId(prefix: string, length = 10): string {
   const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
@@ -176,6 +192,8 @@ class StandIn implements SlackStandIn {
 
   private readonly server = createServer((req, res) => void this.route(req, res));
   private readonly users = new Map<string, SlackUser>();
+  private readonly channels = new Map<string, SlackChannel>();
+  private revokedScopes = new Set<string>();
   private readonly dmChannels = new Map<string, string>(); // user id → D… id, stable across reset()
   private readonly groupDmChannels = new Map<string, string>(); // sorted user ids → G… id
   private storedMessages: StoredMessage[] = [];
@@ -184,6 +202,8 @@ class StandIn implements SlackStandIn {
   private responseUrls = new Map<string, ResponseUrlState>();
   private pendingUploads = new Map<string, PendingUpload>();
   private failures: ActiveRule[] = [];
+  private readonly appLevelHandlers = new Map<string, { appToken: string; handler: (args: Args) => Reply }>();
+  private readonly delays = new Map<string, number>();
   private lastTsMicros = 0;
 
   private readonly handlers: Record<string, (args: Args) => Reply> = {
@@ -198,6 +218,7 @@ class StandIn implements SlackStandIn {
     'views.publish': (a) => this.publishView(a),
     'conversations.open': (a) => this.openConversation(a),
     'users.info': (a) => this.usersInfo(a),
+    'conversations.info': (a) => this.conversationInfo(a),
     'files.getUploadURLExternal': (a) => this.getUploadUrl(a),
     'files.completeUploadExternal': (a) => this.completeUpload(a),
   };
@@ -205,6 +226,7 @@ class StandIn implements SlackStandIn {
   constructor(botToken: string) {
     this.botToken = botToken;
     this.addUser({ id: this.botUserId, name: 'exceptions', realName: 'Exception Register', isBot: true });
+    for (const channel of DEFAULT_CHANNELS) this.addChannel(channel);
   }
 
   async listen(port: number): Promise<void> {
@@ -263,6 +285,14 @@ class StandIn implements SlackStandIn {
     return user && { ...user };
   }
 
+  addChannel(channel: SlackChannel): void {
+    this.channels.set(channel.id, { ...channel });
+  }
+
+  revokeScope(scope: 'channels:read' | 'groups:read'): void {
+    this.revokedScopes.add(scope);
+  }
+
   seedMessage(m: { channel: string; user: string; text?: string; ts?: string; threadTs?: string; blocks?: unknown[] }): StoredMessage {
     const ts = m.ts ?? this.nextTs();
     const existing = this.findMessage(m.channel, ts);
@@ -274,6 +304,15 @@ class StandIn implements SlackStandIn {
 
   fail(rule: FailureRule): void {
     this.failures.push({ ...rule, remaining: rule.times });
+  }
+
+  slowDown(method: string, ms: number): void {
+    if (ms > 0) this.delays.set(method, ms);
+    else this.delays.delete(method);
+  }
+
+  serveAppLevelMethod(method: string, appToken: string, handler: (args: Args) => Reply): void {
+    this.appLevelHandlers.set(method, { appToken, handler });
   }
 
   clearFailures(): void {
@@ -291,6 +330,7 @@ class StandIn implements SlackStandIn {
     this.responseUrls = new Map();
     this.pendingUploads = new Map();
     this.failures = [];
+    this.revokedScopes = new Set();
   }
 
   async waitFor(predicate: () => boolean, timeoutMs = 5000): Promise<void> {
@@ -352,6 +392,8 @@ class StandIn implements SlackStandIn {
     };
 
     const parsed = await this.parseApiRequest(req, body);
+    const delay = this.delays.get(method);
+    if (delay) await new Promise((resolve) => setTimeout(resolve, delay));
     const failure = this.takeFailure(method);
     if (failure) {
       const attempted = 'args' in parsed ? parsed.args : {};
@@ -377,6 +419,13 @@ class StandIn implements SlackStandIn {
       sendJson(res, 200, response);
     };
 
+    const appLevel = this.appLevelHandlers.get(method);
+    if (appLevel) {
+      if (!token) return respond({ ok: false, error: 'not_authed' });
+      if (token === this.botToken) return respond({ ok: false, error: 'not_allowed_token_type' });
+      if (token !== appLevel.appToken) return respond({ ok: false, error: 'invalid_auth' });
+      return respond({ ok: true, ...appLevel.handler(args) });
+    }
     const handler = this.handlers[method];
     if (!handler) return respond({ ok: false, error: 'unknown_method', req_method: method });
     if (!token) return respond({ ok: false, error: 'not_authed' });
@@ -390,7 +439,7 @@ class StandIn implements SlackStandIn {
         record(args, response, 500, token);
         return sendJson(res, 500, response);
       }
-      const response: Reply = { ok: false, error: error.error };
+      const response: Reply = { ok: false, error: error.error, ...error.details };
       if (error.messages) response.response_metadata = { messages: error.messages };
       respond(response);
     }
@@ -710,6 +759,33 @@ class StandIn implements SlackStandIn {
     const groupId = this.groupDmChannels.get(key) ?? randomId('G');
     this.groupDmChannels.set(key, groupId);
     return { channel: { id: groupId } };
+  }
+
+  /** Reading a public channel takes channels:read, a private one groups:read; private channels from before 2021 are groups. */
+  private conversationInfo(args: Args): Reply {
+    const id = stringArg(args, 'channel');
+    const channel = id === undefined ? undefined : this.channels.get(id);
+    const needed = channel?.isPrivate ? 'groups:read' : 'channels:read';
+    if (this.revokedScopes.has(needed)) throw new Refusal('missing_scope', undefined, { needed });
+    if (!channel) throw new Refusal('channel_not_found');
+    const isGroup = channel.isPrivate === true && channel.id.startsWith('G');
+    const name = channel.name ?? channel.id.toLowerCase();
+    return {
+      channel: {
+        id: channel.id,
+        name,
+        name_normalized: name,
+        is_channel: !isGroup,
+        is_group: isGroup,
+        is_im: false,
+        is_mpim: false,
+        is_private: channel.isPrivate ?? false,
+        is_archived: channel.isArchived ?? false,
+        is_general: false,
+        is_member: channel.isMember ?? true,
+        created: 1_700_000_000,
+      },
+    };
   }
 
   private usersInfo(args: Args): Reply {
