@@ -140,3 +140,8 @@ export function searchPolicies(db: Db, query: string, limit = 100): Policy[] {
     .limit(limit)
     .all();
 }
+
+/** Until the first import nothing can be requested, and the request form and its policy picker say so. */
+export function catalogueIsEmpty(db: Db): boolean {
+  return db.select({ id: policies.id }).from(policies).limit(1).get() === undefined;
+}

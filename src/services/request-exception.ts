@@ -6,13 +6,15 @@ import { formatExceptionRef } from '../domain/exception';
 import { defaultExpiry, ownerProblem, validateRequest, type ExceptionRequestDraft, type FieldErrors, type OwnerAccount, type RequestField } from '../domain/request';
 import type { ServiceContext } from './context';
 import { queueNotifications } from './notifications';
+import { catalogueIsEmpty } from './policy-catalogue';
 
-/** What the request form offers before anyone types: today's default expiry and the limits to explain. */
-export function requestFormDefaults(ctx: ServiceContext): { defaultExpiry: CalendarDate; maxExceptionDays: number; structuralMaxDays: number } {
+/** What the request form offers before anyone types: today's default expiry, the limits to explain, and whether there is a policy to choose. */
+export function requestFormDefaults(ctx: ServiceContext): { defaultExpiry: CalendarDate; maxExceptionDays: number; structuralMaxDays: number; catalogueEmpty: boolean } {
   return {
     defaultExpiry: defaultExpiry(calendarDateIn(ctx.clock(), ctx.timeZone), ctx.rules),
     maxExceptionDays: ctx.rules.maxExceptionDays,
     structuralMaxDays: ctx.rules.structuralMaxDays,
+    catalogueEmpty: catalogueIsEmpty(ctx.db),
   };
 }
 

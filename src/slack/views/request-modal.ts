@@ -12,7 +12,12 @@ export interface RequestModalOptions {
   structuralMaxDays: number;
   /** The informal ask this request starts from: its text seeds the justification, its message is kept as origin. */
   origin?: { channel: string; ts: string; text: string };
+  /** Nothing can be requested until the catalogue has a policy, so the form says so before anyone types. */
+  catalogueEmpty?: boolean;
 }
+
+/** What fills an empty catalogue, as whoever runs the app types it where it is installed. */
+export const CATALOGUE_IMPORT_COMMAND = 'npx exceptions policies import policies.csv';
 
 /** Where a request came from, carried through the modal so the record can link to the conversation. */
 export const RequestOrigin = z.object({ channel: z.string().regex(/^[CGD][A-Z0-9]+$/), ts: z.string().regex(/^\d+\.\d+$/) });
@@ -61,6 +66,20 @@ export function requestModal(options: RequestModalOptions): types.ModalView {
     close: plainText('Cancel', 24),
     ...(options.origin ? { private_metadata: JSON.stringify({ channel: options.origin.channel, ts: options.origin.ts }) } : {}),
     blocks: [
+      ...(options.catalogueEmpty
+        ? [
+            {
+              type: 'section' as const,
+              text: {
+                type: 'mrkdwn' as const,
+                text:
+                  ':warning: *The policy catalogue is empty*, so there is no policy to request an exception from yet. ' +
+                  `An admin of this app fills it by running \`${CATALOGUE_IMPORT_COMMAND}\` where the app is installed ` +
+                  '(`policies.example.csv` is a starter catalogue). Once it is filled, the Policy list below offers its policies.',
+              },
+            },
+          ]
+        : []),
       {
         type: 'context',
         elements: [
@@ -78,7 +97,7 @@ export function requestModal(options: RequestModalOptions): types.ModalView {
           type: 'external_select',
           action_id: ACTION_IDS.policyPicker,
           min_query_length: 0,
-          placeholder: plainText('Search the policy catalogue', 150),
+          placeholder: plainText(options.catalogueEmpty ? 'The catalogue is empty: ask an admin to import it' : 'Search the policy catalogue', 150),
         },
       },
       textInput(B.title, 'Title', { maxLength: L.title.max, placeholder: 'e.g. Legacy HR system without MFA' }),

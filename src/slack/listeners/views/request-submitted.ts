@@ -6,6 +6,7 @@ import { CALLBACK_IDS, REQUEST_BLOCK_IDS } from '../../ids';
 import { readRequestForm, readRequestOrigin, type RequestOrigin } from '../../views/request-modal';
 import { ViewState } from '../../views/view-state';
 import type { ListenerDeps } from '../deps';
+import { policyPickerRefusal } from '../options/policy-options';
 import { blockErrors, refusalText } from '../refusals';
 
 export function registerRequestSubmitted(app: App, deps: ListenerDeps): void {
@@ -13,6 +14,11 @@ export function registerRequestSubmitted(app: App, deps: ListenerDeps): void {
   app.view(CALLBACK_IDS.request, async ({ ack, body, view, client }) => {
     try {
       const input = readRequestForm(ViewState.parse(view.state.values));
+      const pickerRefusal = policyPickerRefusal(deps.services.db, input.policy);
+      if (pickerRefusal) {
+        await ack({ response_action: 'errors', errors: { [REQUEST_BLOCK_IDS.policy]: pickerRefusal } });
+        return;
+      }
       const origin = readRequestOrigin(view.private_metadata);
       const [ownerAccount, originPermalink] = await Promise.all([
         input.owner ? accounts.lookUp(input.owner, () => lookUpAccount(client, input.owner!, deps)) : undefined,
