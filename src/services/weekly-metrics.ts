@@ -1,6 +1,6 @@
-import { and, eq, gte, lte, sql } from 'drizzle-orm';
+import { and, asc, eq, gte, lte, sql } from 'drizzle-orm';
 import { appendAuditEvent } from '../db/audit-chain';
-import { exceptions, metricSnapshots, policies, renewals } from '../db/schema';
+import { auditEvents, exceptions, metricSnapshots, policies, renewals } from '../db/schema';
 import { addCalendarDays, calendarDateIn, hourIn } from '../domain/calendar';
 import { firstDayOfQuarter } from '../domain/follow-ups';
 import { computeMetrics, isoWeek, mondayOf, type Metrics } from '../domain/metrics';
@@ -43,17 +43,32 @@ export function gatherMetrics(ctx: ServiceContext, now: Date): Metrics {
   });
 }
 
+/** Whether an instant is at or after the weekly post's slot in its ISO week: Monday from METRICS_CRON's hour in TZ. */
+function atOrAfterWeeklySlot(ctx: ServiceContext, at: Date): boolean {
+  const day = calendarDateIn(at, ctx.timeZone);
+  return day !== mondayOf(day) || hourIn(at, ctx.timeZone) >= ctx.rules.metricsHour;
+}
+
 /**
  * Posts the weekly figures to the committee channel once per ISO week, from Monday at METRICS_CRON's hour in TZ
  * on, and keeps a snapshot for the trends; a run after downtime posts the week's figures late rather than never.
+ * A register's first week is the exception: its first report waits for the first slot after the register began
+ * (its first audit event), so installing the app and importing the catalogue do not post an empty "0 active"
+ * report to the committee.
  */
 export function postWeeklyMetrics(ctx: ServiceContext, now: Date): string | undefined {
-  const today = calendarDateIn(now, ctx.timeZone);
-  if (today === mondayOf(today) && hourIn(now, ctx.timeZone) < ctx.rules.metricsHour) return undefined;
-  const week = isoWeek(today);
+  if (!atOrAfterWeeklySlot(ctx, now)) return undefined;
+  const week = isoWeek(calendarDateIn(now, ctx.timeZone));
   return ctx.db.transaction(
     (tx) => {
       if (tx.select({ id: metricSnapshots.id }).from(metricSnapshots).where(eq(metricSnapshots.week, week)).get()) return undefined;
+      if (!tx.select({ id: metricSnapshots.id }).from(metricSnapshots).limit(1).get()) {
+        const began = tx.select({ at: auditEvents.occurredAt }).from(auditEvents).orderBy(asc(auditEvents.id)).limit(1).get();
+        if (!began) return 'not due: the register is empty; the first report comes at the first scheduled run after it has a policy';
+        const beganWeek = isoWeek(calendarDateIn(new Date(began.at), ctx.timeZone));
+        const beganBeforeThisSlot = beganWeek < week || (beganWeek === week && !atOrAfterWeeklySlot(ctx, new Date(began.at)));
+        if (!beganBeforeThisSlot) return "not due: the register began after this week's scheduled run; its first report comes with next week's";
+      }
       const metrics = gatherMetrics(ctx, now);
       const at = ctx.clock().toISOString();
       tx.insert(metricSnapshots).values({ week, active: metrics.active, overOneEighty: metrics.overOneEighty, figures: JSON.stringify(metrics), takenAt: at }).run();

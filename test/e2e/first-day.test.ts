@@ -102,3 +102,44 @@ describe('the first day with an empty policy catalogue', () => {
     expect(h.standIn.rejected()).toEqual([]);
   });
 });
+
+describe('the first weekly report', () => {
+  const posts = () => h.standIn.messages(CHANNELS.committee).filter((m) => (m.text ?? '').startsWith('Exception register, week'));
+  const weeklyResult = (reports: { job: string; result?: string }[]) => reports.find((r) => r.job === 'weekly_metrics')?.result;
+
+  it('is not posted when the app first starts on a fresh register, even on a Monday after 09:00; it comes with the next scheduled run', async () => {
+    // Monday 10:00: a week whose report would otherwise be due, so the start-up catch-up run would post "0 active".
+    h = await startHarness({ now: new Date('2026-11-30T10:00:00Z'), schedule: true });
+    await h.settle();
+    expect(posts()).toEqual([]);
+
+    // Later that day, the catalogue imported and the first request in: still not this week's report.
+    await submitRequest(h, { title: 'First gap on the first day' });
+    h.clock.now = new Date('2026-11-30T16:00:00Z');
+    expect(weeklyResult(await h.runJobs())).toBe("not due: the register began after this week's scheduled run; its first report comes with next week's");
+    await h.restart({ schedule: true });
+    await h.settle();
+    expect(posts()).toEqual([]);
+
+    h.clock.now = new Date('2026-12-07T09:00:00Z'); // the next Monday's scheduled run
+    expect(weeklyResult(await h.runJobs())).toBe('2026-W50: 0 active');
+    expect(posts()).toHaveLength(1);
+    expect(JSON.stringify(posts()[0]!.blocks)).toContain('Waiting for assessment or a decision: *1*');
+    expect(h.standIn.rejected()).toEqual([]);
+  });
+
+  it('says why in the job report when the register has nothing in it at all', async () => {
+    h = await startHarness({ now: new Date('2026-11-30T10:00:00Z'), schedule: true });
+    const lastResult = h.app.register.sqlite.prepare("select last_result from job_runs where job = 'weekly_metrics'").pluck().get();
+    expect(lastResult).toBe('not due: the register is empty; the first report comes at the first scheduled run after it has a policy');
+  });
+
+  it('comes that same Monday when the register began before its 09:00 run', async () => {
+    h = await startHarness({ now: new Date('2026-11-30T08:00:00Z') });
+    h.clock.now = new Date('2026-11-30T08:59:00Z');
+    expect(weeklyResult(await h.runJobs())).toBe('not due');
+    h.clock.now = new Date('2026-11-30T09:00:00Z');
+    expect(weeklyResult(await h.runJobs())).toBe('2026-W49: 0 active');
+    expect(posts()).toHaveLength(1);
+  });
+});
