@@ -184,7 +184,8 @@ export class ResilientSocketModeReceiver implements Receiver {
     const { appToken, apiUrl, logger } = this.options;
     const client = new SocketModeClient({
       appToken,
-      logger,
+      // The library's own warnings repeat, less clearly, what this receiver logs about the same failure.
+      logger: { ...logger, info: logger.debug, warn: logger.debug, error: logger.debug },
       // Reconnecting is done here, with backoff and a replacement opened first; the library would close first.
       autoReconnectEnabled: false,
       clientOptions: { slackApiUrl: apiUrl, retryConfig: { retries: 0 }, rejectRateLimitedCalls: true, timeout: 10_000 },
