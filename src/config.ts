@@ -6,6 +6,12 @@ import type { Roles } from './domain/roles';
 
 const SLACK_CHANNEL_ID = /^[CGD][A-Z0-9]{2,}$/;
 
+/** An entry listed twice is usually a typo for another one, so it is refused rather than quietly merged. */
+const listedOnce = (what: string) => (entries: readonly (string | number)[], ctx: z.RefinementCtx) => {
+  const repeated = entries.find((entry, i) => entries.indexOf(entry) !== i);
+  if (repeated !== undefined) ctx.addIssue({ code: 'custom', message: `lists ${repeated} twice; list each ${what} once` });
+};
+
 const userIds = (required: boolean) =>
   z
     .string()
@@ -13,10 +19,21 @@ const userIds = (required: boolean) =>
     .pipe(
       z
         .array(z.string().regex(SLACK_USER_ID, { error: 'each entry must be a Slack user ID like U012ABCDEF' }))
-        .min(required ? 1 : 0, { error: 'needs at least one Slack user ID (comma-separated)' }),
+        .min(required ? 1 : 0, { error: 'needs at least one Slack user ID (comma-separated)' })
+        .superRefine(listedOnce('person')),
     );
 
-const positiveInt = (fallback: number) => z.coerce.number({ error: 'must be a whole number' }).int({ error: 'must be a whole number' }).positive({ error: 'must be positive' }).default(fallback);
+/** Plain decimal digits only: Number() would also take "0x0e", "1e1", "1.5", "+3" and " ", which nobody means as a count. */
+const wholeNumber = (min: number, max: number, error: string) =>
+  z
+    .string()
+    .regex(/^\d+$/, { error })
+    .transform(Number)
+    .pipe(z.number().min(min, { error }).max(max, { error }));
+
+const days = (max: number) => wholeNumber(1, max, `must be a whole number of days from 1 to ${max}`);
+
+const REMINDER_DAYS_ERROR = 'must be comma-separated whole days from 1 to 365, such as 14,7,1';
 
 const schedule = (fallback: string) =>
   z
@@ -31,7 +48,7 @@ export const Environment = z.object({
     SLACK_SIGNING_SECRET: z.string().min(8, { error: 'must be the signing secret from the app settings' }),
     SLACK_APP_TOKEN: z.string().startsWith('xapp-', { error: 'must be an app-level token starting with xapp-' }).optional(),
     SLACK_API_URL: z.url({ error: 'must be a URL such as https://slack.com/api/' }).default('https://slack.com/api/'),
-    PORT: z.coerce.number({ error: 'must be a port number' }).int().min(0).max(65535, { error: 'must be a port number' }).default(3000),
+    PORT: wholeNumber(0, 65535, 'must be a port number from 0 to 65535').default(3000),
     DATABASE_PATH: z.string().min(1).default('./data/exceptions.db'),
     SECURITY_TEAM_IDS: userIds(true),
     APPROVER_IDS: userIds(true),
@@ -39,29 +56,31 @@ export const Environment = z.object({
     AUDITOR_IDS: userIds(false).default([]),
     APPROVALS_CHANNEL: channelId,
     COMMITTEE_CHANNEL: channelId,
-    COMMITTEE_QUORUM: positiveInt(2),
-    COMMITTEE_RISK_THRESHOLD: z.coerce.number({ error: 'must be a risk score from 1 to 25' }).int().min(1).max(25, { error: 'must be a risk score from 1 to 25' }).default(12),
-    MAX_EXCEPTION_DAYS: positiveInt(90),
-    STRUCTURAL_MAX_DAYS: positiveInt(365),
+    // Bounded in fact by the committee's size, checked below.
+    COMMITTEE_QUORUM: wholeNumber(1, 100, 'must be a whole number of approvals from 1 to 100').default(2),
+    COMMITTEE_RISK_THRESHOLD: wholeNumber(1, 25, 'must be a risk score from 1 to 25').default(12),
+    // Past a year an ordinary exception is a structural one; past five years a structural one is a change of policy.
+    MAX_EXCEPTION_DAYS: days(365).default(90),
+    STRUCTURAL_MAX_DAYS: days(1825).default(365),
     REMINDER_DAYS: z
       .string()
       .default('14,7,1')
-      .transform((value) => value.split(',').map((d) => Number(d.trim())))
-      .pipe(z.array(z.number().int().positive({ error: 'must be comma-separated positive whole days' })).min(1)),
-    CHECKIN_DAYS: positiveInt(30),
-    CHECKIN_GRACE_DAYS: positiveInt(7),
+      .transform((value) => value.split(',').map((day) => day.trim()))
+      .pipe(z.array(wholeNumber(1, 365, REMINDER_DAYS_ERROR)).superRefine(listedOnce('day'))),
+    CHECKIN_DAYS: days(365).default(30),
+    CHECKIN_GRACE_DAYS: days(90).default(7),
     WATCH_CHANNELS: z
       .string()
       .default('')
       .transform((value) => value.split(',').map((c) => c.trim()).filter(Boolean))
       .pipe(z.array(channelId)),
-    EXCEPTIONS_WEBHOOK_URL: z.url().optional(),
+    EXCEPTIONS_WEBHOOK_URL: z.url({ error: 'must be a URL such as https://hooks.example.com/exceptions' }).optional(),
     EXCEPTIONS_WEBHOOK_SECRET: z.string().min(16, { error: 'must be at least 16 characters' }).optional(),
     TZ: z.string().default('UTC').refine(isTimeZone, { error: 'must be an IANA time zone such as Europe/Berlin' }),
     METRICS_CRON: schedule('0 9 * * 1'),
     EXPIRY_CRON: schedule('0 * * * *'),
     REVIEW_CRON: schedule('0 9 1-7 1,4,7,10 1'),
-    LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+    LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error'], { error: 'must be one of debug, info, warn, error' }).default('info'),
   });
 
 export interface Config {
@@ -118,7 +137,26 @@ function crossVariableProblems(present: Record<string, string | undefined>): str
   if (present.EXCEPTIONS_WEBHOOK_URL && !present.EXCEPTIONS_WEBHOOK_SECRET) {
     problems.push('EXCEPTIONS_WEBHOOK_SECRET: is required when EXCEPTIONS_WEBHOOK_URL is set');
   }
+  const approvals = read('APPROVALS_CHANNEL');
+  if (approvals !== undefined && approvals === read('COMMITTEE_CHANNEL')) {
+    problems.push(`COMMITTEE_CHANNEL: is ${approvals}, the same channel as APPROVALS_CHANNEL; committee decisions need a channel of their own`);
+  }
+  const acting = { SECURITY_TEAM_IDS: read('SECURITY_TEAM_IDS'), APPROVER_IDS: read('APPROVER_IDS'), COMMITTEE_IDS: committee };
+  for (const auditor of read('AUDITOR_IDS') ?? []) {
+    const roles = Object.entries(acting).filter(([, ids]) => ids?.includes(auditor)).map(([variable]) => variable);
+    if (roles.length > 0) problems.push(`AUDITOR_IDS: ${auditor} is also in ${roles.join(' and ')}; an auditor only reads and never acts, so list them in one or the other`);
+  }
   return problems;
+}
+
+/**
+ * Allowed overlaps worth a word at start-up: one line, so an admin who meant it reads it once. Someone both assessing
+ * and deciding never decides a round they assessed, so each such exception needs another approver or member.
+ */
+export function roleWarnings(roles: Roles): string[] {
+  const both = [...roles.securityTeam].filter((id) => roles.approvers.has(id) || roles.committee.has(id));
+  if (both.length === 0) return [];
+  return [`SECURITY_TEAM_IDS: ${both.join(', ')} ${both.length === 1 ? 'also decides' : 'also decide'} (APPROVER_IDS or COMMITTEE_IDS); allowed, but they will never decide an exception whose risk they assessed, so another approver or committee member must`];
 }
 
 /** Every problem at once, one line each naming the variable, so a misconfigured deploy is fixed in one pass. */

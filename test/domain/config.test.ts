@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../src/config';
+import { ConfigError, loadConfig, roleWarnings } from '../../src/config';
 
 const VALID = {
   SLACK_BOT_TOKEN: 'xoxb-1234-5678-abcdef',
@@ -167,5 +167,79 @@ describe('loadConfig (SPEC §4 Environment)', () => {
     const { problems, message } = caught as ConfigError;
     expect(problems.map((line) => line.slice(0, line.indexOf(':'))).sort()).toEqual([...REQUIRED].sort());
     for (const line of problems) expect(message.split('\n')).toContain(line);
+  });
+});
+
+describe('numbers are plain decimal digits within sane bounds', () => {
+  it.each(['0x0e', '1e1', ' ', '1.5', '+3', '-1', '3 ', '٣'])('%j is refused for every number, one readable line each', (value) => {
+    const variables = ['PORT', 'COMMITTEE_QUORUM', 'COMMITTEE_RISK_THRESHOLD', 'MAX_EXCEPTION_DAYS', 'STRUCTURAL_MAX_DAYS', 'CHECKIN_DAYS', 'CHECKIN_GRACE_DAYS'];
+    const problems = problemsOf({ ...VALID, ...Object.fromEntries(variables.map((variable) => [variable, value])) });
+    expect(problems.sort()).toEqual([
+      'CHECKIN_DAYS: must be a whole number of days from 1 to 365',
+      'CHECKIN_GRACE_DAYS: must be a whole number of days from 1 to 90',
+      'COMMITTEE_QUORUM: must be a whole number of approvals from 1 to 100',
+      'COMMITTEE_RISK_THRESHOLD: must be a risk score from 1 to 25',
+      'MAX_EXCEPTION_DAYS: must be a whole number of days from 1 to 365',
+      'PORT: must be a port number from 0 to 65535',
+      'STRUCTURAL_MAX_DAYS: must be a whole number of days from 1 to 1825',
+    ]);
+  });
+
+  it.each([
+    ['PORT', '65535', '65536'],
+    ['MAX_EXCEPTION_DAYS', '365', '366'],
+    ['STRUCTURAL_MAX_DAYS', '1825', '1826'],
+    ['CHECKIN_DAYS', '365', '366'],
+    ['CHECKIN_GRACE_DAYS', '90', '91'],
+    ['COMMITTEE_RISK_THRESHOLD', '25', '26'],
+  ])('%s: %s is the most it takes, %s is refused', (variable, most, tooMany) => {
+    expect(() => loadConfig({ ...VALID, [variable]: most })).not.toThrow();
+    expect(problemsOf({ ...VALID, [variable]: tooMany })).toEqual([expect.stringMatching(new RegExp(`^${variable}: must be `))]);
+  });
+
+  it('takes leading zeros as the number they write', () => {
+    expect(loadConfig({ ...VALID, PORT: '08080', MAX_EXCEPTION_DAYS: '030' })).toMatchObject({ port: 8080, rules: { maxExceptionDays: 30 } });
+  });
+
+  it.each([
+    ['14,7,7', 'REMINDER_DAYS: lists 7 twice; list each day once'],
+    ['7,07', 'REMINDER_DAYS: lists 7 twice; list each day once'],
+    ['14,1e1', 'REMINDER_DAYS: must be comma-separated whole days from 1 to 365, such as 14,7,1'],
+    ['14,,1', 'REMINDER_DAYS: must be comma-separated whole days from 1 to 365, such as 14,7,1'],
+    ['400', 'REMINDER_DAYS: must be comma-separated whole days from 1 to 365, such as 14,7,1'],
+    ['soon', 'REMINDER_DAYS: must be comma-separated whole days from 1 to 365, such as 14,7,1'],
+  ])('REMINDER_DAYS=%j: %s', (value, line) => {
+    expect(problemsOf({ ...VALID, REMINDER_DAYS: value })).toEqual([line]);
+  });
+
+  it('LOG_LEVEL reads like the others', () => {
+    expect(problemsOf({ ...VALID, LOG_LEVEL: 'verbose' })).toEqual(['LOG_LEVEL: must be one of debug, info, warn, error']);
+  });
+});
+
+describe('roles and channels', () => {
+  it.each(['SECURITY_TEAM_IDS', 'APPROVER_IDS', 'COMMITTEE_IDS', 'AUDITOR_IDS'])('an ID listed twice in %s is refused, naming the ID', (variable) => {
+    expect(problemsOf({ ...VALID, [variable]: 'U0TWICE, U0ONCE,U0TWICE' })).toEqual([`${variable}: lists U0TWICE twice; list each person once`]);
+  });
+
+  it('an auditor who also acts is refused, one line per auditor naming every role they hold', () => {
+    expect(problemsOf({ ...VALID, SECURITY_TEAM_IDS: 'U0SEC1,U0BOTH', APPROVER_IDS: 'U0CISO,U0BOTH', AUDITOR_IDS: 'U0AUD1,U0BOTH,U0COM2' })).toEqual([
+      'AUDITOR_IDS: U0BOTH is also in SECURITY_TEAM_IDS and APPROVER_IDS; an auditor only reads and never acts, so list them in one or the other',
+      'AUDITOR_IDS: U0COM2 is also in COMMITTEE_IDS; an auditor only reads and never acts, so list them in one or the other',
+    ]);
+  });
+
+  it('someone both assessing and deciding is allowed, with one warning line saying what it means', () => {
+    const config = loadConfig({ ...VALID, SECURITY_TEAM_IDS: 'U0SEC1,U0CISO,U0COM1', APPROVER_IDS: 'U0CISO', COMMITTEE_IDS: 'U0COM1,U0COM2' });
+    expect(roleWarnings(config.roles)).toEqual([
+      'SECURITY_TEAM_IDS: U0CISO, U0COM1 also decide (APPROVER_IDS or COMMITTEE_IDS); allowed, but they will never decide an exception whose risk they assessed, so another approver or committee member must',
+    ]);
+    expect(roleWarnings(loadConfig(VALID).roles)).toEqual([]);
+  });
+
+  it('the committee needs a channel of its own', () => {
+    expect(problemsOf({ ...VALID, COMMITTEE_CHANNEL: VALID.APPROVALS_CHANNEL })).toEqual([
+      'COMMITTEE_CHANNEL: is C0APPROVAL, the same channel as APPROVALS_CHANNEL; committee decisions need a channel of their own',
+    ]);
   });
 });
