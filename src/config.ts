@@ -35,11 +35,29 @@ const days = (max: number) => wholeNumber(1, max, `must be a whole number of day
 
 const REMINDER_DAYS_ERROR = 'must be comma-separated whole days from 1 to 365, such as 14,7,1';
 
+/** The weekly metrics are due from an hour on Monday (services/weekly-metrics.ts), so only Monday schedules mean what they say. */
+const METRICS_SCHEDULE_ERROR = 'the weekly metrics are posted on Mondays, so day of month, month and weekday must be "* * 1"; choose the minute and hours, e.g. "0 9 * * 1" or "0 9,17 * * 1"';
+/** The quarterly review is due from the first Monday of the quarter (services/quarterly-review.ts). */
+const REVIEW_SCHEDULE_ERROR = 'the quarterly review is posted on the first Monday of each quarter, so day of month, month and weekday must be "1-7 1,4,7,10 1"; choose the minute and hours, e.g. "0 9 1-7 1,4,7,10 1"';
+
+const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+const sameDays = (field: readonly (number | string)[], expected: readonly number[]) => field.length === expected.length && expected.every((day) => field.includes(day));
+
 const schedule = (fallback: string) =>
   z
     .string()
     .default(fallback)
-    .refine((expression) => cron.validate(expression), { error: 'must be a cron expression such as "0 9 * * 1" (minute hour day month weekday)' });
+    .refine((expression) => cron.validate(expression), { error: 'must be a cron expression such as "0 9 * * 1" (minute hour day month weekday)', abort: true });
+
+/** A schedule whose days are fixed by the job it triggers: only its minute and hours are free. */
+const scheduleOn = (fallback: string, day: { dayOfMonth: number[]; month: number[]; dayOfWeek: number[] }, error: string) =>
+  schedule(fallback).refine(
+    (expression) => {
+      const fields = cron.parse(expression);
+      return sameDays(fields.dayOfMonth, day.dayOfMonth) && sameDays(fields.month, day.month) && sameDays(fields.dayOfWeek, day.dayOfWeek);
+    },
+    { error },
+  );
 
 const channelId = z.string().regex(SLACK_CHANNEL_ID, { error: 'must be a Slack channel ID like C012ABCDEF' });
 
@@ -77,9 +95,9 @@ export const Environment = z.object({
     EXCEPTIONS_WEBHOOK_URL: z.url({ error: 'must be a URL such as https://hooks.example.com/exceptions' }).optional(),
     EXCEPTIONS_WEBHOOK_SECRET: z.string().min(16, { error: 'must be at least 16 characters' }).optional(),
     TZ: z.string().default('UTC').refine(isTimeZone, { error: 'must be an IANA time zone such as Europe/Berlin' }),
-    METRICS_CRON: schedule('0 9 * * 1'),
+    METRICS_CRON: scheduleOn('0 9 * * 1', { dayOfMonth: range(1, 31), month: range(1, 12), dayOfWeek: [1] }, METRICS_SCHEDULE_ERROR),
     EXPIRY_CRON: schedule('0 * * * *'),
-    REVIEW_CRON: schedule('0 9 1-7 1,4,7,10 1'),
+    REVIEW_CRON: scheduleOn('0 9 1-7 1,4,7,10 1', { dayOfMonth: range(1, 7), month: [1, 4, 7, 10], dayOfWeek: [1] }, REVIEW_SCHEDULE_ERROR),
     LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error'], { error: 'must be one of debug, info, warn, error' }).default('info'),
   });
 
@@ -113,11 +131,9 @@ export class ConfigError extends Error {
   }
 }
 
-/** The hour field of a cron expression when it names one hour (as the default "0 9 …" does), else 9. */
-function cronHour(expression: string): number {
-  const fields = expression.trim().split(/\s+/);
-  const hour = fields.length === 6 ? fields[2] : fields[1];
-  return hour !== undefined && /^\d{1,2}$/.test(hour) && Number(hour) < 24 ? Number(hour) : 9;
+/** The first hour of the day a schedule runs at: from then on its job is due that day ("0 9,17 * * 1" → 9). */
+function firstHour(expression: string): number {
+  return Math.min(...cron.parse(expression).hour);
 }
 
 /** Rules between variables, checked on whatever parses on its own, so they are reported alongside every other problem. */
@@ -192,8 +208,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       reminderDays: e.REMINDER_DAYS,
       checkinEveryDays: e.CHECKIN_DAYS,
       checkinGraceDays: e.CHECKIN_GRACE_DAYS,
-      reviewHour: cronHour(e.REVIEW_CRON),
-      metricsHour: cronHour(e.METRICS_CRON),
+      reviewHour: firstHour(e.REVIEW_CRON),
+      metricsHour: firstHour(e.METRICS_CRON),
     },
     webhook: e.EXCEPTIONS_WEBHOOK_URL && e.EXCEPTIONS_WEBHOOK_SECRET ? { url: e.EXCEPTIONS_WEBHOOK_URL, secret: e.EXCEPTIONS_WEBHOOK_SECRET } : undefined,
     timeZone: e.TZ,

@@ -21,7 +21,7 @@ export interface Scheduler {
 }
 
 /**
- * Runs the jobs on EXPIRY_CRON and REVIEW_CRON in the organisation's time zone, and once at start-up so whatever fell
+ * Runs the jobs on EXPIRY_CRON, REVIEW_CRON and METRICS_CRON in the organisation's time zone, and once at start-up so whatever fell
  * due while the app was down happens now. `afterRun` hands the queued notifications to delivery.
  */
 export function startScheduler(deps: { ctx: ServiceContext; schedules: { expiry: string; review: string; metrics: string }; timeZone: string; logger: StructuredLogger; afterRun: () => void }): Scheduler {

@@ -243,3 +243,31 @@ describe('roles and channels', () => {
     ]);
   });
 });
+
+describe('schedules', () => {
+  it.each([
+    ['0 9 * * 1', 9],
+    ['0 9,17 * * 1', 9],
+    ['0 17,8 * * mon', 8],
+    ['30 6-18/4 * * 1', 6],
+  ])('METRICS_CRON=%j: the weekly post is due from %i:00 on Monday', (expression, hour) => {
+    expect(loadConfig({ ...VALID, METRICS_CRON: expression }).rules.metricsHour).toBe(hour);
+  });
+
+  it.each(['0 9 * * 5', '0 9 * * 1-5', '0 9 * * *', '0 9 1-7 * 1', '0 9 * 1 1', '0 9 * * 1#1'])('METRICS_CRON=%j: refused, saying what is supported', (expression) => {
+    expect(problemsOf({ ...VALID, METRICS_CRON: expression })).toEqual([
+      'METRICS_CRON: the weekly metrics are posted on Mondays, so day of month, month and weekday must be "* * 1"; choose the minute and hours, e.g. "0 9 * * 1" or "0 9,17 * * 1"',
+    ]);
+  });
+
+  it('REVIEW_CRON keeps the first Monday of the quarter and gives the first of its hours', () => {
+    expect(loadConfig({ ...VALID, REVIEW_CRON: '30 14,9 1-7 jan,apr,jul,oct mon' }).rules.reviewHour).toBe(9);
+    expect(problemsOf({ ...VALID, REVIEW_CRON: '0 9 1 1,4,7,10 *' })).toEqual([
+      'REVIEW_CRON: the quarterly review is posted on the first Monday of each quarter, so day of month, month and weekday must be "1-7 1,4,7,10 1"; choose the minute and hours, e.g. "0 9 1-7 1,4,7,10 1"',
+    ]);
+  });
+
+  it('EXPIRY_CRON is taken as written', () => {
+    expect(loadConfig({ ...VALID, EXPIRY_CRON: '*/15 7-19 * * 1-5' }).schedules.expiry).toBe('*/15 7-19 * * 1-5');
+  });
+});
