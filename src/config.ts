@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import cron from 'node-cron';
 import { z } from 'zod';
 import { isTimeZone } from './domain/calendar';
@@ -173,6 +174,51 @@ export function roleWarnings(roles: Roles): string[] {
   const both = [...roles.securityTeam].filter((id) => roles.approvers.has(id) || roles.committee.has(id));
   if (both.length === 0) return [];
   return [`SECURITY_TEAM_IDS: ${both.join(', ')} ${both.length === 1 ? 'also decides' : 'also decide'} (APPROVER_IDS or COMMITTEE_IDS); allowed, but they will never decide an exception whose risk they assessed, so another approver or committee member must`];
+}
+
+const ENV_ASSIGNMENT = /^\s*(?:export\s+)?[A-Za-z_][A-Za-z0-9_]*\s*=\s*(.*)$/;
+
+/** The numbers of the lines Node's .env parser would skip without a word: neither NAME=value, a comment nor blank. */
+export function unreadableEnvLines(text: string): number[] {
+  const lines = text.split(/\r?\n/);
+  const unreadable: number[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!;
+    if (line.trim() === '' || line.trimStart().startsWith('#')) continue;
+    const value = ENV_ASSIGNMENT.exec(line)?.[1];
+    if (value === undefined) {
+      unreadable.push(i + 1);
+      continue;
+    }
+    // A quoted value may run over several lines, up to its closing quote, as Node reads it.
+    const quote = value[0];
+    if ((quote === '"' || quote === "'" || quote === '`') && !value.slice(1).includes(quote)) {
+      const closing = lines.findIndex((later, j) => j > i && later.includes(quote));
+      if (closing !== -1) i = closing;
+    }
+  }
+  return unreadable;
+}
+
+/**
+ * Fills what is not set from `.env` in the working directory, if there is one: a variable already set always wins,
+ * as `process.loadEnvFile` does. A line Node cannot read would leave its variable silently unset, so it is refused.
+ */
+export function loadEnvFile(path = '.env'): void {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return;
+    throw new ConfigError([`.env: cannot be read (${code}); make it a readable file or remove it`]);
+  }
+  const unreadable = unreadableEnvLines(text);
+  if (unreadable.length > 0) {
+    const [which, them] = unreadable.length === 1 ? [`line ${unreadable[0]} is`, 'it'] : [`lines ${unreadable.join(', ')} are`, 'them'];
+    throw new ConfigError([`.env: ${which} not NAME=value; fix ${them} or start ${them} with # to make a comment`]);
+  }
+  process.loadEnvFile(path);
 }
 
 /** Every problem at once, one line each naming the variable, so a misconfigured deploy is fixed in one pass. */

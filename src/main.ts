@@ -1,10 +1,16 @@
-import { ConfigError, loadConfig } from './config';
+import { ConfigError, loadConfig, loadEnvFile, roleWarnings } from './config';
 import { startApplication, type Application } from './application';
+import { createLogger } from './logger';
+import { checkSlackSetup } from './slack/preflight';
 
 const SHUTDOWN_DEADLINE_MS = 9000;
 
 try {
+  loadEnvFile();
   const config = loadConfig(process.env);
+  const logger = createLogger(config.logLevel);
+  for (const warning of roleWarnings(config.roles)) logger.warn(warning);
+  await checkSlackSetup(config, logger);
   let application: Application | undefined = undefined;
   let stopRequested = false;
   // Stop taking requests, finish what is in flight, keep what is undelivered in the outbox for the next start.
@@ -27,11 +33,12 @@ try {
   // Listened for before the app starts: a signal the moment it says it is listening must not kill it outright.
   process.once('SIGTERM', shutdown);
   process.once('SIGINT', shutdown);
-  application = await startApplication(config);
+  application = await startApplication(config, { logger });
   if (stopRequested) void stop(application);
 } catch (error) {
   if (error instanceof ConfigError) {
-    process.stderr.write(`Cannot start: the configuration is incomplete or wrong.\n${error.problems.join('\n')}\n`);
+    // One line per problem, each naming what to fix: the exit code already says the app did not start.
+    process.stderr.write(`${error.problems.join('\n')}\n`);
     process.exit(2);
   }
   throw error;

@@ -1,5 +1,8 @@
-import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, roleWarnings } from '../../src/config';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, loadEnvFile, roleWarnings, unreadableEnvLines } from '../../src/config';
 
 const VALID = {
   SLACK_BOT_TOKEN: 'xoxb-1234-5678-abcdef',
@@ -269,5 +272,51 @@ describe('schedules', () => {
 
   it('EXPIRY_CRON is taken as written', () => {
     expect(loadConfig({ ...VALID, EXPIRY_CRON: '*/15 7-19 * * 1-5' }).schedules.expiry).toBe('*/15 7-19 * * 1-5');
+  });
+});
+
+describe('.env', () => {
+  it.each([
+    ['NAME=value, export, quotes, comments and blank lines', 'A=1\nexport B = "two"\n# a comment\n\n  C=\'x\' # trailing\nD=', []],
+    ['a quoted value over several lines', 'KEY="-----BEGIN-----\nabc\n-----END-----"\nNEXT=1', []],
+    ['a line without =', 'A=1\nxoxb-pasted-alone\nB=2', [2]],
+    ['a name Node takes but no variable has', 'SLACK-BOT-TOKEN=xoxb-1\n1ST=2', [1, 2]],
+    ['an opening quote never closed, read as one line', 'A="open\nB=2', []],
+    ['Windows line ends', 'A=1\r\nB=2\r\n', []],
+  ])('%s', (_case, text, lines) => {
+    expect(unreadableEnvLines(text)).toEqual(lines);
+  });
+
+  let dir: string | undefined;
+  afterEach(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+    delete process.env.EXCEPTIONS_TEST_FROM_FILE;
+    delete process.env.EXCEPTIONS_TEST_ALREADY_SET;
+  });
+
+  it('fills only what is unset, and is no error when there is no file', () => {
+    dir = mkdtempSync(join(tmpdir(), 'exceptions-env-'));
+    writeFileSync(join(dir, '.env'), 'EXCEPTIONS_TEST_FROM_FILE=file\nEXCEPTIONS_TEST_ALREADY_SET=file\n');
+    process.env.EXCEPTIONS_TEST_ALREADY_SET = 'environment';
+    loadEnvFile(join(dir, '.env'));
+    expect([process.env.EXCEPTIONS_TEST_FROM_FILE, process.env.EXCEPTIONS_TEST_ALREADY_SET]).toEqual(['file', 'environment']);
+    expect(() => loadEnvFile(join(dir!, 'missing.env'))).not.toThrow();
+  });
+
+  it('refuses a .env it cannot read, and one with lines Node would skip, in one line', () => {
+    dir = mkdtempSync(join(tmpdir(), 'exceptions-env-'));
+    mkdirSync(join(dir, 'folder.env'));
+    writeFileSync(join(dir, 'broken.env'), 'A=1\nnot a line\nB=2\nnor this\n');
+    const problems = (path: string) => {
+      try {
+        loadEnvFile(path);
+      } catch (error) {
+        if (error instanceof ConfigError) return error.problems;
+        throw error;
+      }
+      return [];
+    };
+    expect(problems(join(dir, 'folder.env'))).toEqual(['.env: cannot be read (EISDIR); make it a readable file or remove it']);
+    expect(problems(join(dir, 'broken.env'))).toEqual(['.env: lines 2, 4 are not NAME=value; fix them or start them with # to make a comment']);
   });
 });
