@@ -4,6 +4,7 @@
  * a valid hash chain, and one person who owns 300 of them. Written straight through SQLite for speed; the schema
  * and migrations are the app's own.
  */
+import { randomUUID } from 'node:crypto';
 import { hashAuditEvent, GENESIS_HASH } from '../src/db/audit-chain';
 import { openRegister } from '../src/db/client';
 import { addCalendarDays } from '../src/domain/calendar';
@@ -162,13 +163,15 @@ export function generateRegister(path: string, options: { exceptions: number; to
 
   // The chain is written in the order things happened, as the app would have written it.
   events.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
-  const insertEvent = sqlite.prepare('insert into audit_events (exception_id, actor_id, kind, payload, occurred_at, prev_hash, hash) values (?, ?, ?, ?, ?, ?, ?)');
+  const insertEvent = sqlite.prepare('insert into audit_events (id, exception_id, actor_id, kind, payload, occurred_at, prev_hash, hash, uid) values (?, ?, ?, ?, ?, ?, ?, ?, ?)');
   let previous = GENESIS_HASH;
+  let id = 0;
   for (let from = 0; from < events.length; from += 50_000) {
     sqlite.transaction(() => {
       for (const event of events.slice(from, from + 50_000)) {
-        const hash = hashAuditEvent(previous, { exceptionId: event.exceptionId, actorId: event.actorId, kind: event.kind, payload: event.payload, occurredAt: event.at });
-        insertEvent.run(event.exceptionId, event.actorId, event.kind, event.payload, event.at, previous, hash);
+        const uid = randomUUID();
+        const hash = hashAuditEvent(previous, { exceptionId: event.exceptionId, actorId: event.actorId, kind: event.kind, payload: event.payload, occurredAt: event.at, uid });
+        insertEvent.run(++id, event.exceptionId, event.actorId, event.kind, event.payload, event.at, previous, hash, uid);
         previous = hash;
       }
     })();

@@ -300,6 +300,10 @@ export const auditEvents = sqliteTable(
     occurredAt: text('occurred_at').notNull(),
     prevHash: text('prev_hash').notNull(),
     hash: text('hash').notNull().unique(),
+    /** The event's identity outside the register (the webhook's X-Exceptions-Event-Id): unlike `id`, never handed out again after a restore. */
+    uid: text('uid').notNull().unique(),
+    /** Hashed with AUDIT_HMAC_KEY (HMAC-SHA256) rather than plain SHA-256. */
+    keyed: integer('keyed', { mode: 'boolean' }).notNull().default(false),
   },
   // No CHECK on kind: a new kind would make SQLite rebuild the table, and the rebuild would drop the append-only triggers.
   (table) => [index('audit_events_exception_idx').on(table.exceptionId)],

@@ -63,7 +63,9 @@ export function createWebhookDeliverer(deps: WebhookDeps) {
     for (const row of pending(last)) {
       if (loop.stopping()) break;
       const body = JSON.stringify({
-        id: row.event.id,
+        // The uid, not the row id: a register restored from a backup hands its row ids out again.
+        id: row.event.uid,
+        sequence: row.event.id,
         kind: row.event.kind,
         occurredAt: row.event.occurredAt,
         actor: row.event.actorId,
@@ -78,7 +80,7 @@ export function createWebhookDeliverer(deps: WebhookDeps) {
       try {
         const response = await post(deps.url, {
           method: 'POST',
-          headers: { 'content-type': 'application/json', 'x-exceptions-timestamp': timestamp, 'x-exceptions-signature': signWebhook(deps.secret, timestamp, body), 'x-exceptions-event-id': String(row.event.id) },
+          headers: { 'content-type': 'application/json', 'x-exceptions-timestamp': timestamp, 'x-exceptions-signature': signWebhook(deps.secret, timestamp, body), 'x-exceptions-event-id': row.event.uid },
           body,
           signal: AbortSignal.timeout(10_000),
         });

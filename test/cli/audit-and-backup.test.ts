@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/main';
 import { runCapturing } from './run-cli';
+import { hashAuditEvent } from '../../src/db/audit-chain';
 import { openRegister, type Register } from '../../src/db/client';
 import { decideException } from '../../src/services/decide-exception';
 import { importPolicies } from '../../src/services/policy-catalogue';
@@ -69,6 +70,23 @@ describe('exceptions audit verify', () => {
     const result = await cli('audit', 'verify');
     expect(result.code).toBe(1);
     expect(result.err).toMatch(/^The audit trail is broken at event 7 .*deleted or the order changed/);
+  });
+
+  it('an INSERT OR REPLACE of the last approval, re-attributed and rehashed, is refused with the triggers in place', async () => {
+    const register = openRegister(path);
+    try {
+      const last = register.sqlite.prepare('select * from audit_events order by id desc limit 1').get() as Record<string, string | number | null>;
+      expect(last.kind).toBe('exception.approved');
+      const forged = { exceptionId: last.exception_id as number, actorId: 'U0MALLORY', kind: String(last.kind), payload: String(last.payload), occurredAt: String(last.occurred_at), uid: String(last.uid) };
+      const replace = register.sqlite.prepare('insert or replace into audit_events (id, exception_id, actor_id, kind, payload, occurred_at, prev_hash, hash, uid) values (?, ?, ?, ?, ?, ?, ?, ?, ?)');
+      expect(() =>
+        replace.run(last.id, forged.exceptionId, forged.actorId, forged.kind, forged.payload, forged.occurredAt, last.prev_hash, hashAuditEvent(String(last.prev_hash), forged), forged.uid),
+      ).toThrow(/append-only/);
+    } finally {
+      register.close();
+    }
+    expect((await cli('audit', 'verify')).code).toBe(0);
+    expect((await cli('show', 'EXC-0003')).out).toMatch(/exception\.approved\s+U0CISO\n$/);
   });
 
   it('finds two swapped events', async () => {

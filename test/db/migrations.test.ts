@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -5,7 +6,9 @@ import Database from 'better-sqlite3';
 import { drizzle } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { GENESIS_HASH, legacyEventUid, verifyAuditChain } from '../../src/db/audit-chain';
 import { openRegister } from '../../src/db/client';
+import { importPolicies } from '../../src/services/policy-catalogue';
 
 let dir: string;
 beforeEach(() => {
@@ -47,6 +50,40 @@ describe('upgrading a register in place', () => {
       const tables = register.sqlite.prepare("select name from sqlite_master where type = 'table'").all().map((row) => (row as { name: string }).name);
       expect(tables).toEqual(expect.arrayContaining(['renewals', 'follow_ups', 'job_runs', 'checkins', 'reviews']));
       expect(() => register.sqlite.prepare("insert into outbox (kind, payload, next_attempt_at, created_at) values ('carrier_pigeon', '{}', ?, ?)").run(at, at)).toThrow(/CHECK/);
+    } finally {
+      register.close();
+    }
+  });
+});
+
+describe('migration 0005: event uids and an insert that can only append', () => {
+  it('gives each existing event the uid its hash makes, keeps the chain intact, and appends after it', () => {
+    const path = join(dir, 'register.db');
+    const old = new Database(path);
+    migrate(drizzle(old), { migrationsFolder: migrationsUpTo(5) });
+    const at = '2026-11-25T10:00:00.000Z';
+    let previous = GENESIS_HASH;
+    for (let id = 1; id <= 12; id++) {
+      const event = { exceptionId: null, actorId: 'U0SEC1', kind: 'policy.imported', payload: `{"created":${id}}`, occurredAt: at };
+      // Hashed as events were before they had a uid: the content alone.
+      const hash = createHash('sha256').update(JSON.stringify([previous, event.exceptionId, event.actorId, event.kind, event.payload, event.occurredAt])).digest('hex');
+      old.prepare('insert into audit_events (actor_id, kind, payload, occurred_at, prev_hash, hash) values (?, ?, ?, ?, ?, ?)').run(event.actorId, event.kind, event.payload, at, previous, hash);
+      previous = hash;
+    }
+    old.close();
+
+    const register = openRegister(path);
+    try {
+      const rows = register.sqlite.prepare('select id, hash, uid, keyed from audit_events order by id').all() as { id: number; hash: string; uid: string; keyed: number }[];
+      expect(rows.map((row) => row.uid)).toEqual(rows.map((row) => legacyEventUid(row.hash)));
+      expect(rows.every((row) => /^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/.test(row.uid) && row.keyed === 0)).toBe(true);
+      // The variant digit is the one the SQL computes with instr() and the code with parseInt(): all four occur here.
+      expect(new Set(rows.map((row) => row.uid[19]))).toEqual(new Set(['8', '9', 'a', 'b']));
+      expect(verifyAuditChain(register.db)).toEqual({ ok: true, events: 12 });
+      importPolicies(register.db, () => new Date(at), 'key,title\nMFA-01,Multi-factor authentication', 'U0SEC1');
+      expect(verifyAuditChain(register.db)).toEqual({ ok: true, events: 13 });
+      const triggers = register.sqlite.prepare("select name from sqlite_master where type = 'trigger' order by name").all();
+      expect(triggers).toEqual([{ name: 'audit_events_append_only' }, { name: 'audit_events_no_delete' }, { name: 'audit_events_no_update' }]);
     } finally {
       register.close();
     }

@@ -41,8 +41,8 @@ export interface Harness {
   settle(): Promise<void>;
   /** Runs every scheduled job as of the harness clock (what cron and `jobs run` do), then delivers. */
   runJobs(): Promise<JobReport[]>;
-  /** Stops the app and starts a new one on the same database file, as a restart would. */
-  restart(options?: { schedule?: boolean }): Promise<void>;
+  /** Stops the app and starts a new one on the same database file, as a restart would; `whileStopped` runs in between (e.g. a restore). */
+  restart(options?: { schedule?: boolean; whileStopped?: () => void }): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -122,6 +122,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     },
     async restart(restartOptions = {}) {
       await harness.app.stop();
+      restartOptions.whileStopped?.();
       app = await boot(restartOptions.schedule);
       harness.app = app;
       harness.driver = driverFor(app);

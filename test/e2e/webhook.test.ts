@@ -1,17 +1,23 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { copyFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ACTION_IDS } from '../../src/slack/ids';
 import { PEOPLE, startHarness, type Harness } from './harness';
 import { assessRisk } from '../../src/services/assess-risk';
 import { webhookCursor } from '../../src/db/schema';
 import { assess, clickButton, decisionCard, submitRequest } from './flows';
+import { runCapturing } from '../cli/run-cli';
 
 const SECRET = 'webhook-secret-for-tests-0123';
 
 interface Received {
-  id: number;
+  id: string;
+  sequence: number;
+  /** X-Exceptions-Event-Id, what a receiver drops repeats by. */
+  eventId: string;
   kind: string;
   exceptionNow: { id: string; status: string; policy: string; affectedSystems: string | null; externalRef: string | null } | null;
   signatureValid: boolean;
@@ -45,7 +51,7 @@ beforeEach(async () => {
       const expected = `sha256=${createHmac('sha256', SECRET).update(`${String(req.headers['x-exceptions-timestamp'])}.${body}`).digest('hex')}`;
       const given = String(req.headers['x-exceptions-signature'] ?? '');
       const signatureValid = given.length === expected.length && timingSafeEqual(Buffer.from(given), Buffer.from(expected));
-      received.push({ ...(JSON.parse(body) as Omit<Received, 'signatureValid'>), signatureValid });
+      received.push({ ...(JSON.parse(body) as Omit<Received, 'signatureValid' | 'eventId'>), eventId: String(req.headers['x-exceptions-event-id']), signatureValid });
       res.writeHead(204).end();
     });
   });
@@ -66,7 +72,7 @@ describe('the exceptions webhook', () => {
     expect(received.map((r) => r.kind)).toEqual(['exception.requested', 'exception.assessed', 'exception.approved']);
     expect(received.every((r) => r.signatureValid)).toBe(true);
     expect(received.at(-1)!.exceptionNow).toMatchObject({ id: 'EXC-0001', status: 'active', policy: 'MFA-01', affectedSystems: 'hr-app-01', externalRef: 'CHG-4711' });
-    expect(received.map((r) => r.id)).toEqual([...received.map((r) => r.id)].sort((a, b) => a - b));
+    expect(received.map((r) => r.sequence)).toEqual([...received.map((r) => r.sequence)].sort((a, b) => a - b));
   });
 
   it('keeps the order and loses nothing while the receiver fails, and resumes after a restart', async () => {
@@ -106,4 +112,27 @@ describe('the exceptions webhook at shutdown', () => {
     expect(received.at(-1)!.kind).toBe('exception.assessed');
     expect(h.app.register.db.select().from(webhookCursor).get()!.lastError).toBeNull();
   }, 20_000);
+});
+
+describe('event identifiers across a restore', () => {
+  it('never sends an X-Exceptions-Event-Id twice, though a register restored from a backup hands its row ids out again', async () => {
+    await submitRequest(h);
+    const backup = join(dirname(h.databasePath), 'before-the-assessment.db');
+    expect((await runCapturing(['backup', backup], { DATABASE_PATH: h.databasePath })).code).toBe(0);
+    await assess(h, 'EXC-0001', 2, 2);
+    await h.restart({
+      whileStopped: () => {
+        for (const suffix of ['-wal', '-shm']) rmSync(`${h.databasePath}${suffix}`, { force: true });
+        copyFileSync(backup, h.databasePath);
+      },
+    });
+    // Slack still shows the card as assessed; the restored register has it waiting, so the service is called directly.
+    assessRisk(h.app.services, { exceptionId: 1, assessorId: PEOPLE.security2, input: { likelihood: 4, impact: 4, rationale: 'Assessed again after the restore, from the notes.' } });
+    await h.settle();
+
+    expect(received.map((r) => r.kind)).toEqual(['exception.requested', 'exception.assessed', 'exception.assessed']);
+    expect(received[2]!.sequence).toBe(received[1]!.sequence);
+    expect(new Set(received.map((r) => r.eventId)).size).toBe(3);
+    expect(received.every((r) => r.eventId === r.id && /^[0-9a-f-]{36}$/.test(r.id))).toBe(true);
+  });
 });

@@ -85,6 +85,33 @@ describe('the audit chain (SPEC §3: append-only, each event stores the hash of 
     expect(auditRows(t.register)).toEqual(before);
   });
 
+  describe.each([
+    ['off (SQLite’s default, under which REPLACE deletes without firing DELETE triggers)', false],
+    ['on', true],
+  ])('with recursive_triggers %s, refuses every statement that would overwrite or slip in an event', (_case, recursive) => {
+    const columns = 'id, exception_id, actor_id, kind, payload, occurred_at, prev_hash, hash, uid';
+    it.each<[string, (last: AuditRow) => string]>([
+      ['INSERT OR REPLACE on the id', (e) => `insert or replace into audit_events (${columns}) values (${e.id}, ${e.exceptionId}, 'U0MALLORY', '${e.kind}', '{}', '${e.occurredAt}', '${e.prevHash}', 'forged-hash', 'forged-uid')`],
+      ['REPLACE on the id', (e) => `replace into audit_events (${columns}) values (${e.id}, ${e.exceptionId}, 'U0MALLORY', '${e.kind}', '{}', '${e.occurredAt}', '${e.prevHash}', 'forged-hash', 'forged-uid')`],
+      ['REPLACE on the hash, with the next id', (e) => `replace into audit_events (${columns}) values (${e.id + 1}, null, 'U0MALLORY', 'policy.imported', '{}', '${e.occurredAt}', '${e.hash}', '${e.hash}', 'forged-uid')`],
+      ['REPLACE on the uid, with the next id', (e) => `replace into audit_events (${columns}) values (${e.id + 1}, null, 'U0MALLORY', 'policy.imported', '{}', '${e.occurredAt}', '${e.hash}', 'forged-hash', '${e.uid}')`],
+      ['an upsert on the id', (e) => `insert into audit_events (${columns}) values (${e.id}, null, 'U0MALLORY', 'policy.imported', '{}', '${e.occurredAt}', '${e.hash}', 'forged-hash', 'forged-uid') on conflict (id) do update set actor_id = 'U0MALLORY'`],
+      ['an upsert on the hash', (e) => `insert into audit_events (${columns}) values (${e.id + 1}, null, 'U0MALLORY', 'policy.imported', '{}', '${e.occurredAt}', '${e.hash}', '${e.hash}', 'forged-uid') on conflict (hash) do update set actor_id = 'U0MALLORY'`],
+      ['an insert below the last id', () => `insert into audit_events (${columns}) values (0, null, 'U0MALLORY', 'policy.imported', '{}', '2026-01-01T00:00:00.000Z', '${GENESIS_HASH}', 'forged-hash', 'forged-uid')`],
+      ['an insert that skips an id', (e) => `insert into audit_events (${columns}) values (${e.id + 2}, null, 'U0MALLORY', 'policy.imported', '{}', '${e.occurredAt}', '${e.hash}', 'forged-hash', 'forged-uid')`],
+      ['an insert that leaves the id to SQLite', (e) => `insert into audit_events (exception_id, actor_id, kind, payload, occurred_at, prev_hash, hash, uid) values (null, 'U0MALLORY', 'policy.imported', '{}', '${e.occurredAt}', '${e.hash}', 'forged-hash', 'forged-uid')`],
+    ])('%s', (_statement, statement) => {
+      runTwoExceptions();
+      t.register.sqlite.pragma(`recursive_triggers = ${recursive ? 'on' : 'off'}`);
+      const before = auditRows(t.register);
+      expect(() => t.register.sqlite.exec(statement(before.at(-1)!))).toThrow(/append-only/);
+      expect(auditRows(t.register)).toEqual(before);
+      // The app's own append still goes through.
+      fileRequest(t.ctx);
+      expectIntactChain(auditRows(t.register));
+    });
+  });
+
   it('an edited payload no longer matches its hash, even when someone removed the guard triggers first', () => {
     runTwoExceptions();
     const approved = auditRows(t.register).find((e) => e.kind === 'exception.approved');
