@@ -47,6 +47,11 @@ function migrationProblems(folder: string, listed: Listed[]): string[] {
     const line = JSON.stringify({ tag, sql: sha256(readFileSync(join(folder, `${tag}.sql`))), journal: entryHash(entry) });
     problems.push(`drizzle/${tag}.sql is not in ${LIST}: append ${line} at its end, and never change a line already there`);
   }
+  // drizzle applies only what is newer than the last migration a register recorded, so an older time is never applied.
+  entries.forEach((entry, i) => {
+    const before = entries[i - 1];
+    if (before && entry.when <= before.when) problems.push(`drizzle/meta/_journal.json: ${entry.tag} is dated before ${before.tag}, so registers already at ${before.tag} would never get it; date it after`);
+  });
   return problems;
 }
 
@@ -104,6 +109,16 @@ describe('committed migrations never change', () => {
       const line = /append (\{.*\}) at its end, and never change a line already there$/.exec(problem ?? '')?.[1];
       expect(problem).toMatch(new RegExp(`^drizzle/${tag}\\.sql is not in test/db/migration-hashes\\.json: `));
       expect(migrationProblems(copy, [...LISTED, JSON.parse(line!) as Listed])).toEqual([]);
+    });
+
+    it('refuses a new migration dated before the last one, which registers already upgraded would skip', () => {
+      const tag = '0099_back_dated';
+      writeFileSync(join(copy, `${tag}.sql`), 'CREATE INDEX `policies_title_idx` ON `policies` (`title`);\n');
+      editJournal((entries) => entries.push({ idx: entries.length, version: '6', when: entries.at(-1)!.when - 1, tag, breakpoints: true }));
+      expect(migrationProblems(copy, LISTED)).toEqual([
+        expect.stringMatching(new RegExp(`^drizzle/${tag}\\.sql is not in`)),
+        `drizzle/meta/_journal.json: ${tag} is dated before ${LISTED.at(-1)!.tag}, so registers already at ${LISTED.at(-1)!.tag} would never get it; date it after`,
+      ]);
     });
 
     it('refuses a migration file the journal does not list, which drizzle would never apply', () => {
