@@ -1,5 +1,6 @@
 import { ConfigError, loadConfig, loadEnvFile, roleWarnings } from './config';
 import { startApplication, type Application } from './application';
+import { RegisterUnavailableError } from './db/client';
 import { createLogger } from './logger';
 import { checkSlackSetup } from './slack/preflight';
 import { AppTokenRefusedError } from './slack/socket-mode-receiver';
@@ -48,6 +49,10 @@ try {
 } catch (error) {
   if (error instanceof AppTokenRefusedError) {
     process.stderr.write(`${error.variable}: ${error.message}\n`);
+    process.exit(2);
+  }
+  if (error instanceof RegisterUnavailableError) {
+    process.stderr.write(`DATABASE_PATH: ${error.message}\n`);
     process.exit(2);
   }
   if (error instanceof ConfigError) {

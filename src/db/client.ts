@@ -83,24 +83,21 @@ const freeBytes = (folder: string) => {
   return bavail * bsize;
 };
 
-function diskFull(path: string): RegisterUnavailableError {
+/** `filledUp`: the disk ran out while the register was being written, rather than before it was opened. */
+function diskFull(path: string, filledUp: boolean): RegisterUnavailableError {
   const folder = dirname(path);
-  return new RegisterUnavailableError(
-    'disk_full',
-    path,
-    `the disk holding ${folder} is full (${Math.floor(freeBytes(folder) / 1024)} KiB free, the register needs at least ${MIN_FREE_BYTES / 1024 / 1024} MiB); free some space there, or move the register to a disk with room and set DATABASE_PATH to it`,
-  );
+  const free = `${Math.floor(freeBytes(folder) / 1024)} KiB free`;
+  const state = filledUp ? `filled up while the register was being written (${free} now)` : `has ${free} and the register needs at least ${MIN_FREE_BYTES / 1024 / 1024} MiB`;
+  return new RegisterUnavailableError('disk_full', path, `the disk holding ${folder} ${state}; free some space there, or move the register to a disk with room and set DATABASE_PATH to it`);
 }
 
 function badPath(path: string, problem: string): RegisterUnavailableError {
   return new RegisterUnavailableError('bad_path', path, `${path} cannot be a register: ${problem}; set DATABASE_PATH to a file in a folder, such as ./data/exceptions.db`);
 }
 
-/** The errors SQLite reports when opening or upgrading, in words; any other error is returned as it is. */
+/** The errors SQLite reports when opening a file, in words; any other error is returned as it is. */
 function explained(path: string, error: unknown): unknown {
-  const code = (error as { code?: unknown }).code;
-  if (code === 'SQLITE_FULL') return diskFull(path);
-  if (code === 'SQLITE_NOTADB') return new RegisterUnavailableError('not_a_register', path, `${path} is not a register: it is not an SQLite database; check DATABASE_PATH`);
+  if ((error as { code?: unknown }).code === 'SQLITE_NOTADB') return new RegisterUnavailableError('not_a_register', path, `${path} is not a register: it is not an SQLite database; check DATABASE_PATH`);
   return error;
 }
 
@@ -124,7 +121,7 @@ function checkWritable(path: string): void {
     }
     throw error;
   }
-  if (freeBytes(folder) < MIN_FREE_BYTES) throw diskFull(path);
+  if (freeBytes(folder) < MIN_FREE_BYTES) throw diskFull(path, false);
 }
 
 function openForWriting(path: string): Database.Database {
@@ -200,6 +197,17 @@ function requireThisSchema(sqlite: Database.Database, path: string): void {
   }
 }
 
+function upgrade(db: Db, path: string): void {
+  try {
+    migrate(db, { migrationsFolder: MIGRATIONS_FOLDER });
+  } catch (error) {
+    // A full disk makes SQLite roll the upgrade back by itself, and drizzle's own ROLLBACK then fails in place of
+    // SQLITE_FULL. Nothing was applied either way; a disk the upgrade left without room says why.
+    if (freeBytes(dirname(path)) < MIN_FREE_BYTES) throw diskFull(path, true);
+    throw error;
+  }
+}
+
 /** Opens the register (see OpenMode) and sets the pragmas every connection needs; write also applies pending migrations. */
 export function openRegister(path: string, mode: OpenMode = 'write'): Register {
   const sqlite = mode === 'write' ? openForWriting(path) : openForReading(path);
@@ -207,7 +215,7 @@ export function openRegister(path: string, mode: OpenMode = 'write'): Register {
     if (mode === 'read') requireThisSchema(sqlite, path);
     reusePreparedStatements(sqlite);
     const db = drizzle(sqlite, { schema });
-    if (mode === 'write') migrate(db, { migrationsFolder: MIGRATIONS_FOLDER });
+    if (mode === 'write') upgrade(db, path);
     return { db, sqlite, close: () => sqlite.close() };
   } catch (error) {
     sqlite.close();
