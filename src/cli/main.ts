@@ -421,3 +421,6 @@ export async function runCli(args: string[], env: Record<string, string | undefi
     register?.close();
   }
 }
+
+/** bin/exceptions.js reads .env as the app does, so `jobs run` has the app's environment. */
+export { loadEnvFile } from '../config';
