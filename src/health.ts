@@ -12,7 +12,7 @@ export interface HealthReport {
   database: string;
   outbox?: ReturnType<typeof outboxBacklog>;
   /** The last run of each job, from the register, so it covers runs by any process and by `exceptions jobs run`. */
-  jobs?: Record<string, { lastStartedAt: string | null; lastFinishedAt: string | null; lastAsOf: string | null; lastResult: string | null; lastError: string | null; running: boolean }>;
+  jobs?: Record<string, { lastStartedAt: string | null; lastFinishedAt: string | null; lastAsOf: string | null; lastResult: string | null; lastError: string | null }>;
   scheduler?: ReturnType<Scheduler['state']> | { running: false };
   /** In Socket Mode: whether Slack can reach the app at all, since when, and the last failure to connect. */
   socketMode?: SocketModeHealth;
@@ -34,7 +34,6 @@ export function healthReport(db: Db, scheduler: Scheduler | undefined, now: Date
             lastAsOf: run?.lastAsOf ?? null,
             lastResult: run?.lastResult ?? null,
             lastError: run?.lastError ?? null,
-            running: run?.leaseUntil != null && run.leaseUntil > now.toISOString(),
           },
         ];
       }),

@@ -166,9 +166,7 @@ function runScheduledJobs(open: () => Register, args: string[], env: Record<stri
     throw error;
   }
   const ctx = createServiceContext(open().db, () => new Date(), config);
-  for (const report of runJobs(ctx, asOf)) {
-    out.write(`${report.job.padEnd(18)} ${report.ran ? (report.error ? `failed: ${report.error}` : report.result) : 'skipped: another run holds the lease'}\n`);
-  }
+  for (const report of runJobs(ctx, asOf)) out.write(`${report.job.padEnd(18)} ${report.error === undefined ? report.result : `failed: ${report.error}`}\n`);
 }
 
 /** Writes in large chunks and waits whenever the reader falls behind, so an export of any size stays in bounded memory. */

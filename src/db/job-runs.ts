@@ -1,31 +1,37 @@
-import { eq, sql } from 'drizzle-orm';
+import { eq } from 'drizzle-orm';
 import type { Db } from './client';
 import { jobRuns, type JobName } from './schema';
 
-/**
- * Takes the job's lease if nobody holds it: runs never overlap, not even across two processes on one register.
- * A lease left by a crashed run lapses on its own.
- */
-export function claimJob(db: Db, job: JobName, now: Date, leaseMs: number): boolean {
-  const at = now.toISOString();
-  const until = new Date(now.getTime() + leaseMs).toISOString();
-  const claimed = db
-    .insert(jobRuns)
-    .values({ job, leaseUntil: until, lastStartedAt: at })
-    .onConflictDoUpdate({
-      target: jobRuns.job,
-      set: { leaseUntil: until, lastStartedAt: at },
-      setWhere: sql`${jobRuns.leaseUntil} is null or ${jobRuns.leaseUntil} <= ${at}`,
-    })
-    .run();
-  return claimed.changes > 0;
+export interface JobRun {
+  startedAt: Date;
+  finishedAt: Date;
+  asOf: Date;
 }
 
-export function finishJob(db: Db, job: JobName, finishedAt: Date, outcome: { asOf: Date; result?: string; error?: string }): void {
-  db.update(jobRuns)
-    .set({ leaseUntil: null, lastFinishedAt: finishedAt.toISOString(), lastAsOf: outcome.asOf.toISOString(), lastResult: outcome.result ?? null, lastError: outcome.error ?? null })
-    .where(eq(jobRuns.job, job))
-    .run();
+/**
+ * A run that did its work as of `asOf`. Written in the run's own transaction, so it is there exactly when the work is.
+ * lease_until is cleared for registers where an earlier version left a crashed run's lease: nothing reads it now.
+ */
+export function recordJobDone(db: Db, job: JobName, run: JobRun, result: string): void {
+  const done = { leaseUntil: null, lastStartedAt: run.startedAt.toISOString(), lastFinishedAt: run.finishedAt.toISOString(), lastAsOf: run.asOf.toISOString(), lastResult: result, lastError: null };
+  db.insert(jobRuns).values({ job, ...done }).onConflictDoUpdate({ target: jobRuns.job, set: done }).run();
+}
+
+/** A run that did nothing, and why. last_as_of keeps the time the job last did its work as of, which later runs wait for. */
+export function recordJobNotDone(db: Db, job: JobName, run: Omit<JobRun, 'asOf'>, outcome: { result: string } | { error: string }): void {
+  const attempt = {
+    lastStartedAt: run.startedAt.toISOString(),
+    lastFinishedAt: run.finishedAt.toISOString(),
+    lastResult: 'result' in outcome ? outcome.result : null,
+    lastError: 'error' in outcome ? outcome.error : null,
+  };
+  db.insert(jobRuns).values({ job, ...attempt }).onConflictDoUpdate({ target: jobRuns.job, set: attempt }).run();
+}
+
+/** The time `job` last did its work as of, if it ever did. */
+export function jobDoneAsOf(db: Db, job: JobName): Date | undefined {
+  const at = db.select({ asOf: jobRuns.lastAsOf }).from(jobRuns).where(eq(jobRuns.job, job)).get()?.asOf;
+  return at ? new Date(at) : undefined;
 }
 
 export function jobHistory(db: Db): (typeof jobRuns.$inferSelect)[] {

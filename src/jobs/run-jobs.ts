@@ -1,5 +1,5 @@
 import { LogLevel } from '@slack/bolt';
-import { claimJob, finishJob } from '../db/job-runs';
+import { jobDoneAsOf, recordJobDone, recordJobNotDone } from '../db/job-runs';
 import { JOB_NAMES, type JobName } from '../db/schema';
 import type { StructuredLogger } from '../logger';
 import type { ServiceContext } from '../services/context';
@@ -9,9 +9,6 @@ import { nudgeStalled } from '../services/nudge-stalled';
 import { postQuarterlyReview } from '../services/quarterly-review';
 import { sendReminders } from '../services/send-reminders';
 import { postWeeklyMetrics } from '../services/weekly-metrics';
-
-/** A crashed run's lease lapses after this long; a healthy run takes milliseconds. */
-const LEASE_MS = 5 * 60_000;
 
 const list = (refs: string[]) => (refs.length > 0 ? refs.join(', ') : 'none');
 
@@ -31,28 +28,71 @@ const JOBS: Record<JobName, (ctx: ServiceContext, now: Date) => string> = {
   weekly_metrics: (ctx, now) => postWeeklyMetrics(ctx, now) ?? 'not due',
 };
 
+/** They read who is active as of a time: before that time's expiry sweep they would count, remind and ask about exceptions already over. */
+const AFTER_EXPIRY: ReadonlySet<JobName> = new Set(['reminders', 'control_checkins', 'quarterly_review', 'weekly_metrics']);
+
 export interface JobReport {
   job: JobName;
-  /** False when another run held the lease, so this one stood aside. */
+  /** False when it did nothing, and `result` says why: another run held the register, or it waits for expiry. */
   ran: boolean;
   result?: string;
   error?: string;
 }
 
+const isBusy = (error: unknown) => String((error as { code?: unknown }).code).startsWith('SQLITE_BUSY');
+
+function whyNotNow(ctx: ServiceContext, job: JobName, asOf: Date, earlier: readonly JobReport[]): string | undefined {
+  if (!AFTER_EXPIRY.has(job) || (jobDoneAsOf(ctx.db, 'expiry_sweep')?.getTime() ?? -Infinity) >= asOf.getTime()) return undefined;
+  const sweep = earlier.find((report) => report.job === 'expiry_sweep');
+  const because = sweep?.error ? `it failed: ${sweep.error}` : (sweep?.result ?? 'it did not run');
+  return `waiting: expiry has not run as of ${asOf.toISOString()} (${because})`;
+}
+
+/**
+ * One write transaction (BEGIN IMMEDIATE) from start to record: runs of a job never overlap, not even across processes
+ * on one register, and one that dies holds nothing, since SQLite's lock goes with its process. A lease row would
+ * outlive a crash and make the restart skip the job.
+ */
+function runJob(ctx: ServiceContext, job: JobName, asOf: Date, earlier: readonly JobReport[], logger?: StructuredLogger): JobReport {
+  const fields = { job, asOf: asOf.toISOString() };
+  const startedAt = ctx.clock();
+  try {
+    const report = ctx.db.transaction(
+      (): JobReport => {
+        const notNow = whyNotNow(ctx, job, asOf, earlier);
+        if (notNow) {
+          recordJobNotDone(ctx.db, job, { startedAt, finishedAt: ctx.clock() }, { result: notNow });
+          return { job, ran: false, result: notNow };
+        }
+        const result = JOBS[job](ctx, asOf);
+        recordJobDone(ctx.db, job, { startedAt, finishedAt: ctx.clock(), asOf }, result);
+        return { job, ran: true, result };
+      },
+      { behavior: 'immediate' },
+    );
+    logger?.event(report.ran ? LogLevel.INFO : LogLevel.WARN, report.ran ? 'job finished' : 'job did not run', { ...fields, result: report.result });
+    return report;
+  } catch (error) {
+    if (isBusy(error)) {
+      const result = 'skipped: another run holds the register; whatever is due is done by it or the next run';
+      logger?.event(LogLevel.INFO, 'job did not run', { ...fields, result });
+      return { job, ran: false, result };
+    }
+    logger?.event(LogLevel.ERROR, 'job failed', { ...fields, error });
+    const message = error instanceof Error ? error.message : String(error);
+    try {
+      recordJobNotDone(ctx.db, job, { startedAt, finishedAt: ctx.clock() }, { error: message });
+    } catch (unrecorded) {
+      // The register itself cannot be written: the report (and the scheduler's health) carries the failure instead.
+      logger?.event(LogLevel.ERROR, 'job failure not recorded in the register', { ...fields, error: unrecorded });
+    }
+    return { job, ran: true, error: message };
+  }
+}
+
 /** The one entry point for the scheduler, start-up catch-up and `exceptions jobs run --at`. Expiry goes first. */
 export function runJobs(ctx: ServiceContext, asOf: Date, logger?: StructuredLogger): JobReport[] {
-  return JOB_NAMES.map((job) => {
-    if (!claimJob(ctx.db, job, ctx.clock(), LEASE_MS)) return { job, ran: false };
-    try {
-      const result = JOBS[job](ctx, asOf);
-      finishJob(ctx.db, job, ctx.clock(), { asOf, result });
-      logger?.event(LogLevel.INFO, 'job finished', { job, asOf: asOf.toISOString(), result });
-      return { job, ran: true, result };
-    } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      finishJob(ctx.db, job, ctx.clock(), { asOf, error: message });
-      logger?.event(LogLevel.ERROR, 'job failed', { job, asOf: asOf.toISOString(), error });
-      return { job, ran: true, error: message };
-    }
-  });
+  const reports: JobReport[] = [];
+  for (const job of JOB_NAMES) reports.push(runJob(ctx, job, asOf, reports, logger));
+  return reports;
 }

@@ -309,7 +309,7 @@ describe('two app instances on one register', () => {
 
     const reminderLines = runs.map((r) => r.stdout.split('\n').find((line) => line.startsWith('reminders')) ?? '');
     expect(reminderLines.filter((line) => line.includes('reminded: EXC-0001'))).toHaveLength(1);
-    expect(reminderLines.every((line) => /reminded: (EXC-0001|none)|skipped: another run holds the lease/.test(line))).toBe(true);
+    expect(reminderLines.every((line) => /reminded: (EXC-0001|none)|skipped: another run holds the register/.test(line))).toBe(true);
 
     at(harness, asOf);
     await harness.settle();
@@ -317,25 +317,26 @@ describe('two app instances on one register', () => {
     expect(harness.app.register.db.select({ key: followUps.key }).from(followUps).where(eq(followUps.kind, 'expiry_reminder')).all()).toEqual([{ key: '2027-01-15:7' }]);
   });
 
-  it('lets only one of two connections run a job at a time; the other stands aside while the lease is held', async () => {
+  it('lets one connection run the jobs at a time: while another holds the register, a run stands aside and the next does what is due, once', async () => {
     const harness = await start();
     await activeException(harness, 'EXC-0001');
     const other: Register = openRegister(harness.databasePath);
     extra.push(other);
     const otherCtx = createServiceContext(other.db, () => harness.clock.now, harness.config);
-    // A run that crashed mid-way (or is still running elsewhere) holds the reminders lease.
-    other.db.insert(jobRuns).values({ job: 'reminders', leaseUntil: new Date(Date.parse('2027-01-01T09:04:00Z')).toISOString(), lastStartedAt: '2027-01-01T08:59:00.000Z' }).run();
-
     at(harness, '2027-01-01T09:00:00Z');
-    const reports = runJobs(otherCtx, harness.clock.now);
-    expect(reports.find((r) => r.job === 'reminders')).toEqual({ job: 'reminders', ran: false });
-    expect(reports.find((r) => r.job === 'expiry_sweep')).toMatchObject({ ran: true });
+
+    // Another process is in the middle of a run: it holds the write lock, and this run waits (here 50 ms) then stands aside.
+    harness.app.register.sqlite.pragma('busy_timeout = 50');
+    other.sqlite.exec('begin immediate');
+    const reports = runJobs(harness.app.services, harness.clock.now);
+    other.sqlite.exec('commit');
+    harness.app.register.sqlite.pragma('busy_timeout = 2000');
+    expect(reports.map((r) => r.job)).toEqual([...JOB_NAMES]);
+    for (const report of reports) expect(report).toEqual({ job: report.job, ran: false, result: expect.stringMatching(/^skipped: another run holds the register/) });
     await harness.settle();
     expect(reminderDms(harness, PEOPLE.owner)).toEqual([]);
 
-    // Once the lease has lapsed the next run does what is due, once.
-    at(harness, '2027-01-01T09:06:00Z');
-    await harness.runJobs();
+    expect((await harness.runJobs()).find((r) => r.job === 'reminders')!.result).toBe('reminded: EXC-0001');
     expect(runJobs(otherCtx, harness.clock.now).find((r) => r.job === 'reminders')!.result).toBe('reminded: none');
     await harness.settle();
     expect(reminderDms(harness, PEOPLE.owner)).toHaveLength(1);
