@@ -1,64 +1,158 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { LogLevel, type Logger } from '@slack/bolt';
+import pino, { type DestinationStream, type Logger as Pino } from 'pino';
 
 const ORDER: Record<LogLevel, number> = { [LogLevel.DEBUG]: 10, [LogLevel.INFO]: 20, [LogLevel.WARN]: 30, [LogLevel.ERROR]: 40 };
-const SECRET_PATTERN = /\b(xox[abpr]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+)\b/g;
 
-/** What every line logged while handling one Slack request carries: its request ID and, once known, the exception. */
-const requestFields = new AsyncLocalStorage<Record<string, unknown>>();
+/**
+ * Anything shaped like a Slack token: bot, user, refresh and rotated tokens (xoxb-, xoxp-, xoxe-, xoxe.xoxp- …) and
+ * app-level ones (xapp-). No word boundary is required in front, so a token right after an escaped newline is caught.
+ */
+const SECRET_PATTERN = /xox[a-z](?:\.xox[a-z])?-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+/g;
 
-/** Runs `work` so that every line it logs, however deep, carries `fields`. */
-export function withLogFields<T>(fields: Record<string, unknown>, work: () => Promise<T>): Promise<T> {
-  return requestFields.run({ ...fields }, work);
+/** Masks tokens wherever they appear in a finished line: a message, a field, an error's stack. */
+export function maskSecrets(line: string): string {
+  return line.includes('xox') || line.includes('xapp-') ? line.replace(SECRET_PATTERN, '[redacted]') : line;
 }
 
-/** Runs `work` outside any request's fields: work it starts (deliveries) belongs to no one request. */
+const OMITTED = '[omitted]';
+
+/**
+ * The Slack libraries' lines that end in a payload (what people typed, messages, views, tokens' neighbours): the
+ * line is kept, the payload dropped. @slack/web-api logs each call's body, headers and result at debug level;
+ * @slack/socket-mode each envelope received, acknowledged and sent; Bolt the body of each ack.
+ */
+const PAYLOAD_AFTER: readonly string[] = [
+  'http request body: ',
+  'http request headers: ',
+  'http request result: ',
+  'Received a message on the WebSocket: ',
+  'Unable to parse an incoming WebSocket message (will ignore): ',
+  'Sending a WebSocket message: ',
+  'ChatStreamer appended to buffer: ',
+  'AWS event: ',
+];
+const PAYLOAD_INSIDE: readonly (readonly [RegExp, string])[] = [
+  // Bolt: "ack() call begins (body: …)", "ack() response stored (body: …)", "ack() response sent (body: …)"
+  [/^(ack\(\) [a-z ]+ \(body: )[\s\S]*\)$/, `$1${OMITTED})`],
+  // @slack/socket-mode: "Calling ack() - type: …, envelope_id: …, data: {…}"
+  [/^(Calling ack\(\) - type: [^,]*, envelope_id: [^,]*, data: )[\s\S]*$/, `$1${OMITTED}`],
+  // Bolt, after an error: "Error details: …, storedResponse: <the ack's body>"
+  [/(, storedResponse: )[\s\S]*$/, `$1${OMITTED}`],
+];
+
+/**
+ * What a Slack library's line may say: its own words, never a payload. Anything JSON-shaped still in it (Bolt's
+ * developer mode logs whole bodies; a parse error quotes what it could not parse) is cut off where it starts.
+ */
+export function withoutPayload(message: string): string {
+  for (const prefix of PAYLOAD_AFTER) if (message.startsWith(prefix)) return prefix + OMITTED;
+  for (const [pattern, replacement] of PAYLOAD_INSIDE) if (pattern.test(message)) return message.replace(pattern, replacement);
+  const json = message.search(/[{[]\s*"/);
+  return json === -1 ? message : `${message.slice(0, json)}${OMITTED}`;
+}
+
+/**
+ * Kept so that callers written for the request context need no change: lines are stamped with a request's fields
+ * only when logged through that request's logger (`logger.child`), so there is nothing to step out of.
+ */
 export function withoutLogFields<T>(work: () => T): T {
-  return requestFields.exit(work);
-}
-
-/** Adds to the fields of the request being handled, e.g. the exception a submission just created. */
-export function addLogFields(fields: Record<string, unknown>): void {
-  const current = requestFields.getStore();
-  if (current) Object.assign(current, fields);
+  return work();
 }
 
 export interface StructuredLogger extends Logger {
   event(level: LogLevel, message: string, fields?: Record<string, unknown>): void;
+  /**
+   * The same logger with `fields` on every line, e.g. one Slack request's ID, person and exception. The object is
+   * read at each line, so a field added to it later (the exception a submission just created) shows from then on.
+   */
+  child(fields: Record<string, unknown>): StructuredLogger;
 }
 
-function render(value: unknown): unknown {
-  if (!(value instanceof Error)) return value;
-  const { code, data } = value as { code?: unknown; data?: { error?: unknown } };
-  return { name: value.name, message: value.message, code, slackError: data?.error, stack: value.stack };
+/** An error as a log shows it: what it is and where, not the Slack response or request it may carry. */
+function render(value: unknown, depth = 0): unknown {
+  if (value instanceof Error) {
+    const { code, data } = value as { code?: unknown; data?: { error?: unknown } };
+    return { name: value.name, message: value.message, code, slackError: data?.error, stack: value.stack };
+  }
+  if (depth < 2 && Array.isArray(value)) return value.map((item) => render(item, depth + 1));
+  return value;
 }
 
-/** One JSON object per line, so logs can be searched by exception or request; tokens are masked wherever they appear. */
-export function createLogger(level: `${LogLevel}` = 'info', write: (line: string) => void = (line) => process.stderr.write(`${line}\n`)): StructuredLogger {
-  let threshold = ORDER[level as LogLevel];
-  let name = 'exceptions';
-  const emit = (lvl: LogLevel, message: string, fields: Record<string, unknown> = {}) => {
-    if (ORDER[lvl] < threshold) return;
-    const entry = { time: new Date().toISOString(), level: lvl, name, message, ...requestFields.getStore(), ...fields };
-    write(JSON.stringify(entry, (_key, value) => render(value)).replace(SECRET_PATTERN, '[redacted]'));
+function renderFields(fields: Record<string, unknown>): Record<string, unknown> {
+  let rendered: Record<string, unknown> | undefined;
+  for (const key in fields) {
+    const value = fields[key];
+    if (value instanceof Error || Array.isArray(value)) {
+      rendered ??= { ...fields };
+      rendered[key] = render(value);
+    }
+  }
+  return rendered ?? fields;
+}
+
+interface Shared {
+  threshold: number;
+  target: Pino;
+  root: Pino;
+}
+
+function structured(shared: Shared, bound: (() => Record<string, unknown>) | undefined): StructuredLogger {
+  const emit = (lvl: LogLevel, message: string, fields?: Record<string, unknown>) => {
+    if (ORDER[lvl] < shared.threshold) return;
+    const own = fields ? renderFields(fields) : undefined;
+    if (bound) shared.target[lvl]({ ...bound(), ...own }, message);
+    else if (own) shared.target[lvl](own, message);
+    else shared.target[lvl](message);
   };
-  const fromArgs = (lvl: LogLevel) => (...msg: unknown[]) => {
-    const [first, ...rest] = msg;
-    const text = first instanceof Error ? first.message : String(first);
-    emit(lvl, text, rest.length > 0 || first instanceof Error ? { details: [first instanceof Error ? first : undefined, ...rest].filter(Boolean) } : {});
-  };
+  // What the Slack libraries log through Bolt's Logger interface: the level is checked before anything is built.
+  const fromArgs =
+    (lvl: LogLevel) =>
+    (...msg: unknown[]) => {
+      if (ORDER[lvl] < shared.threshold) return;
+      const [first, ...rest] = msg;
+      const text = withoutPayload(first instanceof Error ? first.message : String(first));
+      const details = first instanceof Error ? [first, ...rest] : rest;
+      emit(lvl, text, details.length > 0 ? { details: details.map((d) => (typeof d === 'string' ? withoutPayload(d) : d)) } : undefined);
+    };
   return {
     debug: fromArgs(LogLevel.DEBUG),
     info: fromArgs(LogLevel.INFO),
     warn: fromArgs(LogLevel.WARN),
     error: fromArgs(LogLevel.ERROR),
     setLevel: (next) => {
-      threshold = ORDER[next];
+      shared.threshold = ORDER[next];
     },
-    getLevel: () => (Object.keys(ORDER) as LogLevel[]).find((key) => ORDER[key] === threshold) ?? LogLevel.INFO,
+    getLevel: () => (Object.keys(ORDER) as LogLevel[]).find((key) => ORDER[key] === shared.threshold) ?? LogLevel.INFO,
     setName: (next) => {
-      name = next;
+      shared.target = shared.root.child({ name: next });
     },
     event: emit,
+    child: (fields) => structured(shared, bound ? () => ({ ...bound(), ...fields }) : () => fields),
   };
+}
+
+/**
+ * One JSON object per line on standard error, so logs can be searched by exception or request; tokens are masked
+ * wherever they appear, and the Slack libraries' payloads are dropped from their lines.
+ *
+ * Lines are written asynchronously (sonic-boom): no acknowledgement waits on a write, even when a slow reader leaves
+ * the pipe full. What is still buffered when the process exits — process.exit() included, after shutdown or a
+ * refused configuration — is written synchronously first (pino flushes every asynchronous destination on exit).
+ * `write`, when given, receives each line instead, without its newline and synchronously: tests read what was logged.
+ */
+export function createLogger(level: `${LogLevel}` = 'info', write?: (line: string) => void): StructuredLogger {
+  const destination: DestinationStream = write ? { write: (line) => write(line.endsWith('\n') ? line.slice(0, -1) : line) } : pino.destination({ dest: 2, sync: false });
+  const root = pino(
+    {
+      // Levels are checked here before pino sees a line, so that Bolt's setLevel reaches every child at once.
+      level: 'debug',
+      base: null,
+      messageKey: 'message',
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+      hooks: { streamWrite: maskSecrets },
+    },
+    destination,
+  );
+  return structured({ threshold: ORDER[level as LogLevel], root, target: root.child({ name: 'exceptions' }) }, undefined);
 }

@@ -1,6 +1,6 @@
-import { LogLevel, type AnyMiddlewareArgs, type Middleware } from '@slack/bolt';
+import { LogLevel, type AnyMiddlewareArgs, type Context, type Middleware } from '@slack/bolt';
 import { formatExceptionRef, parseExceptionRef } from '../domain/exception';
-import { withLogFields, type StructuredLogger } from '../logger';
+import type { StructuredLogger } from '../logger';
 import { ACTION_IDS } from './ids';
 
 type Body = Record<string, unknown> & {
@@ -65,26 +65,54 @@ function whatOf(body: Body): Record<string, unknown> {
   return { kind: body.type, callbackId: body.callback_id };
 }
 
+/** Where a request's logger and its fields travel: Bolt hands the same context to every middleware and listener. */
+const REQUEST_LOG = 'requestLog';
+
+interface RequestLog {
+  fields: Record<string, unknown>;
+  logger: StructuredLogger;
+}
+
 /**
- * Every line logged while a Slack request is handled carries its request ID, who sent it and the exception it is
- * about; one line at the end says how it went and how long it took.
+ * The logger for the Slack request a listener is handling: every line it writes carries the request's ID, who sent
+ * it and the exception. (Passed along rather than found in an AsyncLocalStorage: on Node 20 that puts a hook on every
+ * promise in the process, and it was most of what our middleware added to each acknowledgement.)
+ */
+export function requestLogger(context: Context, fallback: StructuredLogger): StructuredLogger {
+  return (context[REQUEST_LOG] as RequestLog | undefined)?.logger ?? fallback;
+}
+
+/** Adds to what the request's lines carry from now on, e.g. the exception a submission just created. */
+export function addLogFields(context: Context, fields: Record<string, unknown>): void {
+  const log = context[REQUEST_LOG] as RequestLog | undefined;
+  if (log) Object.assign(log.fields, fields);
+}
+
+/**
+ * Every line logged for a Slack request through its logger (`requestLogger`) carries its request ID, who sent it and
+ * the exception it is about; one line at the end says how it went and how long it took.
  */
 export function requestLog(logger: StructuredLogger): Middleware<AnyMiddlewareArgs> {
   return async ({ body, context, next }) => {
     const b = body as Body;
-    const fields = {
+    const fields: Record<string, unknown> = {
       slackRequestId: requestIdOf(b),
       user: b.user_id ?? b.user?.id ?? b.event?.user,
       exceptionId: exceptionOf(b),
       ...(context.retryNum ? { slackRetryNum: context.retryNum } : {}),
     };
+    const log = logger.child(fields);
+    context[REQUEST_LOG] = { fields, logger: log } satisfies RequestLog;
     const started = performance.now();
-    await withLogFields(fields, async () => {
-      try {
-        await next();
-      } finally {
-        logger.event(LogLevel.INFO, 'slack request handled', { ...whatOf(b), ms: Math.round((performance.now() - started) * 10) / 10 });
-      }
-    });
+    let failure: { error: unknown } | undefined;
+    try {
+      await next();
+    } catch (error) {
+      // Bolt's error handler logs it too, but only this line says which request it was.
+      failure = { error };
+      throw error;
+    } finally {
+      log.event(LogLevel.INFO, 'slack request handled', { ...whatOf(b), ms: Math.round((performance.now() - started) * 10) / 10, ...(failure ? { failed: true, error: failure.error } : {}) });
+    }
   };
 }
