@@ -8,7 +8,7 @@ import { DomainError, isDomainError } from '../domain/errors';
 import { EXCEPTION_STATUSES, parseExceptionRef, STATUS_LABELS } from '../domain/exception';
 import { ConfigError, loadConfig } from '../config';
 import { isCalendarDate } from '../domain/calendar';
-import { runJobs } from '../jobs/run-jobs';
+import { refuseTimeBeforeLastRun, runJobs } from '../jobs/run-jobs';
 import { createServiceContext } from '../services/context';
 import { getExceptionRecord } from '../services/exception-record';
 import { csvLines, exportRegister } from '../services/export-register';
@@ -86,9 +86,12 @@ in its own right: DATABASE_PATH=FILE exceptions audit verify checks it.`,
         "run every scheduled job now, or as of a time with its offset (expiry, reminders, stalled decisions, control check-ins, quarterly review, weekly metrics); needs the app's environment; the running app delivers what they queue",
       ],
     ],
-    details: `--at takes a date and time with its offset, e.g. 2026-12-01T09:00:00Z. Each job does what is due as
-of then and not yet done, so running it twice changes nothing the second time; a job another run is
-busy with is skipped. Prints one line per job.`,
+    details: `--at takes a date and time with its offset, e.g. 2026-12-01T09:00:00Z, no earlier than the time the
+jobs last ran as of: the register has moved past it, so that is refused (exit 1) and nothing runs.
+Each job does what is due as of then and not yet done, so running it twice changes nothing the second
+time. The weekly metrics and the quarterly review are stored for good under their week or quarter,
+so they are taken only as of now: as of another time their line says "not run". A job another run
+is busy with is skipped. Prints one line per job.`,
   },
   help: {
     forms: [['help [COMMAND]', 'this text, or the details of one command (also: COMMAND --help)']],
@@ -157,7 +160,6 @@ function runScheduledJobs(open: () => Register, args: string[], env: Record<stri
   const asOf = flag ? new Date(value ?? '') : new Date();
   const wellFormed = !flag || (ISO_INSTANT.test(value ?? '') && isCalendarDate((value ?? '').slice(0, 10)));
   if (!wellFormed || Number.isNaN(asOf.getTime())) throw new UsageError(`"${value ?? ''}" is not a date and time with its offset; use ISO 8601, e.g. 2026-12-01T09:00:00Z.`);
-  if (asOf.getTime() > Date.now() + 60_000) out.write(`Running as of ${asOf.toISOString()}, which is in the future: what falls due by then is done now.\n`);
   let config;
   try {
     config = loadConfig(env);
@@ -166,6 +168,8 @@ function runScheduledJobs(open: () => Register, args: string[], env: Record<stri
     throw error;
   }
   const ctx = createServiceContext(open().db, () => new Date(), config);
+  if (flag) refuseTimeBeforeLastRun(ctx, asOf);
+  if (asOf.getTime() > Date.now() + 60_000) out.write(`Running as of ${asOf.toISOString()}, which is in the future: what falls due by then is done now.\n`);
   for (const report of runJobs(ctx, asOf)) out.write(`${report.job.padEnd(18)} ${report.error === undefined ? report.result : `failed: ${report.error}`}\n`);
 }
 

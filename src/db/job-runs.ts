@@ -34,6 +34,12 @@ export function jobDoneAsOf(db: Db, job: JobName): Date | undefined {
   return at ? new Date(at) : undefined;
 }
 
+/** The latest time any job did its work as of: the register reflects at least that time. */
+export function latestRunAsOf(db: Db): Date | undefined {
+  const times = db.select({ asOf: jobRuns.lastAsOf }).from(jobRuns).all().flatMap((r) => (r.asOf ? [Date.parse(r.asOf)] : []));
+  return times.length > 0 ? new Date(Math.max(...times)) : undefined;
+}
+
 export function jobHistory(db: Db): (typeof jobRuns.$inferSelect)[] {
   return db.select().from(jobRuns).all();
 }

@@ -1,6 +1,7 @@
 import { LogLevel } from '@slack/bolt';
-import { jobDoneAsOf, recordJobDone, recordJobNotDone } from '../db/job-runs';
+import { jobDoneAsOf, latestRunAsOf, recordJobDone, recordJobNotDone } from '../db/job-runs';
 import { JOB_NAMES, type JobName } from '../db/schema';
+import { DomainError } from '../domain/errors';
 import type { StructuredLogger } from '../logger';
 import type { ServiceContext } from '../services/context';
 import { checkControls } from '../services/check-controls';
@@ -31,9 +32,18 @@ const JOBS: Record<JobName, (ctx: ServiceContext, now: Date) => string> = {
 /** They read who is active as of a time: before that time's expiry sweep they would count, remind and ask about exceptions already over. */
 const AFTER_EXPIRY: ReadonlySet<JobName> = new Set(['reminders', 'control_checkins', 'quarterly_review', 'weekly_metrics']);
 
+/**
+ * Stored for good and labelled with their week or quarter, yet they picture the register as it is when taken: as of
+ * another time they would be wrong for that week, or stand in for its real post.
+ */
+const TAKEN_ONLY_NOW: ReadonlySet<JobName> = new Set(['quarterly_review', 'weekly_metrics']);
+
+/** How far from the clock a time may be and still be now: a command line run takes a moment between parsing and running. */
+const NOW_WITHIN_MS = 60_000;
+
 export interface JobReport {
   job: JobName;
-  /** False when it did nothing, and `result` says why: another run held the register, or it waits for expiry. */
+  /** False when it did nothing, and `result` says why: another run held the register, it waits for expiry, or it is taken only now. */
   ran: boolean;
   result?: string;
   error?: string;
@@ -42,6 +52,9 @@ export interface JobReport {
 const isBusy = (error: unknown) => String((error as { code?: unknown }).code).startsWith('SQLITE_BUSY');
 
 function whyNotNow(ctx: ServiceContext, job: JobName, asOf: Date, earlier: readonly JobReport[]): string | undefined {
+  if (TAKEN_ONLY_NOW.has(job) && Math.abs(asOf.getTime() - ctx.clock().getTime()) > NOW_WITHIN_MS) {
+    return `not run: it pictures the register as it is now, so it is taken only as of now, never as of ${asOf.toISOString()}`;
+  }
   if (!AFTER_EXPIRY.has(job) || (jobDoneAsOf(ctx.db, 'expiry_sweep')?.getTime() ?? -Infinity) >= asOf.getTime()) return undefined;
   const sweep = earlier.find((report) => report.job === 'expiry_sweep');
   const because = sweep?.error ? `it failed: ${sweep.error}` : (sweep?.result ?? 'it did not run');
@@ -95,4 +108,18 @@ export function runJobs(ctx: ServiceContext, asOf: Date, logger?: StructuredLogg
   const reports: JobReport[] = [];
   for (const job of JOB_NAMES) reports.push(runJob(ctx, job, asOf, reports, logger));
   return reports;
+}
+
+/**
+ * Refuses a time the register has moved past: exceptions have expired and reminders been recorded as of later, so
+ * nothing judged as of then would be true, and a week's or quarter's post would be stored under the wrong period.
+ */
+export function refuseTimeBeforeLastRun(ctx: ServiceContext, asOf: Date): void {
+  const last = latestRunAsOf(ctx.db);
+  if (last && asOf.getTime() < last.getTime()) {
+    throw new DomainError(
+      'conflict',
+      `The jobs have already run as of ${last.toISOString()}, later than ${asOf.toISOString()}; nothing was run. Run them as of now (without --at) or as of a later time.`,
+    );
+  }
 }

@@ -3,9 +3,10 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { eq } from 'drizzle-orm';
 import { afterEach, describe, expect, it } from 'vitest';
-import { auditEvents, checkins, exceptions, metricSnapshots } from '../../src/db/schema';
+import { auditEvents, checkins, exceptions, jobRuns, metricSnapshots, reviews } from '../../src/db/schema';
 import { ACTION_IDS } from '../../src/slack/ids';
-import { PEOPLE, startHarness, type Harness, type HarnessOptions } from './harness';
+import { runCapturing } from '../cli/run-cli';
+import { CHANNELS, PEOPLE, startHarness, type Harness, type HarnessOptions } from './harness';
 import { assess, clickButton, decisionCard, harnessEnv, submitRequest, type RequestForm } from './flows';
 
 // Issue 10 §3, "Time cannot be skipped".
@@ -93,5 +94,52 @@ describe('jobs that read the register as of a time', () => {
     expect([statusOf(harness, 1), statusOf(harness, 2)]).toEqual(['expired', 'active']);
     expect(askedFor(harness)).toEqual([2]);
     expect(snapshots(harness)).toEqual([{ week: '2027-W03', active: 1 }]);
+  });
+});
+
+describe('exceptions jobs run --at', () => {
+  const jobsRun = (harness: Harness, at: string) => runCapturing(['jobs', 'run', '--at', at], harnessEnv(harness));
+  const lineOf = (out: string, job: string) => out.split('\n').find((line) => line.startsWith(job));
+  const weeklyPosts = (harness: Harness) => harness.standIn.messages(CHANNELS.committee).filter((m) => (m.text ?? '').startsWith('Exception register, week'));
+
+  it('refuses a time before the last run, 1970 included, in one line, and stores no snapshot and posts nothing', async () => {
+    const harness = await start();
+    await twoExceptions(harness);
+    at(harness, '2026-11-30T09:05:00Z'); // Monday: the week's report goes out
+    await harness.runJobs();
+    expect(snapshots(harness)).toEqual([{ week: '2026-W49', active: 2 }]);
+    const runsBefore = harness.app.register.db.select().from(jobRuns).all();
+    const postsBefore = harness.standIn.callsTo('chat.postMessage').length;
+
+    for (const time of ['1970-01-01T00:00:00Z', '2026-11-23T09:00:00Z', '2026-11-30T09:04:59Z']) {
+      const refused = await jobsRun(harness, time);
+      expect(refused.code).toBe(1);
+      expect(refused.out).toBe('');
+      expect(refused.err).toBe(
+        `The jobs have already run as of 2026-11-30T09:05:00.000Z, later than ${new Date(time).toISOString()}; nothing was run. Run them as of now (without --at) or as of a later time.\n`,
+      );
+    }
+    await harness.settle();
+    expect(snapshots(harness)).toEqual([{ week: '2026-W49', active: 2 }]);
+    expect(harness.app.register.db.select().from(jobRuns).all()).toEqual(runsBefore);
+    expect(harness.standIn.callsTo('chat.postMessage')).toHaveLength(postsBefore);
+  });
+
+  it("takes no weekly snapshot or quarterly review far in the future, so that week's real ones still go out when it comes", async () => {
+    const harness = await start();
+    await twoExceptions(harness);
+    const ahead = await jobsRun(harness, '2030-01-07T09:00:00Z'); // a Monday, the first of 2030's first quarter
+    expect(ahead.code).toBe(0);
+    const notNow = 'not run: it pictures the register as it is now, so it is taken only as of now, never as of 2030-01-07T09:00:00.000Z';
+    expect(lineOf(ahead.out, 'weekly_metrics')).toBe(`weekly_metrics     ${notNow}`);
+    expect(lineOf(ahead.out, 'quarterly_review')).toBe(`quarterly_review   ${notNow}`);
+    expect(snapshots(harness)).toEqual([]);
+    expect(harness.app.register.db.select().from(reviews).all()).toEqual([]);
+
+    at(harness, '2030-01-07T09:00:00Z');
+    const reports = await harness.runJobs();
+    expect(reports.find((r) => r.job === 'weekly_metrics')).toMatchObject({ ran: true, result: '2030-W02: 0 active' });
+    expect(reports.find((r) => r.job === 'quarterly_review')).toMatchObject({ ran: true, result: expect.stringMatching(/^2030-Q1: /) });
+    expect(weeklyPosts(harness).map((m) => m.text)).toEqual(['Exception register, week 2030-W02: 0 active']);
   });
 });
