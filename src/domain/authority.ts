@@ -7,6 +7,11 @@ export interface Parties {
   ownerId: string;
 }
 
+/** The parties to one round's decision: also whoever assessed that round. */
+export interface DecisionParties extends Parties {
+  assessorId?: string | null;
+}
+
 /** SPEC §1: nobody assesses or decides an exception they requested or own. */
 function assertIndependent(actorId: string, parties: Parties, verb: string): void {
   if (actorId === parties.requesterId || actorId === parties.ownerId) {
@@ -29,7 +34,12 @@ export function decidersFor(route: ApprovalRoute, roles: Roles): ReadonlySet<str
   return route === 'committee' ? roles.committee : roles.approvers;
 }
 
-export function assertMayDecide(actorId: string, parties: Parties, route: ApprovalRoute, roles: Roles): void {
+/** Who of a route's deciders may decide a round: not its requester, owner or assessor (separation of duties). */
+export function eligibleDeciders(pool: readonly string[], parties: DecisionParties): string[] {
+  return pool.filter((id) => id !== parties.requesterId && id !== parties.ownerId && id !== parties.assessorId);
+}
+
+export function assertMayDecide(actorId: string, parties: DecisionParties, route: ApprovalRoute, roles: Roles): void {
   if (!decidersFor(route, roles).has(actorId)) {
     throw new DomainError(
       'not_authorised',
@@ -39,6 +49,12 @@ export function assertMayDecide(actorId: string, parties: Parties, route: Approv
     );
   }
   assertIndependent(actorId, parties, 'approve or reject');
+  if (parties.assessorId === actorId) {
+    throw new DomainError(
+      'separation_of_duties',
+      'You assessed the risk of this round, so you cannot also decide it: separation of duties. Another approver (or committee member) decides.',
+    );
+  }
 }
 
 /** Closing and renewing belong to the people accountable for the exception: its owner and its requester. */
@@ -54,9 +70,19 @@ export function maySeeEverything(actorId: string, roles: Roles): boolean {
 }
 
 /** An exception is visible to its requester and owner and to everyone who may see the whole register. */
-export function assertMaySee(actorId: string, parties: Parties, roles: Roles, ref: string): void {
-  if (actorId === parties.requesterId || actorId === parties.ownerId || maySeeEverything(actorId, roles)) return;
-  throw new DomainError('not_authorised', `${ref} is visible to its requester and owner, the security team, approvers, the committee and auditors. Ask its owner about it.`);
+export function maySee(actorId: string, parties: Parties, roles: Roles): boolean {
+  return actorId === parties.requesterId || actorId === parties.ownerId || maySeeEverything(actorId, roles);
+}
+
+/**
+ * The one answer to someone who may not see an exception, the same whether it exists or not, so that a refusal
+ * tells a bystander nothing: not its owner, not its status, not even that it exists.
+ */
+export function hiddenFrom(ref: string): DomainError {
+  return new DomainError(
+    'not_authorised',
+    `There is no exception ${ref} that you can see: an exception is shown only to its requester and owner, the security team, approvers, the committee and auditors. \`/exception list\` shows the ones you requested or own.`,
+  );
 }
 
 /** Revoking is the CISO's, a delegate's or the committee's: never the requester's or owner's (they close instead). */

@@ -9,6 +9,7 @@ export const DOMAIN_ERROR_CODES = [
   'invalid_request',
   'invalid_assessment',
   'expiry_passed',
+  'stale',
 ] as const;
 export type DomainErrorCode = (typeof DOMAIN_ERROR_CODES)[number];
 

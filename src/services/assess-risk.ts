@@ -9,22 +9,24 @@ import { renewalRoute } from '../domain/renewal';
 import { routeApproval, validateAssessment, type AssessmentField, type Routing } from '../domain/risk';
 import type { FieldErrors } from '../domain/request';
 import type { ApprovalRoute } from '../domain/exception';
+import { assertShownFor, type ShownFor } from '../domain/shown-for';
 import type { ServiceContext } from './context';
-import { getExceptionRecord, type ExceptionRecord } from './exception-record';
+import { currentRoundOf, getRecordFor, type ExceptionRecord } from './exception-record';
 import { queueNotifications } from './notifications';
 
-/** Only a request or a renewal that waits for its assessment can be assessed, and only by the security team. */
-function assertAssessable(ctx: ServiceContext, record: ExceptionRecord, actorId: string): void {
+/** Only a request or a renewal that waits for its assessment can be assessed, as it was shown, and only by the security team. */
+function assertAssessable(ctx: ServiceContext, record: ExceptionRecord, actorId: string, shown: ShownFor | undefined): void {
   assertMayAssess(actorId, record, ctx.roles);
+  if (shown) assertShownFor(shown, currentRoundOf(record), 'assessment');
   if (record.open?.stage === 'assessment') return;
   if (record.round === 0) nextStatus(record.status, 'assess');
   throw new DomainError('invalid_transition', `${record.ref} is not waiting for a risk assessment${record.renewal ? ` (its renewal is ${record.renewal.status.replace('_', ' ')})` : ''}.`);
 }
 
 /** Checked before the assessment modal opens, so nobody fills in a form they may not submit. */
-export function authorizeAssessment(ctx: ServiceContext, exceptionId: number, actorId: string): ExceptionRecord {
-  const record = getExceptionRecord(ctx.db, exceptionId);
-  assertAssessable(ctx, record, actorId);
+export function authorizeAssessment(ctx: ServiceContext, exceptionId: number, actorId: string, shown?: ShownFor): ExceptionRecord {
+  const record = getRecordFor(ctx.db, exceptionId, actorId, ctx.roles);
+  assertAssessable(ctx, record, actorId, shown);
   return record;
 }
 
@@ -32,6 +34,8 @@ export interface AssessRiskCommand {
   exceptionId: number;
   assessorId: string;
   input: { likelihood: unknown; impact: unknown; rationale: unknown };
+  /** What the form was opened for: an assessment of one round, never of a later one. */
+  shown?: ShownFor;
 }
 
 export type AssessRiskResult =
@@ -53,8 +57,8 @@ export function assessRisk(ctx: ServiceContext, command: AssessRiskCommand): Ass
 
   return ctx.db.transaction(
     (tx) => {
-      const record = getExceptionRecord(tx, command.exceptionId);
-      assertAssessable(ctx, record, command.assessorId);
+      const record = getRecordFor(tx, command.exceptionId, command.assessorId, ctx.roles);
+      assertAssessable(ctx, record, command.assessorId, command.shown);
       const assessed = routeApproval({ score: assessment.score, structural: record.structural, durationDays: requestedDays(ctx, record) }, ctx.rules);
       const routing: Routing = record.renewal
         ? (({ route, reasons }) => ({ route, reasons: [...assessed.reasons, ...reasons] }))(renewalRoute(assessed.route, record.originalRoute, record.round))

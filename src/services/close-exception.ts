@@ -6,7 +6,7 @@ import { ClosingNote } from '../domain/closing';
 import { DomainError } from '../domain/errors';
 import { nextStatus, type LifecycleAction } from '../domain/lifecycle';
 import type { ServiceContext } from './context';
-import { getExceptionRecord, type ExceptionRecord } from './exception-record';
+import { getRecordFor, type ExceptionRecord } from './exception-record';
 import { queueNotifications } from './notifications';
 
 export interface Closing {
@@ -28,7 +28,7 @@ function closingBy(ctx: ServiceContext, record: ExceptionRecord, actorId: string
 }
 
 export function authorizeClose(ctx: ServiceContext, exceptionId: number, actorId: string): Closing {
-  return closingBy(ctx, getExceptionRecord(ctx.db, exceptionId), actorId);
+  return closingBy(ctx, getRecordFor(ctx.db, exceptionId, actorId, ctx.roles), actorId);
 }
 
 export function closeException(ctx: ServiceContext, command: { exceptionId: number; actorId: string; note: string | undefined }): { ref: string; action: Closing['action'] } {
@@ -36,7 +36,7 @@ export function closeException(ctx: ServiceContext, command: { exceptionId: numb
   const at = now.toISOString();
   return ctx.db.transaction(
     (tx) => {
-      const { record, action } = closingBy(ctx, getExceptionRecord(tx, command.exceptionId), command.actorId);
+      const { record, action } = closingBy(ctx, getRecordFor(tx, command.exceptionId, command.actorId, ctx.roles), command.actorId);
       const status = nextStatus(record.status, action);
       const note = ClosingNote.safeParse(command.note);
       if (!note.success) throw new DomainError('invalid_request', note.error.issues[0]?.message ?? 'Say why it ends.');

@@ -10,8 +10,9 @@ import { fixExpiry } from '../domain/expiry';
 import { allowedDays } from '../domain/request';
 import { nextStatus, transitionRefused } from '../domain/lifecycle';
 import type { ApprovalRoute, DecisionOutcome } from '../domain/exception';
+import { assertShownFor, type ShownFor } from '../domain/shown-for';
 import type { ServiceContext } from './context';
-import { getExceptionRecord, type ExceptionRecord } from './exception-record';
+import { currentRoundOf, getRecordFor, type ExceptionRecord } from './exception-record';
 import { queueNotifications, type DirectMessage, type Notification } from './notifications';
 
 function parseRejectionReason(comment: string | undefined): string {
@@ -20,20 +21,24 @@ function parseRejectionReason(comment: string | undefined): string {
   return parsed.data;
 }
 
-/** Checked before the rejection modal opens and again when the decision is recorded. */
-export function authorizeDecision(ctx: ServiceContext, exceptionId: number, actorId: string, outcome: DecisionOutcome): ExceptionRecord {
-  const record = getExceptionRecord(ctx.db, exceptionId);
-  assertDecidable(ctx, record, actorId, outcome);
+/**
+ * Checked before the rejection modal opens and again when the decision is recorded. `shown` is what the button or
+ * form was shown for; Slack always passes it, in-process callers act on the record as it is.
+ */
+export function authorizeDecision(ctx: ServiceContext, exceptionId: number, actorId: string, outcome: DecisionOutcome, shown?: ShownFor): ExceptionRecord {
+  const record = getRecordFor(ctx.db, exceptionId, actorId, ctx.roles);
+  assertDecidable(ctx, record, actorId, outcome, shown);
   return record;
 }
 
-/** Only an assessed request or renewal is decided, and by whom its route names; returns that route. */
-function assertDecidable(ctx: ServiceContext, record: ExceptionRecord, actorId: string, outcome: DecisionOutcome): ApprovalRoute {
+/** Only an assessed request or renewal is decided, as it was shown, and by whom its route names; returns that route. */
+function assertDecidable(ctx: ServiceContext, record: ExceptionRecord, actorId: string, outcome: DecisionOutcome, shown: ShownFor | undefined): ApprovalRoute {
+  if (shown) assertShownFor(shown, currentRoundOf(record), 'decision');
   if (record.open?.stage !== 'decision' || !record.route) {
     if (record.round === 0) throw transitionRefused(record.status, outcome);
     throw new DomainError('invalid_transition', `The renewal of ${record.ref} is ${record.renewal?.status.replace('_', ' ') ?? 'not open'}, so it cannot be ${outcome === 'approve' ? 'approved' : 'rejected'} now.`);
   }
-  assertMayDecide(actorId, record, record.route, ctx.roles);
+  assertMayDecide(actorId, { ...record, assessorId: record.assessment?.assessorId }, record.route, ctx.roles);
   const earlier = record.decisions.find((d) => d.deciderId === actorId);
   if (earlier) {
     throw new DomainError(
@@ -92,6 +97,8 @@ export interface DecideCommand {
   deciderId: string;
   outcome: DecisionOutcome;
   comment?: string;
+  /** What the button or form was shown for. */
+  shown?: ShownFor;
 }
 
 export interface DecideResult {
@@ -111,8 +118,8 @@ export function decideException(ctx: ServiceContext, command: DecideCommand): De
   try {
     return ctx.db.transaction(
       (tx) => {
-        const record = getExceptionRecord(tx, command.exceptionId);
-        const route = assertDecidable(ctx, record, command.deciderId, command.outcome);
+        const record = getRecordFor(tx, command.exceptionId, command.deciderId, ctx.roles);
+        const route = assertDecidable(ctx, record, command.deciderId, command.outcome, command.shown);
         const comment = command.outcome === 'reject' ? parseRejectionReason(command.comment) : command.comment?.trim() || null;
         tx.insert(decisions)
           .values({ exceptionId: record.id, round: record.round, deciderId: command.deciderId, outcome: command.outcome, comment, decidedAt: at })

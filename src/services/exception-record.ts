@@ -1,8 +1,11 @@
 import { and, asc, eq, inArray, sql } from 'drizzle-orm';
 import { assessments, decisions, exceptions, policies, renewals, type RenewalStatus } from '../db/schema';
 import type { Db, Tx } from '../db/client';
+import { hiddenFrom, maySee, maySeeEverything } from '../domain/authority';
 import { DomainError } from '../domain/errors';
 import { formatExceptionRef, type ApprovalRoute, type DecisionOutcome, type ExceptionStatus } from '../domain/exception';
+import type { Roles } from '../domain/roles';
+import type { CurrentRound } from '../domain/shown-for';
 
 export type Reader = Db | Tx;
 
@@ -224,10 +227,33 @@ export function loadExceptionRecord(db: Reader, id: number): ExceptionRecord | u
   };
 }
 
+/** Where the record stands, in the terms a button or form is checked against (see domain/shown-for). */
+export function currentRoundOf(record: ExceptionRecord): CurrentRound {
+  const stage = record.open?.stage ?? null;
+  return {
+    round: record.round,
+    stage,
+    expiresOn: record.renewal?.requestedExpiresOn ?? record.requestedExpiresOn,
+    card: stage === 'assessment' ? record.triageMessage : stage === 'decision' ? record.approvalMessage : null,
+  };
+}
+
+function notFound(id: number): DomainError {
+  return new DomainError('not_found', `${formatExceptionRef(id)} does not exist. Check the ID (it looks like EXC-0001) and try again.`);
+}
+
 export function getExceptionRecord(db: Reader, id: number): ExceptionRecord {
   const record = loadExceptionRecord(db, id);
-  if (!record) throw new DomainError('not_found', `${formatExceptionRef(id)} does not exist. Check the ID (it looks like EXC-0001) and try again.`);
+  if (!record) throw notFound(id);
   return record;
+}
+
+/** The record as someone acting on it or asking about it may have it: to whoever may not see it, it does not exist. */
+export function getRecordFor(db: Reader, id: number, actorId: string, roles: Roles): ExceptionRecord {
+  const record = loadExceptionRecord(db, id);
+  if (record && maySee(actorId, record, roles)) return record;
+  if (!record && maySeeEverything(actorId, roles)) throw notFound(id);
+  throw hiddenFrom(formatExceptionRef(id));
 }
 
 /** An exception something waits on now, with just what the lists, nudges and metrics need to know about it. */
@@ -239,6 +265,8 @@ export interface WaitingItem {
   open: OpenDecision;
   /** Who has already decided in the current round. */
   deciders: string[];
+  /** Who assessed the current round, if it has been: they never decide it. */
+  assessorId: string | null;
 }
 
 /** IN lists are kept short: SQLite limits how many values one statement may bind. */
@@ -271,13 +299,20 @@ export function listWaiting(db: Reader): WaitingItem[] {
     .all();
   const candidates = [...requests, ...renewing];
   const assessedAt = new Map<number, string>();
+  const assessedBy = new Map<number, string>();
   const decided = new Map<number, string[]>();
   for (let from = 0; from < candidates.length; from += ID_CHUNK) {
     const chunk = candidates.slice(from, from + ID_CHUNK);
     const roundOf = new Map(chunk.map((c) => [c.id, c.round]));
     const ids = [...roundOf.keys()];
-    for (const a of db.select({ exceptionId: assessments.exceptionId, round: assessments.round, assessedAt: assessments.assessedAt }).from(assessments).where(inArray(assessments.exceptionId, ids)).all()) {
-      if (roundOf.get(a.exceptionId) === a.round) assessedAt.set(a.exceptionId, a.assessedAt);
+    for (const a of db
+      .select({ exceptionId: assessments.exceptionId, round: assessments.round, assessedAt: assessments.assessedAt, assessorId: assessments.assessorId })
+      .from(assessments)
+      .where(inArray(assessments.exceptionId, ids))
+      .all()) {
+      if (roundOf.get(a.exceptionId) !== a.round) continue;
+      assessedAt.set(a.exceptionId, a.assessedAt);
+      assessedBy.set(a.exceptionId, a.assessorId);
     }
     for (const d of db.select({ exceptionId: decisions.exceptionId, round: decisions.round, deciderId: decisions.deciderId }).from(decisions).where(inArray(decisions.exceptionId, ids)).orderBy(asc(decisions.id)).all()) {
       if (roundOf.get(d.exceptionId) === d.round) decided.set(d.exceptionId, [...(decided.get(d.exceptionId) ?? []), d.deciderId]);
@@ -287,7 +322,7 @@ export function listWaiting(db: Reader): WaitingItem[] {
     .flatMap((c) => {
       const renewal = c.renewalStatus && c.renewalCreatedAt ? { status: c.renewalStatus, createdAt: c.renewalCreatedAt } : null;
       const open = openDecisionOf(c.status, c.round, c.createdAt, renewal, assessedAt.get(c.id));
-      return open ? [{ id: c.id, requesterId: c.requesterId, ownerId: c.ownerId, route: c.route, open, deciders: decided.get(c.id) ?? [] }] : [];
+      return open ? [{ id: c.id, requesterId: c.requesterId, ownerId: c.ownerId, route: c.route, open, deciders: decided.get(c.id) ?? [], assessorId: assessedBy.get(c.id) ?? null }] : [];
     })
     .sort((a, b) => (a.open.since < b.open.since ? -1 : a.open.since > b.open.since ? 1 : a.id - b.id));
 }

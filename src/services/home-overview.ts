@@ -28,7 +28,7 @@ export interface HomeOverview {
 function canAct(ctx: ServiceContext, userId: string, item: WaitingItem): boolean {
   if (userId === item.requesterId || userId === item.ownerId) return false;
   if (item.open.stage === 'assessment') return ctx.roles.securityTeam.has(userId);
-  return item.route !== null && decidersFor(item.route, ctx.roles).has(userId) && !item.deciders.includes(userId);
+  return item.route !== null && decidersFor(item.route, ctx.roles).has(userId) && !item.deciders.includes(userId) && userId !== item.assessorId;
 }
 
 /** Only as many reviews as the tab shows (and one more, to know there are more): the register may hold thousands. */

@@ -12,7 +12,7 @@ import { queueNotifications, type Notification } from './notifications';
 interface Waiting {
   item: WaitingItem;
   since: string;
-  /** Who can act now, never the requester or owner. */
+  /** Who can act now, never the requester or owner, nor whoever assessed the round being decided. */
   mentions: string[];
   card: 'triage' | 'approval';
 }
@@ -25,7 +25,7 @@ function waitingOn(ctx: ServiceContext, item: WaitingItem): Waiting | undefined 
   }
   if (!item.route) return undefined;
   const voted = new Set(item.deciders);
-  const mentions = [...decidersFor(item.route, ctx.roles)].filter((id) => !parties.has(id) && !voted.has(id));
+  const mentions = [...decidersFor(item.route, ctx.roles)].filter((id) => !parties.has(id) && !voted.has(id) && id !== item.assessorId);
   return { item, since: open.since, card: 'approval', mentions };
 }
 

@@ -7,11 +7,11 @@ import { FreshJustification } from '../domain/closing';
 import { DomainError } from '../domain/errors';
 import { quarterOf } from '../domain/follow-ups';
 import type { ServiceContext } from './context';
-import { getExceptionRecord, type ExceptionRecord } from './exception-record';
+import { getRecordFor, type ExceptionRecord } from './exception-record';
 
 /** Checked before the re-approval modal opens: only a committee member who is not a party to it. */
 export function authorizeReapproval(ctx: ServiceContext, exceptionId: number, actorId: string): ExceptionRecord {
-  const record = getExceptionRecord(ctx.db, exceptionId);
+  const record = getRecordFor(ctx.db, exceptionId, actorId, ctx.roles);
   assertMayDecide(actorId, record, 'committee', ctx.roles);
   if (record.status !== 'active') throw new DomainError('invalid_transition', `${record.ref} is no longer active, so there is nothing to re-approve.`);
   return record;
@@ -23,7 +23,7 @@ export function reapproveException(ctx: ServiceContext, command: { exceptionId: 
   const at = now.toISOString();
   return ctx.db.transaction(
     (tx) => {
-      const record = getExceptionRecord(tx, command.exceptionId);
+      const record = getRecordFor(tx, command.exceptionId, command.actorId, ctx.roles);
       assertMayDecide(command.actorId, record, 'committee', ctx.roles);
       if (record.status !== 'active') throw new DomainError('invalid_transition', `${record.ref} is no longer active, so there is nothing to re-approve.`);
       const parsed = FreshJustification.safeParse(command.justification);

@@ -7,7 +7,7 @@ import { DomainError } from '../domain/errors';
 import { assertNoOpenRenewal, validateRenewal, type RenewalDraft, type RenewalField } from '../domain/renewal';
 import { durationCeiling, type FieldErrors } from '../domain/request';
 import type { ServiceContext } from './context';
-import { getExceptionRecord, type ExceptionRecord } from './exception-record';
+import { getExceptionRecord, getRecordFor, type ExceptionRecord } from './exception-record';
 import { queueNotifications } from './notifications';
 
 function assertRenewable(ctx: ServiceContext, record: ExceptionRecord, actorId: string): void {
@@ -28,7 +28,7 @@ export interface RenewalForm {
 
 /** Checked before the renewal modal opens; returns the limits the form explains, counted from today. */
 export function authorizeRenewal(ctx: ServiceContext, exceptionId: number, actorId: string): RenewalForm {
-  const record = getExceptionRecord(ctx.db, exceptionId);
+  const record = getRecordFor(ctx.db, exceptionId, actorId, ctx.roles);
   assertRenewable(ctx, record, actorId);
   const ceiling = durationCeiling(record.structural, ctx.rules, record.policy);
   const today = calendarDateIn(ctx.clock(), ctx.timeZone);
@@ -52,7 +52,7 @@ export function requestRenewal(ctx: ServiceContext, command: { exceptionId: numb
         const existing = tx.select({ round: renewals.round }).from(renewals).where(eq(renewals.submissionKey, command.submissionKey)).get();
         if (existing) return { ok: true as const, ref: getExceptionRecord(tx, command.exceptionId).ref, round: existing.round, duplicate: true };
       }
-      const record = getExceptionRecord(tx, command.exceptionId);
+      const record = getRecordFor(tx, command.exceptionId, command.actorId, ctx.roles);
       assertRenewable(ctx, record, command.actorId);
       const today = calendarDateIn(now, ctx.timeZone);
       const validation = validateRenewal(command.input, today, durationCeiling(record.structural, ctx.rules, record.policy), previousPercent(record));

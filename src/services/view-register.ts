@@ -1,9 +1,9 @@
 import { auditTrail, type AuditEntry } from '../db/audit-chain';
-import { assertMaySee, mayRevoke, maySeeEverything } from '../domain/authority';
+import { mayRevoke, maySeeEverything } from '../domain/authority';
 import { DomainError } from '../domain/errors';
 import type { ExceptionStatus } from '../domain/exception';
 import type { ServiceContext } from './context';
-import { getExceptionRecord, type ExceptionRecord } from './exception-record';
+import { getRecordFor, type ExceptionRecord } from './exception-record';
 import { csvLines, exportRegister } from './export-register';
 import { listExceptions, type ExceptionSummary } from './list-exceptions';
 
@@ -34,8 +34,7 @@ export interface RecordView {
 
 /** The full record with its history, for the people who may see it; auditors read, never act. */
 export function showFor(ctx: ServiceContext, actorId: string, exceptionId: number): RecordView {
-  const record = getExceptionRecord(ctx.db, exceptionId);
-  assertMaySee(actorId, record, ctx.roles, record.ref);
+  const record = getRecordFor(ctx.db, exceptionId, actorId, ctx.roles);
   return { record, history: auditTrail(ctx.db, exceptionId), canRevoke: record.status === 'active' && mayRevoke(actorId, record, ctx.roles) };
 }
 

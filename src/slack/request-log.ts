@@ -2,6 +2,7 @@ import { LogLevel, type AnyMiddlewareArgs, type Context, type Middleware } from 
 import { formatExceptionRef, parseExceptionRef } from '../domain/exception';
 import type { StructuredLogger } from '../logger';
 import { ACTION_IDS } from './ids';
+import { readShownFor } from './shown-for-value';
 
 type Body = Record<string, unknown> & {
   type?: string;
@@ -25,7 +26,7 @@ function requestIdOf(body: Body): string | undefined {
   return body.event_id ?? body.trigger_id;
 }
 
-/** The buttons whose value is the exception's number (a check-in's or an informal ask's buttons carry their own). */
+/** The buttons whose value names the exception (a check-in's or an informal ask's buttons carry their own). */
 const EXCEPTION_BUTTONS: ReadonlySet<string> = new Set([
   ACTION_IDS.assessRisk,
   ACTION_IDS.approve,
@@ -38,13 +39,16 @@ const EXCEPTION_BUTTONS: ReadonlySet<string> = new Set([
 
 /** The exception a request is about, where the request itself says: a button's value, a modal's, or `EXC-n` typed. */
 function exceptionOf(body: Body): string | undefined {
-  const fromValue = (value: string | undefined) => (value && /^\d+$/.test(value) ? formatExceptionRef(Number(value)) : undefined);
+  const fromValue = (value: string | undefined) => {
+    const shown = readShownFor(value);
+    return shown ? formatExceptionRef(shown.exceptionId) : undefined;
+  };
   const action = body.actions?.[0];
   const typed = body.text ? /EXC-\d{4,}/i.exec(body.text)?.[0] : undefined;
   const typedId = typed ? parseExceptionRef(typed) : undefined;
   return (
     (action?.action_id && EXCEPTION_BUTTONS.has(action.action_id) ? fromValue(action.value) : undefined) ??
-    // Every modal but the request form keeps the exception's number as its private metadata.
+    // Every modal but the request form names its exception in its private metadata.
     fromValue(body.view?.private_metadata) ??
     (typedId ? formatExceptionRef(typedId) : undefined)
   );

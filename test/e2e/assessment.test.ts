@@ -18,7 +18,8 @@ const status = () => h.app.register.db.select().from(exceptions).get()!.status;
 
 describe('Assess risk', () => {
   it.each([
-    ['someone outside the security team', PEOPLE.requester, PEOPLE.bystander, /Only the security team can assess risk/],
+    ['someone outside the security team', PEOPLE.requester, PEOPLE.ciso, /Only the security team can assess risk/],
+    ['a bystander, without saying anything about the exception', PEOPLE.requester, PEOPLE.bystander, /^There is no exception EXC-0001 that you can see/],
     ['a security team member who requested it', PEOPLE.security2, PEOPLE.security2, /cannot assess an exception you requested: separation of duties/],
   ])('refuses %s privately, opens no modal and changes nothing', async (_label, requester, clicker, message) => {
     await submitRequest(h, {}, requester);

@@ -47,7 +47,7 @@ describe('rejecting an exception', () => {
   it('opens a modal asking for the reason when Reject is pressed, and records nothing yet', async () => {
     const { sent } = await openRejection(PEOPLE.ciso);
     expect(sent.callback_id).toBe(CALLBACK_IDS.rejection);
-    expect(sent.private_metadata).toBe('1');
+    expect(JSON.parse(sent.private_metadata)).toEqual({ exception: 1, round: 0, stage: 'decision', expiresOn: '2027-01-15' });
     expect(sent.blocks.some((b) => b.type === 'input' && b.block_id === REJECTION_BLOCK_ID)).toBe(true);
     expect(rows(decisions)).toBe(0);
     expect(exception().status).toBe('pending_approval');
@@ -129,7 +129,7 @@ describe('rejecting an exception', () => {
     await clickButton(h, decisionCard(h, 'EXC-0001'), ACTION_IDS.reject, PEOPLE.bystander);
     await clickButton(h, decisionCard(h, 'EXC-0001'), ACTION_IDS.reject, PEOPLE.committee1);
     expect(h.standIn.callsTo('views.open')).toHaveLength(opened);
-    expect(ephemeralsTo(h, PEOPLE.bystander)).toEqual([expect.stringMatching(/Only the CISO or a delegated approver/)]);
+    expect(ephemeralsTo(h, PEOPLE.bystander)).toEqual([expect.stringMatching(/^There is no exception EXC-0001 that you can see/)]);
     expect(ephemeralsTo(h, PEOPLE.committee1)).toEqual([expect.stringMatching(/Only the CISO or a delegated approver/)]);
     expect(rows(decisions)).toBe(0);
     expect(exception().status).toBe('pending_approval');
@@ -139,7 +139,7 @@ describe('rejecting an exception', () => {
     const { view } = await openRejection(PEOPLE.ciso);
     const response = await submitReason(PEOPLE.bystander, view, REASON);
     await h.settle();
-    expect(response.json).toMatchObject({ response_action: 'errors', errors: { [REJECTION_BLOCK_ID]: expect.stringMatching(/Only the CISO or a delegated approver/) } });
+    expect(response.json).toMatchObject({ response_action: 'errors', errors: { [REJECTION_BLOCK_ID]: expect.stringMatching(/^There is no exception EXC-0001 that you can see/) } });
     expect(rows(decisions)).toBe(0);
     expect(exception().status).toBe('pending_approval');
   });

@@ -105,11 +105,11 @@ async function refusedInModal(harness: Harness, userId: string, form: Partial<Re
 
 describe('who may renew', () => {
   it.each([
-    ['a bystander', PEOPLE.bystander],
-    ['an approver', PEOPLE.ciso],
-    ['a member of the security team', PEOPLE.security],
-    ['a committee member', PEOPLE.committee1],
-  ])('%s gets a private explanation and no modal', async (_label, userId) => {
+    ['a bystander', PEOPLE.bystander, 'There is no exception EXC-0001 that you can see'],
+    ['an approver', PEOPLE.ciso, 'Only the owner or the requester can renew'],
+    ['a member of the security team', PEOPLE.security, 'Only the owner or the requester can renew'],
+    ['a committee member', PEOPLE.committee1, 'Only the owner or the requester can renew'],
+  ])('%s gets a private explanation and no modal', async (_label, userId, explanation) => {
     const harness = await start();
     await activeOnFastPath(harness);
     at(harness, RENEWAL_DAY);
@@ -118,7 +118,7 @@ describe('who may renew', () => {
     const { modal } = await submitRenewal(harness, userId, GOOD);
 
     expect(modal).toBeUndefined();
-    expect(ephemeralsTo(harness, userId)).toEqual([expect.stringContaining('Only the owner or the requester can renew')]);
+    expect(ephemeralsTo(harness, userId)).toEqual([expect.stringContaining(explanation)]);
     expect(snapshot(harness)).toEqual(before);
     expect(harness.standIn.rejected()).toEqual([]);
   });
@@ -134,7 +134,7 @@ describe('who may renew', () => {
     const opened = harness.standIn.callsTo('views.open').length;
     await clickButton(harness, reminder!, ACTION_IDS.renew, PEOPLE.bystander);
     expect(harness.standIn.callsTo('views.open')).toHaveLength(opened);
-    expect(ephemeralsTo(harness, PEOPLE.bystander)).toEqual([expect.stringContaining('Only the owner or the requester can renew')]);
+    expect(ephemeralsTo(harness, PEOPLE.bystander)).toEqual([expect.stringContaining('There is no exception EXC-0001 that you can see')]);
 
     await clickButton(harness, reminder!, ACTION_IDS.renew, PEOPLE.owner);
     expect(harness.standIn.callsTo('views.open')).toHaveLength(opened + 1);
@@ -558,7 +558,7 @@ describe('closing a remediated exception', () => {
 
     const { modal } = await submitClose(harness, PEOPLE.bystander, NOTE);
     expect(modal).toBeUndefined();
-    expect(ephemeralsTo(harness, PEOPLE.bystander)).toEqual([expect.stringContaining('Only the owner or the requester can close')]);
+    expect(ephemeralsTo(harness, PEOPLE.bystander)).toEqual([expect.stringContaining('There is no exception EXC-0001 that you can see')]);
 
     const forged = await harness.driver.viewSubmission({
       userId: PEOPLE.bystander,
@@ -568,7 +568,7 @@ describe('closing a remediated exception', () => {
       values: { [CLOSING_NOTE_BLOCK_ID]: { [INPUT_ACTION_ID]: { type: 'plain_text_input', value: NOTE } } },
     });
     await harness.settle();
-    expect(forged.json).toMatchObject({ response_action: 'errors', errors: { [CLOSING_NOTE_BLOCK_ID]: expect.stringContaining('Only the owner or the requester') } });
+    expect(forged.json).toMatchObject({ response_action: 'errors', errors: { [CLOSING_NOTE_BLOCK_ID]: expect.stringContaining('There is no exception EXC-0001 that you can see') } });
     expect(snapshot(harness)).toEqual(before);
   });
 });

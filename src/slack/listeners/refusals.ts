@@ -1,5 +1,6 @@
 import { LogLevel, type RespondFn, type webApi } from '@slack/bolt';
 import { isDomainError } from '../../domain/errors';
+import { StaleInteraction, type MessageLocation } from '../../domain/shown-for';
 import type { StructuredLogger } from '../../logger';
 
 export const UNEXPECTED_ERROR_TEXT = 'Something went wrong on our side and nothing was changed. Please try again in a minute; if it keeps happening, tell the security team.';
@@ -9,6 +10,30 @@ export function refusalText(error: unknown, logger: StructuredLogger, fields: Re
   if (isDomainError(error)) return error.message;
   logger.event(LogLevel.ERROR, 'unexpected error while handling a Slack request', { ...fields, error });
   return UNEXPECTED_ERROR_TEXT;
+}
+
+const PERMALINK_TIMEOUT_MS = 1000;
+
+/** A link to a message, if Slack gives one in time; the refusal then names where to act without it. */
+async function permalinkTo(client: webApi.WebClient, at: MessageLocation, logger: StructuredLogger): Promise<string | undefined> {
+  const timeout = new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), PERMALINK_TIMEOUT_MS).unref());
+  const lookup = client.chat
+    .getPermalink({ channel: at.channel, message_ts: at.ts })
+    .then((result) => result.permalink)
+    .catch((error: unknown) => {
+      logger.event(LogLevel.WARN, 'could not link a stale refusal to the current card', { channel: at.channel, error });
+      return undefined;
+    });
+  return Promise.race([lookup, timeout]);
+}
+
+/** Like refusalText; a button or form shown for an earlier round also links to where the current one is handled. */
+export async function refusalWithLink(error: unknown, client: webApi.WebClient, logger: StructuredLogger, fields: Record<string, unknown>): Promise<string> {
+  if (error instanceof StaleInteraction && error.current) {
+    const link = await permalinkTo(client, error.current, logger);
+    if (link) return `${error.lead}: ${link}\nNothing was changed.`;
+  }
+  return refusalText(error, logger, fields);
 }
 
 export interface PrivateReply {

@@ -2,6 +2,7 @@ import type { types } from '@slack/bolt';
 import { STATUS_LABELS } from '../../domain/exception';
 import type { HomeOverview } from '../../services/home-overview';
 import { ACTION_IDS } from '../ids';
+import { assessButton, decisionButtons } from './exception-cards';
 import { escapeMrkdwnWithin, mention, plainText } from './mrkdwn';
 
 function section(text: string): types.SectionBlock {
@@ -37,10 +38,10 @@ export function appHome(overview: HomeOverview): types.HomeView {
       block_id: `home_${record.id}`,
       elements:
         stage === 'assessment'
-          ? [button(ACTION_IDS.assessRisk, 'Assess risk', record.id, 'primary')]
+          ? [assessButton(record)]
           : stage === 'review'
             ? [button(ACTION_IDS.reapprove, 'Re-approve', record.id), button(ACTION_IDS.close, 'Close', record.id, 'danger')]
-            : [button(ACTION_IDS.approve, 'Approve', record.id, 'primary'), button(ACTION_IDS.reject, 'Reject', record.id, 'danger')],
+            : decisionButtons(record),
     });
   }
   if (overview.moreWaiting) blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: 'More wait for you: see the approvals channel.' }] });

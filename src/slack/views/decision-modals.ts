@@ -3,6 +3,7 @@ import { IMPACT_LABELS, LIKELIHOOD_LABELS, RISK_SCALE } from '../../domain/risk'
 import type { Closing } from '../../services/close-exception';
 import type { ExceptionRecord } from '../../services/exception-record';
 import { ASSESSMENT_BLOCK_IDS as A, CALLBACK_IDS, CLOSING_NOTE_BLOCK_ID, FRESH_JUSTIFICATION_BLOCK_ID, INPUT_ACTION_ID, REJECTION_BLOCK_ID } from '../ids';
+import { shownForValue } from '../shown-for-value';
 import { escapeMrkdwn, labelledSection, plainText } from './mrkdwn';
 
 function ratingSelect(blockId: string, label: string, labels: readonly string[]): types.InputBlock {
@@ -22,6 +23,9 @@ function ratingSelect(blockId: string, label: string, labels: readonly string[])
 function summary(record: ExceptionRecord): types.KnownBlock[] {
   return [
     { type: 'section', text: { type: 'mrkdwn', text: `*${record.ref}* · ${escapeMrkdwn(record.title)}\nPolicy: ${escapeMrkdwn(record.policy.key)} · ${escapeMrkdwn(record.policy.title)}` } },
+    ...(record.renewal
+      ? [{ type: 'context' as const, elements: [{ type: 'mrkdwn' as const, text: `*Renewal ${record.round}*: ${record.renewal.percentComplete}% remediated, new expiry asked ${record.renewal.requestedExpiresOn}.` }] }]
+      : []),
     labelledSection('Business justification', record.justification),
     labelledSection('Compensating control', record.compensatingControls),
   ];
@@ -31,7 +35,8 @@ export function assessmentModal(record: ExceptionRecord, threshold: number): typ
   return {
     type: 'modal',
     callback_id: CALLBACK_IDS.assessment,
-    private_metadata: String(record.id),
+    // The form is for this round's assessment only: submitted after a renewal, it is refused, not moved on to it.
+    private_metadata: shownForValue(record, 'assessment'),
     title: plainText('Assess risk', 24),
     submit: plainText('Save assessment', 24),
     close: plainText('Cancel', 24),
@@ -55,7 +60,7 @@ export function rejectionModal(record: ExceptionRecord): types.ModalView {
   return {
     type: 'modal',
     callback_id: CALLBACK_IDS.rejection,
-    private_metadata: String(record.id),
+    private_metadata: shownForValue(record, 'decision'),
     title: plainText('Reject exception', 24),
     submit: plainText('Reject', 24),
     close: plainText('Cancel', 24),

@@ -1,9 +1,11 @@
 import type { types } from '@slack/bolt';
+import { eligibleDeciders } from '../../domain/authority';
 import { STATUS_LABELS, type ApprovalRoute } from '../../domain/exception';
 import { IMPACT_LABELS, LIKELIHOOD_LABELS, riskBand } from '../../domain/risk';
 import type { Tally } from '../../domain/decision';
-import type { ExceptionRecord } from '../../services/exception-record';
+import { currentRoundOf, type ExceptionRecord } from '../../services/exception-record';
 import { ACTION_IDS } from '../ids';
+import { shownForValue } from '../shown-for-value';
 import { escapeMrkdwn, escapeMrkdwnWithin, labelledSection, mention, plainText, slackTime, truncate } from './mrkdwn';
 
 export interface SlackMessage {
@@ -105,7 +107,7 @@ export function triageCard(record: ExceptionRecord, ctx: CardContext): SlackMess
     blocks.push({
       type: 'actions',
       block_id: `triage_${record.id}_${record.round}`,
-      elements: [{ type: 'button', action_id: ACTION_IDS.assessRisk, text: plainText('Assess risk'), style: 'primary', value: String(record.id) }],
+      elements: [assessButton(record)],
     });
     const asked = record.renewal ? `Renewal ${record.round} requested by ${mention(record.renewal.requestedBy)} ${slackTime(record.renewal.createdAt)}` : `Requested by ${mention(record.requesterId)} ${slackTime(record.createdAt)}`;
     blocks.push(context(`${asked}. A member of the security team scores likelihood × impact.`));
@@ -116,11 +118,12 @@ export function triageCard(record: ExceptionRecord, ctx: CardContext): SlackMess
         context(
           record.route === 'committee'
             ? `Decision requested from the steering committee in <#${ctx.committeeChannel}>.`
-            : `Decision requested from ${ctx.approverIds.map(mention).join(' ')} in this thread.`,
+            : `Decision requested from ${eligibleDeciders(ctx.approverIds, decisionParties(record)).map(mention).join(' ')} in this thread.`,
         ),
       );
     }
   }
+  for (const conflict of conflicts(record, ctx)) blocks.push(context(conflict));
   if (record.attentionReason) blocks.push(context(`:warning: *Needs attention:* ${escapeMrkdwn(record.attentionReason)}`));
   // Only a link Slack itself made is shown as a link, so a stored value can never forge one.
   if (record.originPermalink && SLACK_PERMALINK.test(record.originPermalink)) blocks.push(context(`Started from <${record.originPermalink.replace(/&/g, '&amp;')}|this conversation>.`));
@@ -154,12 +157,62 @@ function outcomeLine(record: ExceptionRecord): string | undefined {
   return undefined;
 }
 
-/** Separation of duties can leave fewer eligible members than the quorum; say so rather than wait forever. */
+const decisionParties = (record: ExceptionRecord) => ({ requesterId: record.requesterId, ownerId: record.ownerId, assessorId: record.assessment?.assessorId });
+
+/**
+ * Where a person holds two roles that separation of duties keeps apart, the card says so: an owner who is also an
+ * approver or committee member, and whoever assessed the round while also being one of its deciders.
+ */
+function conflicts(record: ExceptionRecord, ctx: CardContext): string[] {
+  const lines: string[] = [];
+  const deciding = new Set([...ctx.approverIds, ...ctx.committeeIds]);
+  if (deciding.has(record.ownerId)) {
+    lines.push(`:warning: *Conflict:* the owner ${mention(record.ownerId)} is also an approver or committee member. They cannot decide it; whoever does should weigh that its owner sits among the deciders.`);
+  }
+  const assessor = record.open?.stage === 'decision' ? record.assessment?.assessorId : undefined;
+  const pool = record.route === 'committee' ? ctx.committeeIds : ctx.approverIds;
+  if (assessor && pool.includes(assessor) && assessor !== record.ownerId && assessor !== record.requesterId) {
+    lines.push(`${mention(assessor)} assessed this round's risk, so they cannot also decide it (separation of duties).`);
+  }
+  return lines;
+}
+
+/** Separation of duties can leave fewer eligible deciders than needed; say so rather than wait forever. */
 function unreachableQuorum(record: ExceptionRecord, tally: Tally, ctx: CardContext): string | undefined {
-  if (record.route !== 'committee') return undefined;
-  const eligible = ctx.committeeIds.filter((id) => id !== record.requesterId && id !== record.ownerId).length;
+  const committee = record.route === 'committee';
+  const eligible = eligibleDeciders(committee ? ctx.committeeIds : ctx.approverIds, decisionParties(record)).length;
   if (eligible >= tally.needed) return undefined;
-  return `:warning: Only ${eligible} committee members may decide (the requester and owner cannot), fewer than the ${tally.needed} approvals needed. Reject it, or ask the security team to change the owner or COMMITTEE_QUORUM.`;
+  return committee
+    ? `:warning: Only ${eligible} committee members may decide (not the requester, the owner or the assessor), fewer than the ${tally.needed} approvals needed. Reject it, or ask the security team to change the owner or COMMITTEE_QUORUM.`
+    : ':warning: No approver may decide this (the requester, the owner and the assessor cannot). Ask the security team to add a delegate to APPROVER_IDS, or reject it.';
+}
+
+/** Assess risk, bound to the round it was shown for. */
+export function assessButton(record: ExceptionRecord): types.Button {
+  return { type: 'button', action_id: ACTION_IDS.assessRisk, text: plainText('Assess risk'), style: 'primary', value: shownForValue(record, 'assessment') };
+}
+
+/** Approve and Reject, bound to the round and expiry they were shown for, the same on a card and in App Home. */
+export function decisionButtons(record: ExceptionRecord): types.Button[] {
+  const value = shownForValue(record, 'decision');
+  const round = record.renewal ? `renewal ${record.round} of ` : '';
+  return [
+    {
+      type: 'button',
+      action_id: ACTION_IDS.approve,
+      text: plainText('Approve'),
+      style: 'primary',
+      value,
+      // One click activates a security exception: ask once more, naming what is being accepted.
+      confirm: {
+        title: plainText(`Approve ${record.ref}?`, 100),
+        text: { type: 'plain_text', text: truncate(`You accept the risk of ${round}"${record.title}" until ${currentRoundOf(record).expiresOn}.`, 300) },
+        confirm: plainText('Approve', 30),
+        deny: plainText('Cancel', 30),
+      },
+    },
+    { type: 'button', action_id: ACTION_IDS.reject, text: plainText('Reject'), style: 'danger', value },
+  ];
 }
 
 /** What the person who just approved sees while the committee is still voting. */
@@ -187,30 +240,12 @@ export function approvalCard(record: ExceptionRecord, tally: Tally, ctx: CardCon
   if ((record.status === 'rejected' || record.renewal?.status === 'rejected') && rejection?.comment) blocks.push(labelledSection('Reason for rejecting', rejection.comment, BUDGET.reason));
   const outcome = outcomeLine(record);
   if (pending) {
-    if (record.route !== 'committee') blocks.push({ type: 'section', text: { type: 'mrkdwn', text: `Approvers: ${ctx.approverIds.map(mention).join(' ')}` } });
+    const approvers = eligibleDeciders(ctx.approverIds, decisionParties(record));
+    if (record.route !== 'committee' && approvers.length > 0) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: `Approvers: ${approvers.map(mention).join(' ')}` } });
+    for (const conflict of conflicts(record, ctx)) blocks.push(context(conflict));
     const unreachable = unreachableQuorum(record, tally, ctx);
     if (unreachable) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: unreachable } });
-    blocks.push({
-      type: 'actions',
-      block_id: `decision_${record.id}`,
-      elements: [
-        {
-          type: 'button',
-          action_id: ACTION_IDS.approve,
-          text: plainText('Approve'),
-          style: 'primary',
-          value: String(record.id),
-          // One click activates a security exception: ask once more, naming what is being accepted.
-          confirm: {
-            title: plainText(`Approve ${record.ref}?`, 100),
-            text: { type: 'plain_text', text: truncate(`You accept the risk of "${record.title}" until ${record.renewal?.requestedExpiresOn ?? record.requestedExpiresOn}.`, 300) },
-            confirm: plainText('Approve', 30),
-            deny: plainText('Cancel', 30),
-          },
-        },
-        { type: 'button', action_id: ACTION_IDS.reject, text: plainText('Reject'), style: 'danger', value: String(record.id) },
-      ],
-    });
+    blocks.push({ type: 'actions', block_id: `decision_${record.id}`, elements: decisionButtons(record) });
   } else if (outcome) {
     blocks.push({ type: 'section', text: { type: 'mrkdwn', text: outcome } });
   }

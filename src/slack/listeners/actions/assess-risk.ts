@@ -6,5 +6,5 @@ import type { ListenerDeps } from '../deps';
 import { registerModalButton } from './modal-button';
 
 export function registerAssessRisk(app: App, deps: ListenerDeps): void {
-  registerModalButton(app, deps, ACTION_IDS.assessRisk, (services, id, userId) => assessmentModal(authorizeAssessment(services, id, userId), services.rules.committeeRiskThreshold));
+  registerModalButton(app, deps, ACTION_IDS.assessRisk, (services, id, userId, shown) => assessmentModal(authorizeAssessment(services, id, userId, shown), services.rules.committeeRiskThreshold));
 }

@@ -1,10 +1,13 @@
 import type { App, BlockButtonAction, webApi } from '@slack/bolt';
+import type { ShownFor } from '../../../domain/shown-for';
 import type { ServiceContext } from '../../../services/context';
+import { pressedOn, readShownFor } from '../../shown-for-value';
 import type { ListenerDeps } from '../deps';
-import { modalAlreadyOpened, parseExceptionId, refusalText, tellPrivately } from '../refusals';
+import { modalAlreadyOpened, refusalWithLink, tellPrivately } from '../refusals';
 import { replyTo } from './reply-to';
 
-type ModalFor = (services: ServiceContext, exceptionId: number, userId: string) => webApi.ViewsOpenArguments['view'];
+/** `shown` is what the button said it was for; buttons about a round pass it on for the service to check. */
+type ModalFor = (services: ServiceContext, exceptionId: number, userId: string, shown: ShownFor) => webApi.ViewsOpenArguments['view'];
 
 /**
  * A button that opens a modal about one exception: the service checks who may act before the modal is built, and
@@ -13,14 +16,15 @@ type ModalFor = (services: ServiceContext, exceptionId: number, userId: string) 
 export function registerModalButton(app: App, deps: ListenerDeps, actionId: string, modalFor: ModalFor): void {
   app.action<BlockButtonAction>(actionId, async ({ ack, body, action, client, respond }) => {
     await ack();
-    const exceptionId = parseExceptionId(action.value);
-    if (!exceptionId) return;
+    const shown = readShownFor(action.value, pressedOn(body));
+    if (!shown) return;
+    const { exceptionId } = shown;
     try {
       // The trigger id is valid for three seconds: the check is a local read, then the modal opens.
-      await client.views.open({ trigger_id: body.trigger_id, view: modalFor(deps.services, exceptionId, body.user.id) });
+      await client.views.open({ trigger_id: body.trigger_id, view: modalFor(deps.services, exceptionId, body.user.id, shown) });
     } catch (error) {
       if (modalAlreadyOpened(error)) return;
-      await tellPrivately(replyTo(body, client, respond, deps.logger), refusalText(error, deps.logger, { exceptionId, action: action.action_id }));
+      await tellPrivately(replyTo(body, client, respond, deps.logger), await refusalWithLink(error, client, deps.logger, { exceptionId, action: action.action_id }));
     }
   });
 }

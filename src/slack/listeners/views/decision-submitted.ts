@@ -2,19 +2,22 @@ import type { App } from '@slack/bolt';
 import { assessRisk } from '../../../services/assess-risk';
 import { decideException } from '../../../services/decide-exception';
 import { ASSESSMENT_BLOCK_IDS, CALLBACK_IDS, REJECTION_BLOCK_ID } from '../../ids';
+import { readShownFor } from '../../shown-for-value';
 import { readInput, ViewState } from '../../views/view-state';
 import type { ListenerDeps } from '../deps';
-import { blockErrors, parseExceptionId, refusalText } from '../refusals';
+import { blockErrors, refusalWithLink } from '../refusals';
 
 export function registerDecisionSubmissions(app: App, deps: ListenerDeps): void {
-  app.view(CALLBACK_IDS.assessment, async ({ ack, body, view }) => {
-    const exceptionId = parseExceptionId(view.private_metadata);
+  app.view(CALLBACK_IDS.assessment, async ({ ack, body, view, client }) => {
+    const shown = readShownFor(view.private_metadata);
+    const exceptionId = shown?.exceptionId;
     try {
-      if (!exceptionId) throw new Error(`assessment modal without an exception id: ${view.private_metadata}`);
+      if (!shown) throw new Error(`assessment modal without an exception id: ${view.private_metadata}`);
       const values = ViewState.parse(view.state.values);
       const result = assessRisk(deps.services, {
-        exceptionId,
+        exceptionId: shown.exceptionId,
         assessorId: body.user.id,
+        shown,
         input: {
           likelihood: readInput(values, ASSESSMENT_BLOCK_IDS.likelihood).selected_option?.value,
           impact: readInput(values, ASSESSMENT_BLOCK_IDS.impact).selected_option?.value,
@@ -28,25 +31,27 @@ export function registerDecisionSubmissions(app: App, deps: ListenerDeps): void 
       await ack();
       deps.wakeNotifier();
     } catch (error) {
-      await ack({ response_action: 'errors', errors: { [ASSESSMENT_BLOCK_IDS.rationale]: refusalText(error, deps.logger, { exceptionId }) } });
+      await ack({ response_action: 'errors', errors: { [ASSESSMENT_BLOCK_IDS.rationale]: await refusalWithLink(error, client, deps.logger, { exceptionId }) } });
     }
   });
 
-  app.view(CALLBACK_IDS.rejection, async ({ ack, body, view }) => {
-    const exceptionId = parseExceptionId(view.private_metadata);
+  app.view(CALLBACK_IDS.rejection, async ({ ack, body, view, client }) => {
+    const shown = readShownFor(view.private_metadata);
+    const exceptionId = shown?.exceptionId;
     try {
-      if (!exceptionId) throw new Error(`rejection modal without an exception id: ${view.private_metadata}`);
+      if (!shown) throw new Error(`rejection modal without an exception id: ${view.private_metadata}`);
       const values = ViewState.parse(view.state.values);
       decideException(deps.services, {
-        exceptionId,
+        exceptionId: shown.exceptionId,
         deciderId: body.user.id,
         outcome: 'reject',
+        shown,
         comment: readInput(values, REJECTION_BLOCK_ID).value ?? undefined,
       });
       await ack();
       deps.wakeNotifier();
     } catch (error) {
-      await ack({ response_action: 'errors', errors: { [REJECTION_BLOCK_ID]: refusalText(error, deps.logger, { exceptionId }) } });
+      await ack({ response_action: 'errors', errors: { [REJECTION_BLOCK_ID]: await refusalWithLink(error, client, deps.logger, { exceptionId }) } });
     }
   });
 }
