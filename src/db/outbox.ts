@@ -52,6 +52,24 @@ export function markCardPosted(db: Db, row: OutboxRow, card: 'triage' | 'approva
   });
 }
 
+/** Delivered, keeping where the message went in its payload, so a later notification can update that message. */
+export function markMessageDelivered(db: Db, id: number, at: Date, posted: { channel: string; ts: string }): void {
+  db.update(outbox)
+    .set({ state: 'delivered', deliveredAt: at.toISOString(), lastError: null, claimedUntil: null, payload: sql`json_set(${outbox.payload}, '$.posted', json(${JSON.stringify(posted)}))` })
+    .where(and(eq(outbox.id, id), eq(outbox.state, 'pending')))
+    .run();
+}
+
+/** Where a control check-in question was posted, once it was. */
+export function postedCheckinQuestion(db: Db, exceptionId: number, checkinId: number): { channel: string; ts: string } | undefined {
+  const row = db
+    .select({ posted: sql<string | null>`json_extract(${outbox.payload}, '$.posted')` })
+    .from(outbox)
+    .where(and(eq(outbox.exceptionId, exceptionId), eq(outbox.kind, 'checkin_question'), eq(outbox.state, 'delivered'), sql`json_extract(${outbox.payload}, '$.checkinId') = ${checkinId}`))
+    .get();
+  return row?.posted ? (JSON.parse(row.posted) as { channel: string; ts: string }) : undefined;
+}
+
 export function recordAttemptFailed(db: Db, id: number, failure: { attempts: number; error: string; nextAttemptAt: Date; dead: boolean }): void {
   db.update(outbox)
     .set({ attempts: failure.attempts, lastError: failure.error, nextAttemptAt: failure.nextAttemptAt.toISOString(), state: failure.dead ? 'dead' : 'pending', claimedUntil: null })

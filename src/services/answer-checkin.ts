@@ -1,13 +1,16 @@
-import { and, eq, isNull } from 'drizzle-orm';
+import { and, desc, eq, isNull } from 'drizzle-orm';
 import { appendAuditEvent } from '../db/audit-chain';
 import { checkins, exceptions, type CheckinAnswer } from '../db/schema';
 import { calendarDateIn } from '../domain/calendar';
 import { DomainError } from '../domain/errors';
 import type { ServiceContext } from './context';
-import { getExceptionRecord, type ExceptionRecord } from './exception-record';
+import { getRecordFor, type ExceptionRecord } from './exception-record';
 import { queueNotifications } from './notifications';
 
-/** The owner's Yes records the check-in; a No puts the exception in front of the approvers at once. */
+/**
+ * The owner's Yes records the check-in; a No puts the exception in front of the approvers at once. Only the latest
+ * question can be answered: a Yes to an older one must never clear what the owner said since.
+ */
 export function answerCheckin(ctx: ServiceContext, command: { checkinId: number; actorId: string; answer: CheckinAnswer }): ExceptionRecord {
   const now = ctx.clock();
   const at = now.toISOString();
@@ -15,11 +18,18 @@ export function answerCheckin(ctx: ServiceContext, command: { checkinId: number;
     (tx) => {
       const checkin = tx.select().from(checkins).where(eq(checkins.id, command.checkinId)).get();
       if (!checkin) throw new DomainError('not_found', 'That check-in no longer exists.');
-      const record = getExceptionRecord(tx, checkin.exceptionId);
+      const record = getRecordFor(tx, checkin.exceptionId, command.actorId, ctx.roles);
       if (command.actorId !== record.ownerId) {
         throw new DomainError('not_authorised', `Only the owner of ${record.ref} (<@${record.ownerId}>) can answer its control check-in.`);
       }
       if (record.status !== 'active') throw new DomainError('invalid_transition', `${record.ref} is no longer active, so its control check-in is closed; nothing was recorded.`);
+      const latest = tx.select({ id: checkins.id, askedOn: checkins.askedOn }).from(checkins).where(eq(checkins.exceptionId, record.id)).orderBy(desc(checkins.id)).limit(1).get();
+      if (latest && latest.id !== checkin.id) {
+        throw new DomainError(
+          'stale',
+          `This check-in of ${record.ref} (asked on ${checkin.askedOn}) was replaced by a newer one, asked on ${latest.askedOn}; answer that one, further down in this conversation. Nothing was recorded.`,
+        );
+      }
       const answered = tx
         .update(checkins)
         .set({ answer: command.answer, answeredBy: command.actorId, answeredAt: at })

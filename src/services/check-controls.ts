@@ -60,7 +60,9 @@ export function checkControls(ctx: ServiceContext, now: Date): { asked: string[]
           .get();
         if (!created) continue;
         appendAuditEvent(tx, { exceptionId: exception.id, actorId: SCHEDULER_ACTOR, kind: 'exception.checkin_asked', payload: { checkinId: created.id, ownerId: exception.ownerId }, occurredAt: at });
-        notifications.push({ kind: 'checkin_question', exceptionId: exception.id, recipientId: exception.ownerId, checkinId: created.id });
+        // A question left open closes when the next is asked: only the latest can be answered.
+        const supersedes = latest && unanswered ? [latest.id] : [];
+        notifications.push({ kind: 'checkin_question', exceptionId: exception.id, recipientId: exception.ownerId, checkinId: created.id, supersedes });
         asked.push(formatExceptionRef(exception.id));
       }
       notifications.push(...overdue.map((exceptionId) => ({ kind: 'refresh_card' as const, exceptionId, card: 'triage' as const })));

@@ -28,8 +28,8 @@ export type Notification =
   | { kind: 'expiry_digest'; recipientId: string; exceptionIds: number[]; expiredOn?: Record<number, string> }
   /** A pointer to the formal process, in the thread of an informal ask in a watched channel. */
   | { kind: 'informal_pointer'; channel: string; threadTs: string; askId: number; askedBy: string }
-  /** "Is the compensating control still in place and working?", with Yes and No. */
-  | { kind: 'checkin_question'; exceptionId: number; recipientId: string; checkinId: number }
+  /** "Is the compensating control still in place and working?", with Yes and No; the earlier questions it replaces lose their buttons. */
+  | { kind: 'checkin_question'; exceptionId: number; recipientId: string; checkinId: number; supersedes?: number[] }
   | { kind: 'channel_post'; channel: string; message: 'expiry_summary'; exceptionIds: number[]; expiredOn?: Record<number, string> }
   | { kind: 'channel_post'; channel: string; message: 'checkin_alert'; exceptionIds: number[]; reason: 'answered_no' | 'no_answer' }
   | { kind: 'channel_post'; channel: string; message: 'stall_escalation'; exceptionIds: number[]; workingDays: number }

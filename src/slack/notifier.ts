@@ -1,6 +1,6 @@
 import { LogLevel, webApi } from '@slack/bolt';
 import type { Db } from '../db/client';
-import { claimForDelivery, markCardPosted, markDelivered, pendingOutbox, recordAttemptFailed, releaseClaims, type OutboxRow } from '../db/outbox';
+import { claimForDelivery, markCardPosted, markDelivered, markMessageDelivered, pendingOutbox, postedCheckinQuestion, recordAttemptFailed, releaseClaims, type OutboxRow } from '../db/outbox';
 import { tallyVotes } from '../domain/decision';
 import { formatExceptionRef } from '../domain/exception';
 import { createDeliveryLoop } from '../delivery-loop';
@@ -16,6 +16,7 @@ import { approvalCard, triageCard, type CardContext, type SlackMessage } from '.
 import {
   checkinAlert,
   checkinQuestion,
+  checkinSuperseded,
   expiryDigest,
   expirySummary,
   informalPointer,
@@ -188,9 +189,23 @@ export function createNotifier(deps: NotifierDeps): Notifier {
     }
   }
 
-  async function postDirect(recipientId: string, message: SlackMessage): Promise<void> {
+  async function postDirect(recipientId: string, message: SlackMessage): Promise<webApi.ChatPostMessageResponse> {
     const opened = await client.conversations.open({ users: recipientId });
-    await post({ channel: opened.channel?.id ?? recipientId, ...message, unfurl_links: false, unfurl_media: false });
+    return post({ channel: opened.channel?.id ?? recipientId, ...message, unfurl_links: false, unfurl_media: false });
+  }
+
+  /** An older question loses its buttons before the next is asked; one Slack no longer has is left as it is. */
+  async function closeCheckinQuestions(record: ExceptionRecord, checkinIds: readonly number[]): Promise<void> {
+    for (const checkinId of checkinIds) {
+      const posted = postedCheckinQuestion(db, record.id, checkinId);
+      if (!posted) continue;
+      try {
+        await client.chat.update({ channel: posted.channel, ts: posted.ts, ...checkinSuperseded(record) });
+      } catch (error) {
+        if (!isRefusal(error)) throw error;
+        logger.event(LogLevel.WARN, 'an earlier check-in question could not be closed; asking the new one regardless', { exceptionId: record.ref, checkinId, error: describe(error) });
+      }
+    }
   }
 
   function records(ids: number[]): ExceptionRecord[] {
@@ -271,8 +286,10 @@ export function createNotifier(deps: NotifierDeps): Notifier {
       case 'checkin_question': {
         const record = loadExceptionRecord(db, notification.exceptionId);
         if (!record || record.status !== 'active') return 'exception no longer active';
-        await postDirect(notification.recipientId, checkinQuestion(record, notification.checkinId));
-        break;
+        await closeCheckinQuestions(record, notification.supersedes ?? []);
+        const posted = await postDirect(notification.recipientId, checkinQuestion(record, notification.checkinId));
+        markMessageDelivered(db, row.id, clock(), { channel: posted.channel ?? notification.recipientId, ts: posted.ts ?? '' });
+        return undefined;
       }
       case 'channel_post': {
         const message = channelMessage(notification);

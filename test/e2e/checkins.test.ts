@@ -334,3 +334,35 @@ describe('after the exception ends', () => {
     expect(attentionAlerts()).toEqual([]);
   });
 });
+
+describe('only the latest question can be answered (issue 10)', () => {
+  it('closes an unanswered question when the next is asked, and a Yes on the old one cannot clear a newer No', async () => {
+    await activeException({ expiresOn: '2027-02-20' });
+    at('2026-12-25T12:00:00Z');
+    await h.runJobs();
+    const first = structuredClone(theOpenQuestion());
+    at('2027-01-24T12:00:00Z'); // unanswered, reported overdue meanwhile, and asked again 30 days on
+    await h.runJobs();
+
+    // The first question lost its buttons through chat.update, from the outbox; only the new one can be answered.
+    const closed = h.standIn.dmsTo(PEOPLE.owner).find((m) => m.ts === first.ts)!;
+    expect(buttons(closed)).toEqual([]);
+    expect(closed.text).toContain('closed: a newer one was asked');
+    expect(h.standIn.callsTo('chat.update').filter((c) => c.args.ts === first.ts)).toHaveLength(1);
+    const second = theOpenQuestion();
+    expect(second.ts).not.toBe(first.ts);
+
+    await press(second, ACTION_IDS.checkinNo, PEOPLE.owner);
+    const flagged = exception().attentionReason;
+    expect(flagged).toMatch(/not in place or not working/);
+    const rowsBefore = checkinRows();
+
+    // A Yes on the old copy, still on screen somewhere, is refused and records nothing.
+    await press(first, ACTION_IDS.checkinYes, PEOPLE.owner);
+    expect(ephemeralsTo(h, PEOPLE.owner)).toEqual([expect.stringMatching(/asked on 2026-12-25\) was replaced by a newer one, asked on 2027-01-24; answer that one/)]);
+    expect(checkinRows()).toEqual(rowsBefore);
+    expect(exception()).toMatchObject({ attentionReason: flagged, lastCheckinOn: null });
+    expect(answerEvents()).toHaveLength(1);
+    expect(h.standIn.rejected()).toEqual([]);
+  });
+});

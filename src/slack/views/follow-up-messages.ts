@@ -154,6 +154,12 @@ export function checkinQuestion(record: ExceptionRecord, checkinId: number): Sla
   };
 }
 
+/** What an unanswered question becomes once a newer one is asked: no buttons, and where to answer instead. */
+export function checkinSuperseded(record: ExceptionRecord): SlackMessage {
+  const text = `This control check-in for ${record.ref} is closed: a newer one was asked, below. Answer that one; only the latest question counts.`;
+  return { text, blocks: [section(text)] };
+}
+
 export function checkinAnswered(record: ExceptionRecord, answer: 'yes' | 'no'): SlackMessage {
   const text =
     answer === 'yes'
