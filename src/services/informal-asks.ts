@@ -1,6 +1,5 @@
 import { eq } from 'drizzle-orm';
 import { informalAsks } from '../db/schema';
-import { DomainError } from '../domain/errors';
 import { looksLikeInformalAsk } from '../domain/informal-asks';
 import type { ServiceContext } from './context';
 import { queueNotifications } from './notifications';
@@ -45,8 +44,12 @@ export interface InformalAsk {
   text: string;
 }
 
-export function getInformalAsk(ctx: ServiceContext, id: number): InformalAsk {
+/**
+ * The ask a pointer's button starts a request from, for the person who wrote it: the channel may be private, so
+ * nobody else gets its text (a button value can be sent by anyone), and a missing ask looks the same to them.
+ */
+export function informalAskFor(ctx: ServiceContext, id: number, actorId: string): InformalAsk | undefined {
   const ask = ctx.db.select().from(informalAsks).where(eq(informalAsks.id, id)).get();
-  if (!ask) throw new DomainError('not_found', 'That conversation is no longer on record. Start with `/exception request` instead.');
+  if (!ask || ask.askedBy !== actorId) return undefined;
   return { id: ask.id, channel: ask.channel, messageTs: ask.messageTs, askedBy: ask.askedBy, text: ask.text };
 }

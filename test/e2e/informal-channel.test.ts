@@ -83,3 +83,30 @@ describe('informal asks in a watched channel', () => {
     expect(h.standIn.rejected()).toEqual([]);
   });
 });
+
+describe('who gets the message copied into the form (issue 10)', () => {
+  const justification = () => {
+    const view = h.standIn.callsTo('views.open').at(-1)!.args.view as { private_metadata?: string; blocks: { block_id?: string; element?: { initial_value?: string } }[] };
+    return { text: view.blocks.find((b) => b.block_id === REQUEST_BLOCK_IDS.justification)?.element?.initial_value, origin: view.private_metadata, all: JSON.stringify(view.blocks) };
+  };
+
+  it("only the person who wrote the ask; a value sent by anyone else opens an empty form and shows nothing of the channel's text", async () => {
+    await say(HELP, ASK);
+    const pointer = h.standIn.messages(HELP).find((m) => m.threadTs && JSON.stringify(m.blocks).includes(ACTION_IDS.requestFromThread))!;
+    const value = (pointer.blocks as { elements?: { action_id?: string; value?: string }[] }[]).flatMap((block) => block.elements ?? []).find((e) => e.action_id === ACTION_IDS.requestFromThread)?.value;
+    expect(value).toMatch(/^\d+$/);
+
+    // Pressed from somewhere else entirely (a forged payload), or by a colleague in the thread.
+    await h.driver.blockAction({ userId: PEOPLE.bystander, actionId: ACTION_IDS.requestFromThread, value, message: { channel: CHANNELS.approvals, ts: '1700000000.000100', blocks: pointer.blocks } });
+    await h.settle();
+    expect(justification()).toMatchObject({ text: undefined, origin: undefined });
+    expect(justification().all).not.toContain('contractors');
+    expect(justification().all).toContain('This form starts empty');
+
+    await h.driver.blockAction({ userId: PEOPLE.requester, actionId: ACTION_IDS.requestFromThread, message: { channel: HELP, ts: pointer.ts, blocks: pointer.blocks } });
+    await h.settle();
+    expect(justification().text).toBe(ASK);
+    expect(JSON.parse(justification().origin!)).toEqual({ channel: HELP, ts: expect.any(String) });
+    expect(h.standIn.rejected()).toEqual([]);
+  });
+});

@@ -12,6 +12,8 @@ export interface RequestModalOptions {
   structuralMaxDays: number;
   /** The informal ask this request starts from: its text seeds the justification, its message is kept as origin. */
   origin?: { channel: string; ts: string; text: string };
+  /** Opened from someone else's ask: the form says why it is not filled in with their message. */
+  startsEmpty?: boolean;
   /** Nothing can be requested until the catalogue has a policy, so the form says so before anyone types. */
   catalogueEmpty?: boolean;
 }
@@ -89,6 +91,9 @@ export function requestModal(options: RequestModalOptions): types.ModalView {
           },
         ],
       },
+      ...(options.startsEmpty
+        ? [{ type: 'context' as const, elements: [{ type: 'mrkdwn' as const, text: 'This form starts empty: only the person who wrote the message gets it copied in.' }] }]
+        : []),
       {
         type: 'input',
         block_id: B.policy,

@@ -1,5 +1,5 @@
 import type { App, BlockButtonAction, MessageShortcut } from '@slack/bolt';
-import { getInformalAsk } from '../../../services/informal-asks';
+import { informalAskFor } from '../../../services/informal-asks';
 import { requestFormDefaults } from '../../../services/request-exception';
 import { ACTION_IDS, SHORTCUT_IDS } from '../../ids';
 import { requestModal } from '../../views/request-modal';
@@ -33,11 +33,9 @@ export function registerRequestFromMessage(app: App, deps: ListenerDeps): void {
     const askId = parseExceptionId(action.value);
     if (!askId) return;
     try {
-      const ask = getInformalAsk(deps.services, askId);
-      await client.views.open({
-        trigger_id: body.trigger_id,
-        view: requestModal({ requesterId: body.user.id, ...requestFormDefaults(deps.services), origin: { channel: ask.channel, ts: ask.messageTs, text: ask.text } }),
-      });
+      const ask = informalAskFor(deps.services, askId, body.user.id);
+      const start = ask ? { origin: { channel: ask.channel, ts: ask.messageTs, text: ask.text } } : { startsEmpty: true };
+      await client.views.open({ trigger_id: body.trigger_id, view: requestModal({ requesterId: body.user.id, ...requestFormDefaults(deps.services), ...start }) });
     } catch (error) {
       await tellPrivately(replyTo(body, client, respond, deps.logger), refusalText(error, deps.logger, { askId, action: action.action_id }));
     }
