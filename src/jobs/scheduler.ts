@@ -1,3 +1,4 @@
+import { LogLevel } from '@slack/bolt';
 import cron, { type ScheduledTask } from 'node-cron';
 import type { StructuredLogger } from '../logger';
 import type { ServiceContext } from '../services/context';
@@ -13,6 +14,8 @@ export interface SchedulerState {
   lastRunAt: string | null;
   /** True when a run was due and has not happened: a monitor should alert. */
   overdue: boolean;
+  /** What failed in the scheduler's last run, in this process: also what the register could not record. */
+  failures: { job?: string; error: string }[];
 }
 
 export interface Scheduler {
@@ -28,17 +31,33 @@ export function startScheduler(deps: { ctx: ServiceContext; schedules: { expiry:
   let lastRunAt: Date | null = null;
   // When the follow-ups schedule should next have run; known once it is set up, renewed at each run.
   let expectedBy: Date | null = null;
+  let failures: SchedulerState['failures'] = [];
+  // Nothing may escape to node-cron, which would print it to the console as coloured text and keep it from /healthz.
   const run = () => {
     lastRunAt = new Date();
-    runJobs(deps.ctx, deps.ctx.clock(), deps.logger);
+    const failed: SchedulerState['failures'] = [];
+    try {
+      for (const report of runJobs(deps.ctx, deps.ctx.clock(), deps.logger)) if (report.error !== undefined) failed.push({ job: report.job, error: report.error });
+      deps.afterRun();
+    } catch (error) {
+      deps.logger.event(LogLevel.ERROR, 'scheduled run failed', { error });
+      failed.push({ error: error instanceof Error ? error.message : String(error) });
+    }
+    failures = failed;
     expectedBy = followUps.getNextRun();
-    deps.afterRun();
   };
+  // What node-cron says itself (a run missed while the process was busy, one that would overlap) goes to our log too.
+  const said = (level: LogLevel) => (message: string | Error, error?: Error) => {
+    const cause = error ?? (message instanceof Error ? message : undefined);
+    deps.logger.event(level, message instanceof Error ? message.message : message, { source: 'node-cron', ...(cause ? { error: cause } : {}) });
+  };
+  const logger = { info: said(LogLevel.INFO), warn: said(LogLevel.WARN), error: said(LogLevel.ERROR), debug: said(LogLevel.DEBUG) };
+  const options = { timezone: deps.timeZone, noOverlap: true, logger };
   // Each job decides for itself what is due, so every schedule runs all of them; the review posts once a quarter.
   const tasks: ScheduledTask[] = [
-    cron.schedule(deps.schedules.expiry, run, { name: 'follow-ups', timezone: deps.timeZone, noOverlap: true }),
-    cron.schedule(deps.schedules.review, run, { name: 'quarterly-review', timezone: deps.timeZone, noOverlap: true }),
-    cron.schedule(deps.schedules.metrics, run, { name: 'weekly-metrics', timezone: deps.timeZone, noOverlap: true }),
+    cron.schedule(deps.schedules.expiry, run, { name: 'follow-ups', ...options }),
+    cron.schedule(deps.schedules.review, run, { name: 'quarterly-review', ...options }),
+    cron.schedule(deps.schedules.metrics, run, { name: 'weekly-metrics', ...options }),
   ];
   const followUps = tasks[0]!;
   run();
@@ -47,7 +66,7 @@ export function startScheduler(deps: { ctx: ServiceContext; schedules: { expiry:
       // Overdue when the run the schedule promised is OVERDUE_AFTER_MS late: however irregular the schedule, and
       // without a false alarm over a weekend on a weekdays-only one.
       const overdue = expectedBy === null || now.getTime() > expectedBy.getTime() + OVERDUE_AFTER_MS;
-      return { nextRunAt: followUps.getNextRun()?.toISOString() ?? null, lastRunAt: lastRunAt?.toISOString() ?? null, overdue };
+      return { nextRunAt: followUps.getNextRun()?.toISOString() ?? null, lastRunAt: lastRunAt?.toISOString() ?? null, overdue, failures };
     },
     async stop() {
       await Promise.all(tasks.map((task) => task.destroy()));

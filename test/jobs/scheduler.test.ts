@@ -1,4 +1,6 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { JOB_NAMES } from '../../src/db/schema';
+import { healthReport } from '../../src/health';
 import { startScheduler, type Scheduler } from '../../src/jobs/scheduler';
 import { createLogger } from '../../src/logger';
 import { openTestRegister, type TestRegister } from '../services/fixtures';
@@ -8,17 +10,18 @@ let scheduler: Scheduler;
 afterEach(async () => {
   await scheduler.stop();
   fixture.close();
+  vi.restoreAllMocks();
 });
 
 const MINUTE = 60_000;
 
-function start(expiry: string): Scheduler {
+function start(expiry: string, log: (line: string) => void = () => undefined): Scheduler {
   fixture = openTestRegister();
   return startScheduler({
     ctx: fixture.ctx,
     schedules: { expiry, review: '0 9 1 1 *', metrics: '0 9 * * 1' },
     timeZone: 'UTC',
-    logger: createLogger('error', () => undefined),
+    logger: createLogger('info', log),
     afterRun: () => undefined,
   });
 }
@@ -40,5 +43,24 @@ describe("the scheduler's health", () => {
     // Any moment up to the promised run (a whole weekend, if it falls between) is not overdue.
     expect(scheduler.state(new Date(promised.getTime() - 60 * MINUTE)).overdue).toBe(false);
     expect(scheduler.state(new Date(promised.getTime() + 20 * MINUTE)).overdue).toBe(true);
+  });
+});
+
+describe('a scheduled run that fails', () => {
+  it('is logged as one JSON line per job, not by node-cron on the console, and /healthz names it even when the register cannot record it', async () => {
+    const consoleSpies = [vi.spyOn(globalThis.console, 'error'), vi.spyOn(globalThis.console, 'warn'), vi.spyOn(globalThis.console, 'info')];
+    const lines: string[] = [];
+    scheduler = start('* * * * * *', (line) => lines.push(line)); // every second
+    expect(healthReport(fixture.ctx.db, scheduler, new Date()).scheduler).toMatchObject({ failures: [] });
+    // From now on every start of a run fails, as on a full disk: job_runs cannot be written.
+    for (const when of ['insert', 'update']) fixture.register.sqlite.exec(`create temp trigger job_runs_full_${when} before ${when} on job_runs begin select raise(abort, 'database or disk is full'); end`);
+
+    const failed = () => lines.map((line) => JSON.parse(line) as Record<string, unknown>).filter((entry) => entry.message === 'job failed');
+    await vi.waitFor(() => expect(failed().map((entry) => entry.job)).toEqual([...JOB_NAMES]), { timeout: 3000, interval: 50 });
+
+    expect(lines.every((line) => !line.includes('\n'))).toBe(true);
+    expect(failed()[0]).toMatchObject({ level: 'error', error: { message: 'database or disk is full' } });
+    for (const spy of consoleSpies) expect(spy).not.toHaveBeenCalled();
+    expect(healthReport(fixture.ctx.db, scheduler, new Date()).scheduler).toMatchObject({ failures: JOB_NAMES.map((job) => ({ job, error: 'database or disk is full' })) });
   });
 });
