@@ -9,10 +9,11 @@ import type { ListenerDeps } from '../deps';
 import { parseExceptionId, refusalText, tellPrivately } from '../refusals';
 import { registerModalButton } from './modal-button';
 import { replyTo } from './reply-to';
+import { requestLogger } from '../../request-log';
 
 export function registerFollowUpButtons(app: App, deps: ListenerDeps): void {
   const answer = (value: CheckinAnswer) =>
-    app.action<BlockButtonAction>(value === 'yes' ? ACTION_IDS.checkinYes : ACTION_IDS.checkinNo, async ({ ack, body, action, client, respond }) => {
+    app.action<BlockButtonAction>(value === 'yes' ? ACTION_IDS.checkinYes : ACTION_IDS.checkinNo, async ({ ack, body, action, client, respond, context }) => {
       await ack();
       const checkinId = parseExceptionId(action.value);
       if (!checkinId) return;
@@ -22,7 +23,8 @@ export function registerFollowUpButtons(app: App, deps: ListenerDeps): void {
         // The question is answered: the buttons go, so nobody answers twice from the same DM.
         await respond({ replace_original: true, ...checkinAnswered(record, value) });
       } catch (error) {
-        await tellPrivately(replyTo(body, client, respond, deps.logger), refusalText(error, deps.logger, { checkinId, action: action.action_id }));
+        const logger = requestLogger(context, deps.logger);
+        await tellPrivately(replyTo(body, client, respond, logger), refusalText(error, logger, { checkinId, action: action.action_id }));
       }
     });
   answer('yes');

@@ -16,6 +16,7 @@ import { calendarDateIn } from '../../../domain/calendar';
 import { requestModal } from '../../views/request-modal';
 import type { ListenerDeps } from '../deps';
 import { modalAlreadyOpened, refusalText } from '../refusals';
+import { requestLogger } from '../../request-log';
 
 type ModalFor = (deps: ListenerDeps, command: SlashCommand, id: number | undefined) => webApi.ViewsOpenArguments['view'];
 
@@ -48,7 +49,8 @@ function answer(deps: ListenerDeps, command: SlashCommand, words: string[]): Sla
 }
 
 export function registerExceptionCommand(app: App, deps: ListenerDeps): void {
-  app.command(SLASH_COMMAND, async ({ command, ack, client, respond }) => {
+  app.command(SLASH_COMMAND, async ({ command, ack, client, respond, context }) => {
+    const logger = requestLogger(context, deps.logger);
     const words = command.text.trim().split(/\s+/);
     try {
       const reply = answer(deps, command, words);
@@ -57,12 +59,12 @@ export function registerExceptionCommand(app: App, deps: ListenerDeps): void {
         return;
       }
     } catch (error) {
-      await ack({ response_type: 'ephemeral', text: refusalText(error, deps.logger, { command: command.command }) });
+      await ack({ response_type: 'ephemeral', text: refusalText(error, logger, { command: command.command }) });
       return;
     }
     const [subCommand = '', argument = ''] = words;
     if (subCommand.toLowerCase() === 'export') {
-      await sendExport(deps, client, respond, command, ack);
+      await sendExport({ ...deps, logger }, client, respond, command, ack);
       return;
     }
     const handler = MODALS[subCommand.toLowerCase()];
@@ -76,7 +78,7 @@ export function registerExceptionCommand(app: App, deps: ListenerDeps): void {
       return;
     }
     await ack();
-    await openModal(deps, client, respond, command, () => handler.modal(deps, command, id));
+    await openModal({ ...deps, logger }, client, respond, command, () => handler.modal(deps, command, id));
   });
 }
 

@@ -5,15 +5,16 @@ import { ACTION_IDS } from '../../ids';
 import { appHome } from '../../views/app-home';
 import { requestModal } from '../../views/request-modal';
 import type { ListenerDeps } from '../deps';
+import { requestLogger } from '../../request-log';
 
 export function registerAppHome(app: App, deps: ListenerDeps): void {
-  app.event('app_home_opened', async ({ event, client }) => {
+  app.event('app_home_opened', async ({ event, client, context }) => {
     if (event.tab !== 'home') return;
     try {
       await client.views.publish({ user_id: event.user, view: appHome(homeOverview(deps.services, event.user)) });
     } catch (error) {
       // Nobody is waiting on an answer to this event; the next opening of the tab tries again.
-      deps.logger.event(LogLevel.WARN, 'could not publish App Home', { user: event.user, error });
+      requestLogger(context, deps.logger).event(LogLevel.WARN, 'could not publish App Home', { user: event.user, error });
     }
   });
 

@@ -4,9 +4,10 @@ import { CALLBACK_IDS, CLOSING_NOTE_BLOCK_ID } from '../../ids';
 import { readInput, ViewState } from '../../views/view-state';
 import type { ListenerDeps } from '../deps';
 import { parseExceptionId, refusalText } from '../refusals';
+import { requestLogger } from '../../request-log';
 
 export function registerCloseSubmitted(app: App, deps: ListenerDeps): void {
-  app.view(CALLBACK_IDS.close, async ({ ack, body, view }) => {
+  app.view(CALLBACK_IDS.close, async ({ ack, body, view, context }) => {
     const exceptionId = parseExceptionId(view.private_metadata);
     try {
       if (!exceptionId) throw new Error(`closing modal without an exception id: ${view.private_metadata}`);
@@ -15,7 +16,7 @@ export function registerCloseSubmitted(app: App, deps: ListenerDeps): void {
       await ack();
       deps.wakeNotifier();
     } catch (error) {
-      await ack({ response_action: 'errors', errors: { [CLOSING_NOTE_BLOCK_ID]: refusalText(error, deps.logger, { exceptionId }) } });
+      await ack({ response_action: 'errors', errors: { [CLOSING_NOTE_BLOCK_ID]: refusalText(error, requestLogger(context, deps.logger), { exceptionId }) } });
     }
   });
 }

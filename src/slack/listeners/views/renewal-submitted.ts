@@ -5,9 +5,10 @@ import { readRenewalForm } from '../../views/renewal-modal';
 import { ViewState } from '../../views/view-state';
 import type { ListenerDeps } from '../deps';
 import { blockErrors, parseExceptionId, refusalText } from '../refusals';
+import { requestLogger } from '../../request-log';
 
 export function registerRenewalSubmitted(app: App, deps: ListenerDeps): void {
-  app.view(CALLBACK_IDS.renewal, async ({ ack, body, view }) => {
+  app.view(CALLBACK_IDS.renewal, async ({ ack, body, view, context }) => {
     const exceptionId = parseExceptionId(view.private_metadata);
     try {
       if (!exceptionId) throw new Error(`renewal modal without an exception id: ${view.private_metadata}`);
@@ -24,7 +25,7 @@ export function registerRenewalSubmitted(app: App, deps: ListenerDeps): void {
       await ack();
       deps.wakeNotifier();
     } catch (error) {
-      await ack({ response_action: 'errors', errors: { [RENEWAL_BLOCK_IDS.progress]: refusalText(error, deps.logger, { exceptionId }) } });
+      await ack({ response_action: 'errors', errors: { [RENEWAL_BLOCK_IDS.progress]: refusalText(error, requestLogger(context, deps.logger), { exceptionId }) } });
     }
   });
 }
