@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import { sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { auditTrail, verifyAuditChain } from '../db/audit-chain';
-import { openRegister, type Register } from '../db/client';
+import { openRegister, RegisterUnavailableError, type OpenMode, type Register } from '../db/client';
 import { DomainError, isDomainError } from '../domain/errors';
 import { EXCEPTION_STATUSES, parseExceptionRef, STATUS_LABELS } from '../domain/exception';
 import { ConfigError, loadConfig } from '../config';
@@ -387,6 +387,12 @@ function showHelp(topic: string | undefined, out: Streams['out']): void {
 
 const HELP_FLAGS = ['--help', '-h'];
 
+/**
+ * Commands that only read open the register as it is, never creating or upgrading it: they work on an auditor's
+ * read-only copy, and a backup taken before an upgrade is the register as the old version left it.
+ */
+const OPEN_MODES: Partial<Record<CommandName, OpenMode>> = { list: 'read', show: 'read', export: 'read', audit: 'read', backup: 'copy' };
+
 /** Returns the exit code: 0 done, 1 refused (bad input, nothing changed), 2 wrong usage. */
 export async function runCli(args: string[], env: Record<string, string | undefined>, streams: Streams): Promise<number> {
   const parsedEnv = CliEnvironment.safeParse(env);
@@ -401,7 +407,8 @@ export async function runCli(args: string[], env: Record<string, string | undefi
   }
   let register: Register | undefined;
   // Opened by the command that needs it, so help, a usage error or an unreadable file never creates a register.
-  const open = () => (register ??= openRegister(parsedEnv.data.DATABASE_PATH));
+  const mode = (isCommand(command) && OPEN_MODES[command]) || 'write';
+  const open = () => (register ??= openRegister(parsedEnv.data.DATABASE_PATH, mode));
   try {
     if (HELP_FLAGS.includes(command)) showHelp(undefined, streams.out);
     else if (!isCommand(command)) throw new UsageError(`Unknown command "${command}". Run "exceptions help" for the list of commands.`);
@@ -413,6 +420,10 @@ export async function runCli(args: string[], env: Record<string, string | undefi
     if (error instanceof UsageError) {
       streams.err.write(`${error.message}\n`);
       return 2;
+    }
+    if (error instanceof RegisterUnavailableError) {
+      streams.err.write(`DATABASE_PATH: ${error.message}\n`);
+      return 1;
     }
     if (isDomainError(error) || error instanceof FileProblem) {
       streams.err.write(`${error.message}\n`);

@@ -94,6 +94,7 @@ describe('exceptions usage', () => {
     [['show', 'EXC-0042'], 1, 'EXC-0042 does not exist'],
     [['list', 'sleeping'], 2, 'Unknown status "sleeping"'],
   ])('exceptions %j exits %i and explains', async (args, code, message) => {
+    await cli('migrate');
     const result = await cli(...args);
     expect(result.code).toBe(code);
     expect(result.err).toContain(message);

@@ -113,6 +113,7 @@ describe('a file the CLI cannot use is one line, not a stack trace', () => {
     expect(await cli('backup', target)).toEqual({ code: 1, out: '', err: `cannot write ${target}: the folder ${join(dir, 'backups')} does not exist; create it first or choose another path\n` });
     expect(existsSync(join(dir, 'backups'))).toBe(false);
     mkdirSync(join(dir, 'backups'));
+    await cli('migrate');
     expect((await cli('backup', target)).code).toBe(0);
   });
 
@@ -132,6 +133,7 @@ describe('a file the CLI cannot use is one line, not a stack trace', () => {
 
 describe('counts read as English', () => {
   it('one event is "1 event"; an empty trail says so', async () => {
+    await cli('migrate');
     expect((await cli('audit', 'verify')).out).toBe('The audit trail is empty: nothing has been recorded yet.\n');
     writeFileSync(join(dir, 'one.csv'), 'key,title\nMFA-01,Multi-factor authentication\n');
     expect((await cli('policies', 'import', join(dir, 'one.csv'))).out).toMatch(/: 1 new, 0 updated\.\n$/);
