@@ -58,6 +58,15 @@ describe('assertMayDecide (SPEC §1: approvers on the fast path, committee membe
     expect(outcome(() => assertMayDecide(actor, parties, route, ROLES))).toBe(expected);
   });
 
+  it.each([
+    ['U0CISO', 'fast_path', 'U0CISO', 'separation_of_duties'],
+    ['U0DEP', 'fast_path', 'U0CISO', 'allowed'],
+    ['U0COM1', 'committee', 'U0COM1', 'separation_of_duties'],
+    ['U0COM2', 'committee', 'U0COM1', 'allowed'],
+  ] as const)('%s deciding on the %s a round assessed by %s → %s (nobody decides a round they assessed)', (actor, route, assessorId, expected) => {
+    expect(outcome(() => assertMayDecide(actor, { ...PARTIES, assessorId }, route, ROLES))).toBe(expected);
+  });
+
   it('a separation-of-duties refusal names the rule', () => {
     expect(() => assertMayDecide('U0CISO', { requesterId: 'U0CISO', ownerId: 'U0OWN' }, 'fast_path', ROLES)).toThrow(/separation of duties/i);
     expect(() => assertMayAssess('U0SEC1', { requesterId: 'U0REQ', ownerId: 'U0SEC1' }, ROLES)).toThrow(/separation of duties/i);
