@@ -1,4 +1,4 @@
-import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
+import { accessSync, closeSync, constants, fchmodSync, lstatSync, openSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { sql } from 'drizzle-orm';
 import { z } from 'zod';
@@ -252,9 +252,30 @@ function readText(file: string): string {
   }
 }
 
+/**
+ * Created here rather than by SQLite, which would write through a symbolic link and leave the mode to the umask:
+ * O_EXCL refuses any existing name, a dangling link included, and the copy is its owner's alone (0600), as the
+ * register holds who may skip which control.
+ */
+function createPrivately(file: string): void {
+  let fd: number;
+  try {
+    fd = openSync(file, 'wx', 0o600);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw fileProblem(`cannot write ${file}`, error);
+    if (lstatSync(file).isSymbolicLink()) throw new DomainError('conflict', `${file} is a symbolic link (to ${readlinkSync(file)}); name a new file, so the backup cannot be written somewhere else.`);
+    throw new DomainError('conflict', `${file} already exists; choose a new file name so no backup is overwritten.`);
+  }
+  try {
+    // open() applies the umask, which may have taken the owner's write bit.
+    fchmodSync(fd, 0o600);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** SQLite's online backup: a consistent snapshot while the app keeps writing (WAL), page by page. */
 async function backupTo(open: () => Register, file: string, out: Streams['out']): Promise<void> {
-  if (existsSync(file)) throw new DomainError('conflict', `${file} already exists; choose a new file name so no backup is overwritten.`);
   const folder = dirname(file);
   // Checked before the copy starts, so the refusal names the folder rather than SQLite's "unable to open".
   try {
@@ -264,7 +285,10 @@ async function backupTo(open: () => Register, file: string, out: Streams['out'])
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new FileProblem(`cannot write ${file}: the folder ${folder} does not exist; create it first or choose another path`);
     throw fileProblem(`cannot write ${file}`, error);
   }
-  const { totalPages } = await open().sqlite.backup(file);
+  // Opened before the file is created, so a register that cannot be read leaves no empty file to block the next try.
+  const { sqlite } = open();
+  createPrivately(file);
+  const { totalPages } = await sqlite.backup(file);
   out.write(`Backed up the register to ${file} (${count(totalPages, 'page')}).\n`);
 }
 

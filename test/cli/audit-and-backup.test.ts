@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -131,5 +131,43 @@ describe('exceptions backup', () => {
     expect(verify).toBe(0);
     expect((await cli('backup', target)).code).toBe(1);
     expect(existsSync(target)).toBe(true);
+  });
+
+  it('refuses a symbolic link as the file, dangling or not, and writes nothing through it', async () => {
+    mkdirSync(join(dir, 'elsewhere'));
+    const gone = join(dir, 'elsewhere', 'gone.db');
+    const link = join(dir, 'register-2026-11-25.db');
+    symlinkSync(gone, link);
+    expect(await cli('backup', link)).toEqual({ code: 1, out: '', err: `${link} is a symbolic link (to ${gone}); name a new file, so the backup cannot be written somewhere else.\n` });
+    expect(existsSync(gone)).toBe(false);
+    expect(lstatSync(link).isSymbolicLink()).toBe(true);
+    const toRegister = join(dir, 'latest.db');
+    symlinkSync(path, toRegister);
+    expect((await cli('backup', toRegister)).err).toBe(`${toRegister} is a symbolic link (to ${path}); name a new file, so the backup cannot be written somewhere else.\n`);
+  });
+
+  it.each([
+    ['000', 0o000],
+    ['022', 0o022],
+    ['277', 0o277],
+  ])('writes the copy readable by its owner only (0600) under umask %s', async (_, umask) => {
+    const target = join(dir, 'copy.db');
+    const before = process.umask(umask);
+    try {
+      expect((await cli('backup', target)).code).toBe(0);
+    } finally {
+      process.umask(before);
+    }
+    expect(statSync(target).mode & 0o777).toBe(0o600);
+    expect(readdirSync(dir).filter((name) => name.startsWith('copy.db'))).toEqual(['copy.db']);
+    expect((await runCapturing(['audit', 'verify'], { DATABASE_PATH: target })).code).toBe(0);
+  });
+
+  it('creates no file when the register cannot be read, so the next try is not refused', async () => {
+    const target = join(dir, 'copy.db');
+    const typo = join(dir, 'typo.db');
+    expect(await runCapturing(['backup', target], { DATABASE_PATH: typo })).toMatchObject({ code: 1, err: `DATABASE_PATH: there is no register at ${typo}; check DATABASE_PATH, or create the register with: exceptions migrate\n` });
+    expect(existsSync(target)).toBe(false);
+    expect((await cli('backup', target)).code).toBe(0);
   });
 });
