@@ -76,8 +76,11 @@ edited, deleted or reordered event breaks the chain where it happened. Exits 0 w
   },
   backup: {
     forms: [['backup FILE', 'a consistent copy of the register, safe while the app runs']],
-    details: `FILE must not exist yet (no backup is ever overwritten) and its folder must. The copy is a register
-in its own right: DATABASE_PATH=FILE exceptions audit verify checks it.`,
+    details: `FILE must not exist yet, nor be a symbolic link (no backup is ever overwritten or written elsewhere),
+and its folder must. The copy is readable by its owner only (0600) and is the register as it is: one
+at an older schema is copied without being upgraded, so a backup taken before an upgrade can go back
+to the version that wrote it. The copy is a register in its own right: DATABASE_PATH=FILE exceptions
+audit verify checks it.`,
   },
   jobs: {
     forms: [
