@@ -1,11 +1,14 @@
 /**
  * Acknowledgement latency of the app against a bare Bolt app (bench/bare-bolt-app.ts), both started as their own
  * processes on this machine and driven by the same open-loop load of correctly signed requests: a request is
- * sent on schedule whether or not the previous one was answered, as Slack does.
+ * sent on schedule whether or not the previous one was answered, as Slack does. The app runs as production runs it
+ * (built, plain node); the bare app is bundled the same way. Each measurement alternates between the two in short
+ * blocks, so both see the same machine: a shared machine's load drifts over seconds.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { createServer } from 'node:net';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { ACTION_IDS, CALLBACK_IDS, INPUT_ACTION_ID, REQUEST_BLOCK_IDS as B } from '../src/slack/ids';
@@ -13,6 +16,7 @@ import { importPolicies } from '../src/services/policy-catalogue';
 import { openRegister } from '../src/db/client';
 import { createSlackDriver, type SlackDriver } from '../test/support/slack-driver';
 import type { SlackStandIn } from '../test/support/slack-stand-in';
+import { APP_COMMAND, buildApp, compileBenchProgram, cpuNanoseconds } from './compiled';
 
 export interface LatencyRow {
   interaction: string;
@@ -22,38 +26,57 @@ export interface LatencyRow {
   bare: { p50: number; p99: number; max: number; errors: number };
   /** Our p99 over the bare app's. */
   p99Ratio: number;
+  /** CPU time each process spent per request while it was being driven (µs; the app's includes work after the ack). */
+  cpuMicrosPerRequest: { app: number; bare: number };
+  /** The machine's one-minute load average when the measurement ended: a shared machine's other work shows here. */
+  loadAverage: number;
 }
 
-const SIGNING_SECRET = 'bench-signing-secret-0123456789';
-const PEOPLE = { requester: 'U0REQUEST', owner: 'U0OWNER', security: 'U0SEC1', approver: 'U0CISO' };
+export const SIGNING_SECRET = 'bench-signing-secret-0123456789';
+export const PEOPLE = { requester: 'U0REQUEST', owner: 'U0OWNER', security: 'U0SEC1', approver: 'U0CISO' };
 
-interface Started {
+export interface Started {
   child: ChildProcess;
   port: number;
+  /** From spawning the process to its first answer on the HTTP port (/healthz 200 for the app). */
+  startMs: number;
+}
+
+/** A port nobody listens on now, so the process can be told its port and polled there at any LOG_LEVEL. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
 }
 
 /**
  * Each app logs to a file of its own, as under a process manager: a pipe to this busy load generator would fill
- * and make the app's log writes (synchronous on a pipe) wait, which the bare app, logging nothing, never does.
+ * and make the app's log writes wait, which the bare app, logging nothing, never does. It is ready once it answers
+ * GET /healthz with 200 (the bare app, which has no such route, once it answers at all).
  */
-function startProcess(entry: string, env: Record<string, string>, logFile: string): Promise<Started> {
+export async function startProcess(args: string[], env: Record<string, string>, logFile: string, ready: (status: number) => boolean = (status) => status === 200): Promise<Started> {
+  const port = await freePort();
   const log = openSync(logFile, 'w');
-  const child = spawn(process.execPath, ['--import', 'tsx', entry], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'ignore', log] });
+  const started = performance.now();
+  const child = spawn(process.execPath, args, { env: { PATH: process.env.PATH ?? '', ...env, PORT: String(port) }, stdio: ['ignore', 'ignore', log] });
   closeSync(log);
-  return new Promise((resolve, reject) => {
-    const started = performance.now();
-    const poll = setInterval(() => {
-      const output = readFileSync(logFile, 'utf8');
-      const match = /listening on port (\d+)/.exec(output);
-      if (match) {
-        clearInterval(poll);
-        resolve({ child, port: Number(match[1]) });
-      } else if (performance.now() - started > 30_000 || child.exitCode !== null) {
-        clearInterval(poll);
-        reject(new Error(`${entry} did not start:\n${output}`));
-      }
-    }, 50);
-  });
+  for (;;) {
+    const status = await fetch(`http://127.0.0.1:${port}/healthz`).then(
+      (response) => response.status,
+      () => 0,
+    );
+    if (status !== 0 && ready(status)) return { child, port, startMs: performance.now() - started };
+    if (performance.now() - started > 30_000 || child.exitCode !== null) {
+      child.kill('SIGKILL');
+      throw new Error(`${args.join(' ')} did not start:\n${readFileSync(logFile, 'utf8')}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
 }
 
 interface RemoteStandIn {
@@ -134,9 +157,14 @@ function percentile(sorted: number[], p: number): number {
 
 const round = (ms: number) => Number(ms.toFixed(2));
 
+interface Driven {
+  latencies: number[];
+  errors: number;
+}
+
 /** Sends `rate` requests a second for `seconds`, on schedule, and returns each one's time to the HTTP answer. */
-async function drive(rate: number, seconds: number, send: (i: number) => Promise<{ status: number }>): Promise<{ p50: number; p99: number; max: number; errors: number }> {
-  const total = rate * seconds;
+async function drive(rate: number, seconds: number, send: (i: number) => Promise<{ status: number }>): Promise<Driven> {
+  const total = Math.round(rate * seconds);
   const latencies: number[] = [];
   let errors = 0;
   const started = performance.now();
@@ -159,8 +187,12 @@ async function drive(rate: number, seconds: number, send: (i: number) => Promise
     );
   }
   await Promise.all(inFlight);
-  latencies.sort((a, b) => a - b);
-  return { p50: round(percentile(latencies, 50)), p99: round(percentile(latencies, 99)), max: round(latencies.at(-1) ?? NaN), errors };
+  return { latencies, errors };
+}
+
+function summary(driven: Driven): LatencyRow['app'] {
+  const sorted = [...driven.latencies].sort((a, b) => a - b);
+  return { p50: round(percentile(sorted, 50)), p99: round(percentile(sorted, 99)), max: round(sorted.at(-1) ?? NaN), errors: driven.errors };
 }
 
 function requestValues(expiresOn: string): Record<string, Record<string, unknown>> {
@@ -182,7 +214,12 @@ function requestValues(expiresOn: string): Record<string, Record<string, unknown
 
 type Interaction = (driver: SlackDriver, i: number) => Promise<{ status: number }>;
 
+/** Each measurement is this many blocks, alternating between the two apps (ABBA…), each a fifth of the time. */
+const BLOCKS = 10;
+
 export async function measureAckLatency(options: { rates: number[]; seconds: number }): Promise<LatencyRow[]> {
+  buildApp();
+  const bareApp = compileBenchProgram('bare-bolt-app.ts');
   const dir = mkdtempSync(join(tmpdir(), 'exceptions-bench-ack-'));
   const standIn = await startRemoteStandIn(Object.entries(PEOPLE).map(([name, id]) => ({ id, name })));
   const databasePath = join(dir, 'register.db');
@@ -193,7 +230,6 @@ export async function measureAckLatency(options: { rates: number[]; seconds: num
     SLACK_BOT_TOKEN: standIn.botToken,
     SLACK_SIGNING_SECRET: SIGNING_SECRET,
     SLACK_API_URL: standIn.url,
-    PORT: '0',
     DATABASE_PATH: databasePath,
     SECURITY_TEAM_IDS: PEOPLE.security,
     APPROVER_IDS: PEOPLE.approver,
@@ -202,8 +238,9 @@ export async function measureAckLatency(options: { rates: number[]; seconds: num
     COMMITTEE_CHANNEL: 'C0COMMITTEE',
     TZ: 'UTC',
   };
-  const app = await startProcess(join(import.meta.dirname, '../src/main.ts'), env, join(dir, 'app.log'));
-  const bare = await startProcess(join(import.meta.dirname, 'bare-bolt-app.ts'), env, join(dir, 'bare.log'));
+  const app = await startProcess(APP_COMMAND, env, join(dir, 'app.log'));
+  const bare = await startProcess([bareApp], env, join(dir, 'bare.log'), () => true);
+  const processes = { app, bare };
   const drivers = {
     app: createSlackDriver({ appUrl: `http://127.0.0.1:${app.port}/slack/events`, signingSecret: SIGNING_SECRET, standIn: standIn.forDriver }),
     bare: createSlackDriver({ appUrl: `http://127.0.0.1:${bare.port}/slack/events`, signingSecret: SIGNING_SECRET, standIn: standIn.forDriver }),
@@ -215,6 +252,7 @@ export async function measureAckLatency(options: { rates: number[]; seconds: num
   await standIn.refill(50, 400);
   await submit(drivers.app, 0);
   const interactions: Record<string, Interaction> = {
+    '/exception help (answered in the ack)': (driver) => driver.slashCommand({ userId: PEOPLE.requester, text: 'help' }),
     '/exception request (opens the modal)': (driver) => driver.slashCommand({ userId: PEOPLE.requester, text: 'request' }),
     'Approve button': (driver) =>
       driver.blockAction({ userId: PEOPLE.approver, actionId: ACTION_IDS.approve, value: '1', message: { channel: 'C0APPROVALS', ts: '1700000000.000100' } }),
@@ -227,16 +265,32 @@ export async function measureAckLatency(options: { rates: number[]; seconds: num
     for (const send of Object.values(interactions)) for (const driver of Object.values(drivers)) await drive(50, 1, (i) => send(driver, i));
     for (const [interaction, send] of Object.entries(interactions)) {
       for (const rate of options.rates) {
-        // Alternate which goes first, so neither always runs on a machine still busy with the other's tail.
-        const order = rows.length % 2 === 0 ? (['bare', 'app'] as const) : (['app', 'bare'] as const);
-        const result: Partial<Record<'app' | 'bare', LatencyRow['app']>> = {};
-        for (const which of order) {
-          await standIn.refill(rate, rate * options.seconds);
-          result[which] = await drive(rate, options.seconds, (i) => send(drivers[which], i));
-          await new Promise((resolve) => setTimeout(resolve, 1000));
+        const driven = { app: { latencies: [] as number[], errors: 0 }, bare: { latencies: [] as number[], errors: 0 } };
+        const cpu = { app: 0, bare: 0 };
+        const blockSeconds = options.seconds / (BLOCKS / 2);
+        for (let block = 0; block < BLOCKS; block++) {
+          // ABBA: each goes first as often as second, so neither always runs on a machine busy with the other's tail.
+          const which = (block % 4 === 0 || block % 4 === 3) === (rows.length % 2 === 0) ? 'bare' : 'app';
+          await standIn.refill(rate, Math.ceil(rate * blockSeconds));
+          const before = cpuNanoseconds(processes[which].child.pid);
+          const result = await drive(rate, blockSeconds, (i) => send(drivers[which], i));
+          await new Promise((resolve) => setTimeout(resolve, 500));
+          cpu[which] += cpuNanoseconds(processes[which].child.pid) - before;
+          driven[which].latencies.push(...result.latencies);
+          driven[which].errors += result.errors;
         }
-        rows.push({ interaction, rate, requests: rate * options.seconds, app: result.app!, bare: result.bare!, p99Ratio: round(result.app!.p99 / result.bare!.p99) });
-        process.stderr.write(`${interaction} at ${rate}/s: app p99 ${result.app!.p99} ms, bare p99 ${result.bare!.p99} ms\n`);
+        const requests = Math.round(rate * options.seconds);
+        const result = { app: summary(driven.app), bare: summary(driven.bare) };
+        rows.push({
+          interaction,
+          rate,
+          requests,
+          ...result,
+          p99Ratio: round(result.app.p99 / result.bare.p99),
+          cpuMicrosPerRequest: { app: Math.round(cpu.app / 1000 / requests), bare: Math.round(cpu.bare / 1000 / requests) },
+          loadAverage: round(loadavg()[0]!),
+        });
+        process.stderr.write(`${interaction} at ${rate}/s: app p99 ${result.app.p99} ms, bare p99 ${result.bare.p99} ms (load ${loadavg()[0]!.toFixed(2)})\n`);
       }
     }
     const { refused, calls } = await standIn.refused();
