@@ -93,7 +93,11 @@ export const Environment = z.object({
       .default('')
       .transform((value) => value.split(',').map((c) => c.trim()).filter(Boolean))
       .pipe(z.array(channelId)),
-    EXCEPTIONS_WEBHOOK_URL: z.url({ error: 'must be a URL such as https://hooks.example.com/exceptions' }).optional(),
+    // Credentials in a URL end up in error messages, logs and the register; the secret below signs every delivery instead.
+    EXCEPTIONS_WEBHOOK_URL: z
+      .url({ error: 'must be a URL such as https://hooks.example.com/exceptions' })
+      .refine((url) => !/^[a-z][a-z0-9+.-]*:\/\/[^/?#]*@/i.test(url), { error: 'must not carry a user name or password (https://user:pass@…); remove them, the deliveries are signed with EXCEPTIONS_WEBHOOK_SECRET' })
+      .optional(),
     EXCEPTIONS_WEBHOOK_SECRET: z.string().min(16, { error: 'must be at least 16 characters' }).optional(),
     TZ: z.string().default('UTC').refine(isTimeZone, { error: 'must be an IANA time zone such as Europe/Berlin' }),
     METRICS_CRON: scheduleOn('0 9 * * 1', { dayOfMonth: range(1, 31), month: range(1, 12), dayOfWeek: [1] }, METRICS_SCHEDULE_ERROR),

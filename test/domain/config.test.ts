@@ -129,6 +129,15 @@ describe('loadConfig (SPEC §4 Environment)', () => {
     ]);
   });
 
+  it('a webhook URL with a user name or password in it is refused in one line naming the URL, never echoing the password', () => {
+    for (const url of ['https://hook-user:Hunter2-webhook-pw@hooks.example.com/exceptions', 'https://Hunter2-webhook-pw@hooks.example.com/x', 'http://:Hunter2-webhook-pw@127.0.0.1:8080/']) {
+      const problems = problemsOf({ ...VALID, EXCEPTIONS_WEBHOOK_URL: url, EXCEPTIONS_WEBHOOK_SECRET: 'a-secret-of-sixteen+' });
+      expect(problems).toEqual([expect.stringMatching(/^EXCEPTIONS_WEBHOOK_URL: must not carry a user name or password/)]);
+      expect(problems.join('\n')).not.toContain('Hunter2');
+    }
+    expect(loadConfig({ ...VALID, EXCEPTIONS_WEBHOOK_URL: 'https://hooks.example.com/x?from=a@b', EXCEPTIONS_WEBHOOK_SECRET: 'a-secret-of-sixteen+' }).webhook?.url).toBe('https://hooks.example.com/x?from=a@b');
+  });
+
   it('COMMITTEE_IDS listing nobody names COMMITTEE_IDS', () => {
     expect(problemsOf({ ...VALID, COMMITTEE_IDS: ' , ' })).toContainEqual(expect.stringMatching(/^COMMITTEE_IDS: \S/));
   });
