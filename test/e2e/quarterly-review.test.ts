@@ -315,6 +315,9 @@ describe('exceptions open past their original expiry', () => {
       lastReviewedAt: '2027-01-04T10:15:00.000Z',
       lastReviewedBy: PEOPLE.committee1,
     });
+    // The record gives the review's day in each reader's own time zone, not the day in UTC unlabelled.
+    const shown = await harness.driver.slashCommand({ userId: PEOPLE.committee1, text: 'show EXC-0001' });
+    expect(JSON.stringify(shown.json)).toContain(`Last review: <!date^${Date.parse('2027-01-04T10:15:00Z') / 1000}^{date_short}|2027-01-04 UTC> by <@${PEOPLE.committee1}>`);
     const events = eventsOf(harness, 'exception.reapproved');
     expect(events).toHaveLength(1);
     expect(events[0]).toMatchObject({ exceptionId: 1, actorId: PEOPLE.committee1 });

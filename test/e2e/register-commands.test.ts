@@ -68,6 +68,16 @@ describe('/exception show', () => {
     }
   });
 
+  it("dates each history line in the reader's own time zone, never as a bare UTC time", async () => {
+    const shown = await command(PEOPLE.owner, 'show EXC-0001');
+    // Everything happened at the harness's start, 2026-11-25 10:00 UTC.
+    const when = `<!date^${Date.parse('2026-11-25T10:00:00Z') / 1000}^{date_short_pretty} {time}|2026-11-25 10:00 UTC>`;
+    const history = (shown.blocks as { text?: { text?: string } }[]).map((b) => b.text?.text ?? '').find((text) => text.startsWith('*History*'))!;
+    const lines = history.split('\n').slice(1);
+    expect(lines.length).toBeGreaterThanOrEqual(3);
+    for (const line of lines) expect(line.startsWith(`${when} · `)).toBe(true);
+  });
+
   it('refuses someone who is not a party and has no role', async () => {
     const refused = await command(PEOPLE.bystander, 'show EXC-0001');
     expect(refused.text).toMatch(/^There is no exception EXC-0001 that you can see/);

@@ -36,7 +36,8 @@ describe('the weekly metrics post', () => {
     const first = JSON.stringify(posts()[0]!.blocks);
     expect(posts()[0]!.text).toBe('Exception register, week 2026-W49: 1 active');
     expect(first).toContain('0–90 days: *1*');
-    expect(first).toContain('Waiting for assessment or a decision: *1*');
+    // The second request has waited since 2026-11-25 10:00 UTC: its day is shown in each reader's own time zone.
+    expect(first).toContain(`Waiting for assessment or a decision: *1* (oldest since <!date^${Date.parse('2026-11-25T10:00:00Z') / 1000}^{date_short}|2026-11-25 UTC>)`);
     expect(first).toContain('MFA-01: 1');
 
     at('2026-12-07T10:00:00Z'); // the next Monday: one more, compared with last week

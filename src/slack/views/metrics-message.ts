@@ -1,7 +1,7 @@
 import type { types } from '@slack/bolt';
 import { AGE_BUCKETS, type Metrics } from '../../domain/metrics';
 import type { SlackMessage } from './exception-cards';
-import { escapeMrkdwn, plainText } from './mrkdwn';
+import { escapeMrkdwn, plainText, slackDate } from './mrkdwn';
 
 function signed(n: number | null): string {
   if (n === null) return 'no earlier figure yet';
@@ -41,7 +41,7 @@ export function metricsMessage(metrics: Metrics): SlackMessage {
         elements: [
           {
             type: 'mrkdwn',
-            text: `Waiting for assessment or a decision: *${metrics.waiting}*${metrics.oldestWaitingSince ? ` (oldest since ${metrics.oldestWaitingSince.slice(0, 10)})` : ''} · expiring within 14 days: *${metrics.expiringIn14Days}* · renewals this quarter: *${metrics.renewalsThisQuarter}*`,
+            text: `Waiting for assessment or a decision: *${metrics.waiting}*${metrics.oldestWaitingSince ? ` (oldest since ${slackDate(metrics.oldestWaitingSince)})` : ''} · expiring within 14 days: *${metrics.expiringIn14Days}* · renewals this quarter: *${metrics.renewalsThisQuarter}*`,
           },
         ],
       },

@@ -42,6 +42,12 @@ export function slackTime(iso: string): string {
   return `<!date^${seconds}^{date_short_pretty} {time}|${iso.slice(0, 16).replace('T', ' ')} UTC>`;
 }
 
+/** The day of an instant, in each reader's own time zone: its day in UTC is often the day before or after theirs. */
+export function slackDate(iso: string): string {
+  const seconds = Math.floor(new Date(iso).getTime() / 1000);
+  return `<!date^${seconds}^{date_short}|${iso.slice(0, 10)} UTC>`;
+}
+
 export function plainText(text: string, max = 75): types.PlainTextElement {
   return { type: 'plain_text', text: truncate(text, max), emoji: true };
 }

@@ -3,7 +3,7 @@ import { STATUS_LABELS } from '../../domain/exception';
 import type { RecordView, RegisterListing } from '../../services/view-register';
 import { ACTION_IDS } from '../ids';
 import { triageCard, type CardContext, type SlackMessage } from './exception-cards';
-import { escapeMrkdwnWithin, mention, plainText, truncate } from './mrkdwn';
+import { escapeMrkdwnWithin, mention, plainText, slackDate, slackTime, truncate } from './mrkdwn';
 
 function section(text: string): types.SectionBlock {
   return { type: 'section', text: { type: 'mrkdwn', text: truncate(text, 3000) } };
@@ -31,7 +31,7 @@ export function registerList(listing: RegisterListing): SlackMessage {
 export function recordDetails({ record, history, canRevoke }: RecordView, ctx: CardContext): SlackMessage {
   const card = triageCard(record, ctx).blocks.filter((block) => block.type !== 'actions');
   const recent = history.slice(-15);
-  const lines = recent.map((e) => `${e.occurredAt.slice(0, 16).replace('T', ' ')} · ${e.kind.replace('.', ' ').replace('_', ' ')} · ${e.actorId === 'scheduler' ? 'scheduler' : mention(e.actorId)}`);
+  const lines = recent.map((e) => `${slackTime(e.occurredAt)} · ${e.kind.replace('.', ' ').replace('_', ' ')} · ${e.actorId === 'scheduler' ? 'scheduler' : mention(e.actorId)}`);
   const blocks: types.KnownBlock[] = [
     ...card,
     section(`*History*${history.length > recent.length ? ` (last ${recent.length} of ${history.length})` : ''}\n${lines.join('\n')}`),
@@ -39,7 +39,7 @@ export function recordDetails({ record, history, canRevoke }: RecordView, ctx: C
   if (record.lastReviewedAt || record.lastCheckinOn) {
     blocks.push({
       type: 'context',
-      elements: [{ type: 'mrkdwn', text: `Last review: ${record.lastReviewedAt ? `${record.lastReviewedAt.slice(0, 10)} by ${mention(record.lastReviewedBy ?? '')}` : 'none'} · last control check-in: ${record.lastCheckinOn ?? 'none'}` }],
+      elements: [{ type: 'mrkdwn', text: `Last review: ${record.lastReviewedAt ? `${slackDate(record.lastReviewedAt)} by ${mention(record.lastReviewedBy ?? '')}` : 'none'} · last control check-in: ${record.lastCheckinOn ?? 'none'}` }],
     });
   }
   if (canRevoke) {
