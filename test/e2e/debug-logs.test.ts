@@ -55,3 +55,17 @@ describe('LOG_LEVEL=debug', () => {
     expect(everything).not.toContain(SIGNING_SECRET);
   });
 });
+
+describe('lines a listener logs carry its request', () => {
+  it('an unexpected error opening the request modal names the request and the person', async () => {
+    h = await startHarness();
+    h.standIn.fail({ status: 500, methods: ['views.open'] });
+    const command = await h.driver.slashCommand({ userId: PEOPLE.requester, text: 'request' });
+    await h.settle();
+    const entries = h.logs.map((line) => JSON.parse(line) as Record<string, unknown>);
+    const failure = entries.find((e) => e.message === 'unexpected error while handling a Slack request');
+    expect(failure).toMatchObject({ level: 'error', slackRequestId: command.triggerId, user: PEOPLE.requester, command: '/exception' });
+    const handled = entries.find((e) => e.message === 'slack request handled' && e.slackRequestId === command.triggerId);
+    expect(handled).toMatchObject({ user: PEOPLE.requester, kind: 'command', subCommand: 'request' });
+  });
+});

@@ -5,6 +5,7 @@ import { pressedOn, readShownFor } from '../../shown-for-value';
 import type { ListenerDeps } from '../deps';
 import { modalAlreadyOpened, refusalWithLink, tellPrivately } from '../refusals';
 import { replyTo } from './reply-to';
+import { requestLogger } from '../../request-log';
 
 /** `shown` is what the button said it was for; buttons about a round pass it on for the service to check. */
 type ModalFor = (services: ServiceContext, exceptionId: number, userId: string, shown: ShownFor) => webApi.ViewsOpenArguments['view'];
@@ -14,7 +15,7 @@ type ModalFor = (services: ServiceContext, exceptionId: number, userId: string, 
  * a refusal goes privately to whoever clicked, with the reason.
  */
 export function registerModalButton(app: App, deps: ListenerDeps, actionId: string, modalFor: ModalFor): void {
-  app.action<BlockButtonAction>(actionId, async ({ ack, body, action, client, respond }) => {
+  app.action<BlockButtonAction>(actionId, async ({ ack, body, action, client, respond, context }) => {
     await ack();
     const shown = readShownFor(action.value, pressedOn(body));
     if (!shown) return;
@@ -24,7 +25,8 @@ export function registerModalButton(app: App, deps: ListenerDeps, actionId: stri
       await client.views.open({ trigger_id: body.trigger_id, view: modalFor(deps.services, exceptionId, body.user.id, shown) });
     } catch (error) {
       if (modalAlreadyOpened(error)) return;
-      await tellPrivately(replyTo(body, client, respond, deps.logger), await refusalWithLink(error, client, deps.logger, { exceptionId, action: action.action_id }));
+      const logger = requestLogger(context, deps.logger);
+      await tellPrivately(replyTo(body, client, respond, logger), await refusalWithLink(error, client, logger, { exceptionId, action: action.action_id }));
     }
   });
 }

@@ -6,9 +6,10 @@ import { readShownFor } from '../../shown-for-value';
 import { readInput, ViewState } from '../../views/view-state';
 import type { ListenerDeps } from '../deps';
 import { blockErrors, refusalWithLink } from '../refusals';
+import { requestLogger } from '../../request-log';
 
 export function registerDecisionSubmissions(app: App, deps: ListenerDeps): void {
-  app.view(CALLBACK_IDS.assessment, async ({ ack, body, view, client }) => {
+  app.view(CALLBACK_IDS.assessment, async ({ ack, body, view, client, context }) => {
     const shown = readShownFor(view.private_metadata);
     const exceptionId = shown?.exceptionId;
     try {
@@ -31,11 +32,11 @@ export function registerDecisionSubmissions(app: App, deps: ListenerDeps): void 
       await ack();
       deps.wakeNotifier();
     } catch (error) {
-      await ack({ response_action: 'errors', errors: { [ASSESSMENT_BLOCK_IDS.rationale]: await refusalWithLink(error, client, deps.logger, { exceptionId }) } });
+      await ack({ response_action: 'errors', errors: { [ASSESSMENT_BLOCK_IDS.rationale]: await refusalWithLink(error, client, requestLogger(context, deps.logger), { exceptionId }) } });
     }
   });
 
-  app.view(CALLBACK_IDS.rejection, async ({ ack, body, view, client }) => {
+  app.view(CALLBACK_IDS.rejection, async ({ ack, body, view, client, context }) => {
     const shown = readShownFor(view.private_metadata);
     const exceptionId = shown?.exceptionId;
     try {
@@ -51,7 +52,7 @@ export function registerDecisionSubmissions(app: App, deps: ListenerDeps): void 
       await ack();
       deps.wakeNotifier();
     } catch (error) {
-      await ack({ response_action: 'errors', errors: { [REJECTION_BLOCK_ID]: await refusalWithLink(error, client, deps.logger, { exceptionId }) } });
+      await ack({ response_action: 'errors', errors: { [REJECTION_BLOCK_ID]: await refusalWithLink(error, client, requestLogger(context, deps.logger), { exceptionId }) } });
     }
   });
 }
