@@ -9,9 +9,21 @@ const ORDER: Record<LogLevel, number> = { [LogLevel.DEBUG]: 10, [LogLevel.INFO]:
  */
 const SECRET_PATTERN = /xox[a-z](?:\.xox[a-z])?-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+/g;
 
-/** Masks tokens wherever they appear in a finished line: a message, a field, an error's stack. */
+/** A URL, stopping where a JSON string or the text around it does: scheme, user name and password, where, query. */
+const URL_PATTERN = /\b([a-z][a-z0-9+.-]*:\/\/)([^\s/?#"]*@)?([^\s?#"]*)(\?[^\s#"]*)?/gi;
+
+/**
+ * A URL keeps where it points and loses its user name, password and query, where webhook and API credentials ride:
+ * an error that names the URL it could not reach (fetch does) then tells nobody the password.
+ */
+export function withoutUrlSecrets(text: string): string {
+  if (!text.includes('://')) return text;
+  return text.replace(URL_PATTERN, (_url, scheme: string, userinfo: string | undefined, rest: string, query: string | undefined) => `${scheme}${userinfo ? '[redacted]@' : ''}${rest}${query ? '?[redacted]' : ''}`);
+}
+
+/** Masks tokens and URL credentials wherever they appear in a finished line: a message, a field, an error's stack. */
 export function maskSecrets(line: string): string {
-  return line.includes('xox') || line.includes('xapp-') ? line.replace(SECRET_PATTERN, '[redacted]') : line;
+  return withoutUrlSecrets(line.includes('xox') || line.includes('xapp-') ? line.replace(SECRET_PATTERN, '[redacted]') : line);
 }
 
 const OMITTED = '[omitted]';

@@ -224,6 +224,15 @@ describe('tokens are masked wherever they appear', () => {
     }
   });
 
+  it("masks a URL's user name, password and query in any line, keeping where it points", () => {
+    const lines: string[] = [];
+    const logger = createLogger('debug', (line) => lines.push(line));
+    logger.event(LogLevel.WARN, 'call failed', { error: new Error('cannot reach https://ops:Hunter2-pw@hooks.example.com/in?token=Query-secret-77') });
+    expect(lines[0]).toContain('https://[redacted]@hooks.example.com/in?[redacted]');
+    expect(lines[0]).not.toMatch(/Hunter2|ops:|Query-secret/);
+    expect(maskSecrets('{"message":"see https://hooks.example.com/in"}')).toBe('{"message":"see https://hooks.example.com/in"}');
+  });
+
   it('leaves a line without a token as it is', () => {
     const line = '{"level":"info","message":"exception register listening on port 3000"}';
     expect(maskSecrets(line)).toBe(line);

@@ -5,7 +5,7 @@ import type { Db } from '../db/client';
 import { createDeliveryLoop } from '../delivery-loop';
 import { auditEvents, exceptions, policies, webhookCursor } from '../db/schema';
 import { formatExceptionRef } from '../domain/exception';
-import type { StructuredLogger } from '../logger';
+import { withoutUrlSecrets, type StructuredLogger } from '../logger';
 import type { Clock } from '../services/context';
 
 export interface WebhookDeps {
@@ -88,9 +88,11 @@ export function createWebhookDeliverer(deps: WebhookDeps) {
       } catch (error) {
         const attempts = state.attempts + 1;
         const next = new Date(now.getTime() + Math.min(1000 * 2 ** (attempts - 1), MAX_BACKOFF_MS));
-        deps.db.update(webhookCursor).set({ lastEventId: last, attempts, nextAttemptAt: next.toISOString(), lastError: error instanceof Error ? error.message : String(error) }).where(eq(webhookCursor.id, 1)).run();
+        // fetch names the URL it could not use; the register and the log keep where it pointed, never its secrets.
+        const reason = withoutUrlSecrets(error instanceof Error ? error.message : String(error));
+        deps.db.update(webhookCursor).set({ lastEventId: last, attempts, nextAttemptAt: next.toISOString(), lastError: reason }).where(eq(webhookCursor.id, 1)).run();
         // Every later event waits behind this one, so a receiver that keeps refusing needs a person's attention.
-        deps.logger.event(attempts >= 10 ? LogLevel.ERROR : LogLevel.WARN, 'webhook delivery will be retried; later events wait behind it', { eventId: row.event.id, attempts, nextAttemptAt: next.toISOString(), error });
+        deps.logger.event(attempts >= 10 ? LogLevel.ERROR : LogLevel.WARN, 'webhook delivery will be retried; later events wait behind it', { eventId: row.event.id, attempts, nextAttemptAt: next.toISOString(), error: reason });
         return delivered;
       }
       last = row.event.id;
