@@ -26,6 +26,7 @@ export const AUDIT_EVENT_KINDS = [
   'policy.imported',
   'review.posted',
   'metrics.posted',
+  'audit.sealed',
 ] as const;
 export type AuditEventKind = (typeof AUDIT_EVENT_KINDS)[number];
 
