@@ -6,7 +6,7 @@ import { auditTrail, verifyAuditChain } from '../db/audit-chain';
 import { openRegister, RegisterUnavailableError, type OpenMode, type Register } from '../db/client';
 import { DomainError, isDomainError } from '../domain/errors';
 import { EXCEPTION_STATUSES, parseExceptionRef, STATUS_LABELS } from '../domain/exception';
-import { ConfigError, loadConfig } from '../config';
+import { ConfigError, Environment, loadConfig } from '../config';
 import { isCalendarDate } from '../domain/calendar';
 import { refuseTimeBeforeLastRun, runJobs } from '../jobs/run-jobs';
 import { createServiceContext } from '../services/context';
@@ -62,12 +62,13 @@ fixes the expiry; RISK is "-" until the security team has assessed it.`,
     forms: [
       [
         'export --format csv|json [--status STATUS] [--from DATE] [--to DATE]',
-        'the audit-ready register on standard output, one row per exception (DATE: YYYY-MM-DD, the day it was requested)',
+        'the audit-ready register on standard output, one row per exception (DATE: YYYY-MM-DD, the day it was requested in TZ)',
       ],
     ],
     details: `--format defaults to csv. --status is one of ${EXCEPTION_STATUSES.join(', ')}. --from and --to are
-inclusive. The export is the register at one instant, even while the app keeps writing; redirect it
-to a file: exceptions export --format csv > register.csv`,
+inclusive days in TZ (default UTC), the days the app counts in. The export is the register at one
+instant, even while the app keeps writing; redirect it to a file:
+  exceptions export --format csv > register.csv`,
   },
   audit: {
     forms: [['audit verify', "check the audit trail's hash chain; exits 1 at the first event that was edited, deleted or reordered"]],
@@ -198,7 +199,7 @@ function* jsonArray(rows: Iterable<unknown>): Generator<string> {
   yield first ? '[]\n' : '\n]\n';
 }
 
-async function exportTo(open: () => Register, args: string[], out: Streams['out']): Promise<void> {
+async function exportTo(open: () => Register, args: string[], env: Record<string, string | undefined>, out: Streams['out']): Promise<void> {
   const options = new Map<string, string>();
   for (let i = 0; i < args.length; i += 2) {
     const [flag, value] = [args[i] ?? '', args[i + 1]];
@@ -215,11 +216,15 @@ async function exportTo(open: () => Register, args: string[], out: Streams['out'
     const value = options.get(flag);
     if (value !== undefined && !isCalendarDate(value)) throw new UsageError(`${flag} must be a date such as 2026-01-31, not "${value}".`);
   }
+  const zone = Environment.shape.TZ.safeParse(env.TZ === '' ? undefined : env.TZ);
+  if (!zone.success) throw new UsageError(`TZ: ${zone.error.issues[0]?.message}`);
+  const timeZone = zone.data;
   const db = open().db;
   const rows = exportRegister(db, {
     statuses: status ? [status as (typeof EXCEPTION_STATUSES)[number]] : undefined,
     from: options.get('--from'),
     to: options.get('--to'),
+    timeZone,
   });
   // One read transaction across the pages: the export is the register at one instant while the app keeps writing.
   db.run(sql`begin`);
@@ -384,7 +389,7 @@ function run(command: CommandName, rest: string[], open: () => Register, out: St
       runScheduledJobs(open, rest, env, out);
       return;
     case 'export':
-      return exportTo(open, rest, out);
+      return exportTo(open, rest, env, out);
     case 'audit': {
       if (rest[0] !== 'verify') throw new UsageError('Use "audit verify".');
       const verdict = verifyAuditChain(open().db);

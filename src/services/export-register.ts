@@ -1,6 +1,6 @@
 import { and, gt, gte, inArray, lt, sql, type SQL } from 'drizzle-orm';
 import { assessments, decisions, exceptions, policies, renewals } from '../db/schema';
-import { addCalendarDays, type CalendarDate } from '../domain/calendar';
+import { addCalendarDays, calendarDateIn, type CalendarDate } from '../domain/calendar';
 import { formatExceptionRef, type ExceptionStatus } from '../domain/exception';
 import type { Reader } from './exception-record';
 
@@ -45,10 +45,12 @@ export type ExportRow = Record<ExportColumn, string | number | boolean | null>;
 
 export interface ExportFilter {
   statuses?: readonly ExceptionStatus[];
-  /** Requested on or after this day (UTC). */
+  /** Requested on or after this day in `timeZone`. */
   from?: CalendarDate;
-  /** Requested on or before this day (UTC). */
+  /** Requested on or before this day in `timeZone`. */
   to?: CalendarDate;
+  /** The organisation's TZ, whose days `from` and `to` are. */
+  timeZone?: string;
 }
 
 function groupBy<T extends { exceptionId: number }>(rows: T[]): Map<number, T[]> {
@@ -102,10 +104,16 @@ interface ExceptionColumns {
 export function* exportRegister(db: Reader, filter: ExportFilter = {}): Generator<ExportRow> {
   const conditions: SQL[] = [];
   if (filter.statuses?.length) conditions.push(inArray(exceptions.status, [...filter.statuses]));
-  if (filter.from) conditions.push(gte(exceptions.createdAt, `${filter.from}T00:00:00.000Z`));
-  if (filter.to) conditions.push(lt(exceptions.createdAt, `${addCalendarDays(filter.to, 1)}T00:00:00.000Z`));
+  // A day in TZ starts up to 14 hours either side of midnight UTC: a day of slack in SQL, then each request's own day decides.
+  if (filter.from) conditions.push(gte(exceptions.createdAt, `${addCalendarDays(filter.from, -1)}T00:00:00.000Z`));
+  if (filter.to) conditions.push(lt(exceptions.createdAt, `${addCalendarDays(filter.to, 2)}T00:00:00.000Z`));
+  const timeZone = filter.timeZone ?? 'UTC';
+  const requestedWithin = (createdAt: string) => {
+    const day = calendarDateIn(new Date(createdAt), timeZone);
+    return (!filter.from || day >= filter.from) && (!filter.to || day <= filter.to);
+  };
   for (let after = 0; ; ) {
-    const rows = db.all<ExceptionColumns>(sql`
+    const page = db.all<ExceptionColumns>(sql`
       select exceptions.id, exceptions.status, policies.key as policyKey, policies.title as policyTitle, exceptions.title, scope,
         affected_systems as affectedSystems, external_ref as externalRef, justification, compensating_controls as compensatingControls,
         requester_id as requesterId, owner_id as ownerId, structural, structural_reason as structuralReason, route,
@@ -115,14 +123,17 @@ export function* exportRegister(db: Reader, filter: ExportFilter = {}): Generato
       from ${exceptions} join ${policies} on ${policies.id} = ${exceptions.policyId}
       where ${and(gt(exceptions.id, after), ...conditions)}
       order by ${exceptions.id} limit ${PAGE_SIZE}`);
-    if (rows.length === 0) return;
-    after = rows.at(-1)!.id;
+    if (page.length === 0) return;
+    after = page.at(-1)!.id;
+    const rows = filter.from || filter.to ? page.filter((row) => requestedWithin(row.createdAt)) : page;
+    if (rows.length === 0) continue;
     // A page of consecutive numbers (the whole register) is one index range; under a filter, where its first and
     // last may lie far apart, it is its own list of IDs.
     const first = rows[0]!.id;
+    const last = rows.at(-1)!.id;
     const ofPage =
-      after - first + 1 === rows.length
-        ? sql`exception_id between ${first} and ${after}`
+      last - first + 1 === rows.length
+        ? sql`exception_id between ${first} and ${last}`
         : sql`exception_id in (${sql.join(
             rows.map((r) => sql`${r.id}`),
             sql`, `,

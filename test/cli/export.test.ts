@@ -84,6 +84,30 @@ describe('exceptions export', () => {
     expect(JSON.parse((await cli('export', '--format', 'json', '--from', '2026-11-26')).out)).toEqual([]);
   });
 
+  it("filters --from and --to by the day in TZ, the app's days, not by the day in UTC", async () => {
+    const register = openRegister(path);
+    try {
+      // EXC-0004 and EXC-0005 are asked late in the evening UTC: in Berlin it is already the next day.
+      for (const at of ['2026-11-25T23:30:00Z', '2026-11-26T23:30:00Z']) fileRequest(buildContext(register, { clock: () => new Date(at) }), { title: `Asked at ${at}` });
+    } finally {
+      register.close();
+    }
+    const ids = async (tz: string | undefined, ...range: string[]) => {
+      const { code, out } = await runCapturing(['export', '--format', 'json', ...range], { DATABASE_PATH: path, TZ: tz });
+      expect(code).toBe(0);
+      return (JSON.parse(out) as { id: string }[]).map((r) => r.id);
+    };
+    const nov26 = ['--from', '2026-11-26', '--to', '2026-11-26'];
+    expect(await ids('Europe/Berlin', ...nov26)).toEqual(['EXC-0004']);
+    expect(await ids('UTC', ...nov26)).toEqual(['EXC-0005']);
+    expect(await ids(undefined, ...nov26)).toEqual(['EXC-0005']);
+    expect(await ids('America/Los_Angeles', '--to', '2026-11-25')).toEqual(['EXC-0001', 'EXC-0002', 'EXC-0003', 'EXC-0004']);
+    expect(await ids('Europe/Berlin', '--from', '2026-11-27')).toEqual(['EXC-0005']);
+
+    const refused = await runCapturing(['export', '--from', '2026-11-26'], { DATABASE_PATH: path, TZ: 'Mars/Olympus' });
+    expect(refused).toEqual({ code: 2, out: '', err: 'TZ: must be an IANA time zone such as Europe/Berlin\n' });
+  });
+
   it.each([
     [['export', '--format', 'xml']],
     [['export', '--status', 'sleeping']],
