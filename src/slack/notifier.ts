@@ -37,7 +37,7 @@ export interface NotifierDeps {
   cards: CardContext;
   /** Slack allows about one message per second per channel; posts to one channel are spaced this far apart. */
   channelSpacingMs?: number;
-  /** Real elapsed time and waiting, for that spacing; replaceable in tests. */
+  /** Real elapsed time and waiting (only once every row left is in a channel cooling down), for that spacing; replaceable in tests. */
   monotonic?: () => number;
   sleep?: (ms: number) => Promise<void>;
 }
@@ -118,6 +118,13 @@ function orderingKey(notification: Notification): string {
 /** Thrown instead of posting once stop() has begun: the row stays pending, with no attempt counted against it. */
 class DeliveryStopped extends Error {}
 
+/** Thrown instead of posting too soon after the channel's last post: the row waits its turn, with no attempt counted. */
+class ChannelCooling extends Error {
+  constructor(readonly until: number) {
+    super('the channel is cooling down');
+  }
+}
+
 /** How long stop() waits for a call already with Slack before it leaves it (and its row) behind. */
 const STOP_WAIT_MS = 3000;
 
@@ -129,14 +136,40 @@ export function createNotifier(deps: NotifierDeps): Notifier {
   const monotonic = deps.monotonic ?? (() => performance.now());
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   const lastPostAt = new Map<string, number>();
+  // A person's DM channel, once opened, so that a DM to someone just written to waits without asking Slack again.
+  const dmChannels = new Map<string, string>();
+  let interruptPause: (() => void) | undefined;
   // Once stopping, nothing new is claimed or posted, and what is left stays in the outbox for the next start.
   const loop = createDeliveryLoop({ runOnce, logger, failure: 'notification delivery failed' });
   const claimed = new Set<number>();
 
-  /** Posts a message, keeping at least `spacingMs` between two posts to the same channel. */
+  /** When the channel may be posted to again, if not yet. */
+  function coolingUntil(channel: string | undefined): number | undefined {
+    const last = channel === undefined ? undefined : lastPostAt.get(channel);
+    return last !== undefined && monotonic() - last < spacingMs ? last + spacingMs : undefined;
+  }
+
+  /** Where a notification will be posted, when that is known without loading anything. */
+  function destination(notification: Notification): string | undefined {
+    switch (notification.kind) {
+      case 'post_card':
+      case 'channel_post':
+      case 'informal_pointer':
+        return notification.channel;
+      case 'direct_message':
+      case 'reminder_digest':
+      case 'expiry_digest':
+      case 'checkin_question':
+        return dmChannels.get(notification.recipientId);
+      default:
+        return undefined;
+    }
+  }
+
+  /** Posts a message, keeping at least `spacingMs` between two posts to the same channel: one too soon is not sent. */
   async function post(args: webApi.ChatPostMessageArguments): Promise<webApi.ChatPostMessageResponse> {
-    const last = lastPostAt.get(args.channel);
-    if (last !== undefined && monotonic() - last < spacingMs) await sleep(spacingMs - (monotonic() - last));
+    const cooling = coolingUntil(args.channel);
+    if (cooling !== undefined) throw new ChannelCooling(cooling);
     if (loop.stopping()) throw new DeliveryStopped();
     lastPostAt.set(args.channel, monotonic());
     return client.chat.postMessage(args);
@@ -191,7 +224,9 @@ export function createNotifier(deps: NotifierDeps): Notifier {
 
   async function postDirect(recipientId: string, message: SlackMessage): Promise<webApi.ChatPostMessageResponse> {
     const opened = await client.conversations.open({ users: recipientId });
-    return post({ channel: opened.channel?.id ?? recipientId, ...message, unfurl_links: false, unfurl_media: false });
+    const channel = opened.channel?.id ?? recipientId;
+    dmChannels.set(recipientId, channel);
+    return post({ channel, ...message, unfurl_links: false, unfurl_media: false });
   }
 
   /** An older question loses its buttons before the next is asked; one Slack no longer has is left as it is. */
@@ -319,11 +354,40 @@ export function createNotifier(deps: NotifierDeps): Notifier {
     });
   }
 
+  /** Waits until `ms` have passed, or less when something new is queued (wake) or the notifier stops. */
+  function pause(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      interruptPause = resolve;
+      void sleep(Math.max(0, ms)).then(resolve);
+    }).finally(() => {
+      interruptPause = undefined;
+    });
+  }
+
+  /**
+   * Passes over the outbox until nothing is left that can go: a row for a channel that is cooling down waits (with
+   * what is queued behind it for the same message, person or channel) while every other channel and DM goes on.
+   */
   async function runOnce(): Promise<number> {
+    let delivered = 0;
+    for (;;) {
+      const pass = await deliverPass();
+      delivered += pass.delivered;
+      if (pass.coolingUntil === undefined || loop.stopping()) return delivered;
+      await pause(pass.coolingUntil - monotonic());
+    }
+  }
+
+  async function deliverPass(): Promise<{ delivered: number; coolingUntil?: number }> {
     const now = clock();
-    if (now.getTime() < pausedUntil) return 0;
+    if (now.getTime() < pausedUntil) return { delivered: 0 };
     const blocked = new Set<string>();
     let delivered = 0;
+    let soonest: number | undefined;
+    const waitFor = (key: string, until: number) => {
+      blocked.add(key);
+      soonest = Math.min(soonest ?? until, until);
+    };
     for (const row of pendingOutbox(db)) {
       if (loop.stopping()) break;
       const notification = JSON.parse(row.payload) as Notification;
@@ -331,6 +395,11 @@ export function createNotifier(deps: NotifierDeps): Notifier {
       if (blocked.has(key)) continue;
       if (row.nextAttemptAt > now.toISOString()) {
         blocked.add(key);
+        continue;
+      }
+      const cooling = coolingUntil(destination(notification));
+      if (cooling !== undefined) {
+        waitFor(key, cooling);
         continue;
       }
       // Another process on the same register may be delivering this row right now.
@@ -348,23 +417,34 @@ export function createNotifier(deps: NotifierDeps): Notifier {
           releaseClaims(db, [row.id]);
           break;
         }
+        if (error instanceof ChannelCooling) {
+          releaseClaims(db, [row.id]);
+          waitFor(key, error.until);
+          continue;
+        }
         recordFailure(row, error);
         blocked.add(key);
-        if (isRateLimited(error)) break;
+        if (isRateLimited(error)) return { delivered };
       } finally {
         claimed.delete(row.id);
       }
     }
-    return delivered;
+    return { delivered, coolingUntil: soonest };
   }
 
   return {
     deliverDue: loop.deliverDue,
-    wake: loop.wake,
+    // Something new goes out now, not after the wait for a channel that is cooling down.
+    wake() {
+      interruptPause?.();
+      loop.wake();
+    },
     idle: loop.idle,
     start: loop.start,
     async stop() {
-      await loop.stop(STOP_WAIT_MS);
+      const stopped = loop.stop(STOP_WAIT_MS);
+      interruptPause?.();
+      await stopped;
       // Whatever this process still holds goes back to the outbox now, not when the claim would lapse.
       releaseClaims(db, [...claimed]);
     },

@@ -56,6 +56,8 @@ export interface HarnessOptions {
   socketMode?: boolean;
   /** Runs before the app first starts, e.g. to make Slack fail its start-up calls. */
   beforeStart?: (standIn: SlackStandIn) => void;
+  /** Spacing between two posts to one channel; 0 (none) unless a test measures Slack's pace. */
+  channelSpacingMs?: number;
 }
 
 export const DEFAULT_POLICIES = [
@@ -97,7 +99,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const logs: string[] = [];
   const logger = createLogger('debug', (line) => logs.push(line));
   const boot = (schedule = options.schedule ?? false) =>
-    startApplication(config, { clock: () => clock.now, logger, deliveryIntervalMs: 20, schedule, channelSpacingMs: 0, socketModeBackoff: { initialMs: 50, maxMs: 400 } });
+    startApplication(config, { clock: () => clock.now, logger, deliveryIntervalMs: 20, schedule, channelSpacingMs: options.channelSpacingMs ?? 0, socketModeBackoff: { initialMs: 50, maxMs: 400 } });
   options.beforeStart?.(standIn);
 
   let app = await boot();

@@ -147,6 +147,39 @@ describe('the notifier', () => {
     expect(waits.every((ms) => ms > 0 && ms <= 1000)).toBe(true);
   });
 
+  it('does not hold the triage card back behind a flood in another channel: that channel alone waits its turn (issue 10 §5)', async () => {
+    for (let i = 0; i < 5; i++) {
+      const pointer = { kind: 'informal_pointer', channel: 'C0WAIVERS', threadTs: `1790000000.00010${i}`, askId: i + 1, askedBy: `U0ASKER${i}` };
+      t.ctx.db.insert(outbox).values({ kind: 'informal_pointer', payload: JSON.stringify(pointer), nextAttemptAt: NOW.toISOString(), createdAt: NOW.toISOString() }).run();
+    }
+    fileRequest(t.ctx, { owner: REQUESTER });
+    let elapsed = 0;
+    const slack = fakeSlack(() => undefined);
+    const posts: { channel: unknown; at: number }[] = [];
+    const original = slack.client.chat.postMessage;
+    slack.client.chat.postMessage = (async (args: Record<string, unknown>) => {
+      posts.push({ channel: args.channel, at: elapsed });
+      elapsed += 5;
+      return original(args as never);
+    }) as never;
+    const delivered = await notifier(slack.client, {
+      channelSpacingMs: 1000,
+      monotonic: () => elapsed,
+      sleep: async (ms) => {
+        elapsed += ms;
+      },
+    }).deliverDue();
+    expect(delivered).toBe(7);
+    const card = posts.find((p) => p.channel === APPROVALS_CHANNEL)!;
+    expect(card.at).toBeLessThan(1000);
+    const flood = posts.filter((p) => p.channel === 'C0WAIVERS').map((p) => p.at);
+    expect(flood).toHaveLength(5);
+    for (let i = 1; i < flood.length; i++) expect(flood[i]! - flood[i - 1]!).toBeGreaterThanOrEqual(1000);
+    // The pointers keep their order in their channel.
+    const threads = slack.calls.filter((c) => c.args.channel === 'C0WAIVERS').map((c) => c.args.thread_ts);
+    expect(threads).toEqual([0, 1, 2, 3, 4].map((i) => `1790000000.00010${i}`));
+  });
+
   it('leaves a row alone while another process holds its delivery claim', async () => {
     fileRequest(t.ctx, { owner: REQUESTER });
     t.ctx.db.update(outbox).set({ claimedUntil: new Date(now.getTime() + 30_000).toISOString() }).run();
