@@ -73,7 +73,7 @@ figures.exportCsvMegabytes = Number((bytes / 1e6).toFixed(1));
 let events = 0;
 figures.auditVerifyMs = once(() => {
   const verdict = verifyAuditChain(register.db);
-  if (!verdict.ok) throw new Error(`the generated chain is broken at ${verdict.eventId}`);
+  if (!verdict.ok) throw new Error(`the generated chain is broken at ${verdict.broken?.eventId}`);
   events = verdict.events;
 });
 figures.auditEvents = events;

@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import { LogLevel, type App } from '@slack/bolt';
-import type { Config } from './config';
+import { ConfigError, type Config } from './config';
+import { sealAuditTrail, useAuditKey } from './db/audit-chain';
 import { openRegister, type Register } from './db/client';
 import { createLogger, withoutLogFields, type StructuredLogger } from './logger';
 import { createServiceContext, type Clock, type ServiceContext } from './services/context';
@@ -45,6 +46,12 @@ export async function startApplication(config: Config, options: ApplicationOptio
   const clock = options.clock ?? (() => new Date());
   const logger = options.logger ?? createLogger(config.logLevel);
   const register = openRegister(config.databasePath);
+  useAuditKey(register.db, config.auditKey);
+  const keyProblem = sealAuditTrail(register.db, clock());
+  if (keyProblem) {
+    register.close();
+    throw new ConfigError([keyProblem]);
+  }
   const services = createServiceContext(register.db, clock, config);
   const cards = {
     approverIds: [...config.roles.approvers],

@@ -99,6 +99,8 @@ export const Environment = z.object({
       .refine((url) => !/^[a-z][a-z0-9+.-]*:\/\/[^/?#]*@/i.test(url), { error: 'must not carry a user name or password (https://user:pass@…); remove them, the deliveries are signed with EXCEPTIONS_WEBHOOK_SECRET' })
       .optional(),
     EXCEPTIONS_WEBHOOK_SECRET: z.string().min(16, { error: 'must be at least 16 characters' }).optional(),
+    // 32 characters of `openssl rand -hex 32` are 128 bits; a shorter key is a password someone could guess offline.
+    AUDIT_HMAC_KEY: z.string().min(32, { error: 'must be at least 32 characters; make one with: openssl rand -hex 32' }).optional(),
     TZ: z.string().default('UTC').refine(isTimeZone, { error: 'must be an IANA time zone such as Europe/Berlin' }),
     METRICS_CRON: scheduleOn('0 9 * * 1', { dayOfMonth: range(1, 31), month: range(1, 12), dayOfWeek: [1] }, METRICS_SCHEDULE_ERROR),
     EXPIRY_CRON: schedule('0 * * * *'),
@@ -124,6 +126,8 @@ export interface Config {
     metricsHour: number;
   };
   webhook?: { url: string; secret: string };
+  /** Seals every audit event (HMAC-SHA256), so a trail recomputed without it fails `audit verify`. */
+  auditKey?: string;
   timeZone: string;
   schedules: { metrics: string; expiry: string; review: string };
   logLevel: 'debug' | 'info' | 'warn' | 'error';
@@ -262,6 +266,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       metricsHour: firstHour(e.METRICS_CRON),
     },
     webhook: e.EXCEPTIONS_WEBHOOK_URL && e.EXCEPTIONS_WEBHOOK_SECRET ? { url: e.EXCEPTIONS_WEBHOOK_URL, secret: e.EXCEPTIONS_WEBHOOK_SECRET } : undefined,
+    auditKey: e.AUDIT_HMAC_KEY,
     timeZone: e.TZ,
     schedules: { metrics: e.METRICS_CRON, expiry: e.EXPIRY_CRON, review: e.REVIEW_CRON },
     logLevel: e.LOG_LEVEL,

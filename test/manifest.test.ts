@@ -166,6 +166,8 @@ const SCOPES_FOR_CALL: Readonly<Record<string, readonly string[]>> = {
   'conversations.open': ['im:write'],
   // Either of the approvals and committee channels may be private.
   'conversations.info': ['channels:read', 'groups:read'],
+  // `audit verify --slack` reads the weekly posts back from the committee channel, public or private.
+  'conversations.history': ['channels:history', 'groups:history'],
   'users.info': ['users:read'],
   'files.getUploadURLExternal': ['files:write'],
   'files.completeUploadExternal': ['files:write'],

@@ -2,11 +2,13 @@ import { accessSync, closeSync, constants, fchmodSync, lstatSync, openSync, read
 import { dirname } from 'node:path';
 import { sql } from 'drizzle-orm';
 import { z } from 'zod';
-import { auditTrail, verifyAuditChain } from '../db/audit-chain';
+import { auditTrail, useAuditKey } from '../db/audit-chain';
 import { openRegister, RegisterUnavailableError, type OpenMode, type Register } from '../db/client';
 import { DomainError, isDomainError } from '../domain/errors';
 import { EXCEPTION_STATUSES, parseExceptionRef, STATUS_LABELS } from '../domain/exception';
 import { ConfigError, Environment, loadConfig } from '../config';
+import { parseAnchorFile } from '../domain/audit-anchor';
+import { verifyAudit, type AuditVerifyOptions } from './audit-verify';
 import { isCalendarDate } from '../domain/calendar';
 import { refuseTimeBeforeLastRun, runJobs } from '../jobs/run-jobs';
 import { createServiceContext } from '../services/context';
@@ -71,9 +73,26 @@ instant, even while the app keeps writing; redirect it to a file:
   exceptions export --format csv > register.csv`,
   },
   audit: {
-    forms: [['audit verify', "check the audit trail's hash chain; exits 1 at the first event that was edited, deleted or reordered"]],
+    forms: [
+      [
+        'audit verify [--anchors FILE] [--slack]',
+        "check the audit trail's hash chain, its head against anchors kept outside the register, and every exception's rows against its events; exits 1 naming each problem",
+      ],
+    ],
     details: `Every change to the register writes an audit event that carries the hash of the one before, so an
-edited, deleted or reordered event breaks the chain where it happened. Exits 0 when the chain holds.`,
+edited, deleted or reordered event breaks the chain where it happened. With AUDIT_HMAC_KEY (the app's)
+every seal is checked too. Each exception is then replayed from its events and compared with its rows
+(status, expiry, owner, risk, decisions, renewals...): every difference is named.
+
+An anchor is the chain's head at one moment: how many events there were and the last one's hash. Each
+weekly committee post shows one ("Audit trail anchor: COUNT HASH"); a trail cut short or recomputed
+since no longer matches it.
+  --anchors FILE  anchors an admin keeps, one a line: COUNT HASH as the post shows it (anything after the
+                  hash is a note), or JSON such as {"count": 1234, "hash": "..."}; # starts a comment.
+                  Give it more than once for several files.
+  --slack         read the weekly posts back from COMMITTEE_CHANNEL (needs SLACK_BOT_TOKEN and the app
+                  in that channel). Only the app's own posts count.
+Exits 0 when everything holds.`,
   },
   backup: {
     forms: [['backup FILE', 'a consistent copy of the register, safe while the app runs']],
@@ -143,7 +162,14 @@ function commandHelp(name: CommandName): string {
   return `Usage:\n${formList(COMMANDS[name].forms, 'exceptions ')}\n\n${COMMANDS[name].details}\n\n${FOOTER}`;
 }
 
-const CliEnvironment = z.object({ DATABASE_PATH: z.string().min(1).default('./data/exceptions.db') });
+const unsetIfEmpty = <T extends z.ZodType>(schema: T) => z.preprocess((value) => (value === '' ? undefined : value), schema);
+
+const CliEnvironment = z.object({
+  DATABASE_PATH: z.string().min(1, { error: 'must be a file path' }).default('./data/exceptions.db'),
+  // Every command that writes seals its events with the app's key, and audit verify checks the seals with it.
+  AUDIT_HMAC_KEY: unsetIfEmpty(Environment.shape.AUDIT_HMAC_KEY),
+  TZ: unsetIfEmpty(Environment.shape.TZ),
+});
 
 class UsageError extends Error {}
 
@@ -302,9 +328,34 @@ async function backupTo(open: () => Register, file: string, out: Streams['out'])
 
 const count = (n: number, one: string) => `${n} ${n === 1 ? one : `${one}s`}`;
 
-function ordinal(n: number): string {
-  const teen = n % 100 >= 11 && n % 100 <= 13;
-  return `${n}${teen ? 'th' : (['th', 'st', 'nd', 'rd'][n % 10] ?? 'th')}`;
+/** `--slack` reads the weekly posts back with the app's own token, from the channel it posts them in. */
+function committeeChannel(env: Record<string, string | undefined>): AuditVerifyOptions['committee'] {
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const parsed = Environment.pick({ SLACK_BOT_TOKEN: true, COMMITTEE_CHANNEL: true, SLACK_API_URL: true }).safeParse(present);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${String(issue.path[0])}: ${present[String(issue.path[0])] === undefined ? 'is required but not set' : issue.message}`);
+    throw new UsageError(`audit verify --slack reads the committee channel with the app's bot token:\n${problems.join('\n')}`);
+  }
+  const { SLACK_BOT_TOKEN: botToken, COMMITTEE_CHANNEL: channel, SLACK_API_URL: url } = parsed.data;
+  return { botToken, channel, apiUrl: url.endsWith('/') ? url : `${url}/` };
+}
+
+async function auditVerify(open: () => Register, args: string[], env: Record<string, string | undefined>, out: Streams['out']): Promise<void> {
+  const [sub, ...options] = args;
+  if (sub !== 'verify') throw new UsageError('Use "audit verify", with --anchors FILE or --slack to check against anchors.');
+  const files: string[] = [];
+  let slack = false;
+  for (let i = 0; i < options.length; i++) {
+    const [option, value] = [options[i], options[i + 1]];
+    if (option === '--slack') slack = true;
+    else if (option === '--anchors' && value !== undefined) files.push(options[++i]!);
+    else throw new UsageError(`Unknown or incomplete option "${option ?? ''}". Use: audit verify [--anchors FILE] [--slack]`);
+  }
+  const { AUDIT_HMAC_KEY: key, TZ: timeZone } = CliEnvironment.parse(env);
+  const committee = slack ? committeeChannel(env) : undefined;
+  // Read before the register is opened: a mistyped file name checks nothing.
+  const anchors = files.flatMap((file) => parseAnchorFile(readText(file), file));
+  await verifyAudit(open().db, { key, timeZone, anchors, committee }, out);
 }
 
 function importCatalogue(open: () => Register, args: string[], out: Streams['out']): void {
@@ -390,17 +441,8 @@ function run(command: CommandName, rest: string[], open: () => Register, out: St
       return;
     case 'export':
       return exportTo(open, rest, env, out);
-    case 'audit': {
-      if (rest[0] !== 'verify') throw new UsageError('Use "audit verify".');
-      const verdict = verifyAuditChain(open().db);
-      if (verdict.ok) {
-        if (verdict.events === 0) out.write('The audit trail is empty: nothing has been recorded yet.\n');
-        else out.write(`The audit trail is intact: ${count(verdict.events, 'event')}${verdict.events > 1 ? ', each linked to the one before' : ''}.\n`);
-        return;
-      }
-      const what = verdict.problem === 'edited' ? 'was changed after it was written' : 'does not follow the event before it: an event was deleted or the order changed';
-      throw new DomainError('conflict', `The audit trail is broken at event ${verdict.eventId} (the ${ordinal(verdict.events)}): it ${what}.`);
-    }
+    case 'audit':
+      return auditVerify(open, rest, env, out);
     case 'backup': {
       const file = rest[0];
       if (!file) throw new UsageError('backup needs a file to write: exceptions backup register-2026-11-25.db');
@@ -429,7 +471,7 @@ const OPEN_MODES: Partial<Record<CommandName, OpenMode>> = { list: 'read', show:
 export async function runCli(args: string[], env: Record<string, string | undefined>, streams: Streams): Promise<number> {
   const parsedEnv = CliEnvironment.safeParse(env);
   if (!parsedEnv.success) {
-    streams.err.write('DATABASE_PATH: must be a file path\n');
+    streams.err.write(`${parsedEnv.error.issues.map((issue) => `${String(issue.path[0])}: ${issue.message}`).join('\n')}\n`);
     return 2;
   }
   const [command = 'help', ...rest] = args;
@@ -440,7 +482,12 @@ export async function runCli(args: string[], env: Record<string, string | undefi
   let register: Register | undefined;
   // Opened by the command that needs it, so help, a usage error or an unreadable file never creates a register.
   const mode = (isCommand(command) && OPEN_MODES[command]) || 'write';
-  const open = () => (register ??= openRegister(parsedEnv.data.DATABASE_PATH, mode));
+  const open = () => {
+    if (register) return register;
+    register = openRegister(parsedEnv.data.DATABASE_PATH, mode);
+    useAuditKey(register.db, parsedEnv.data.AUDIT_HMAC_KEY);
+    return register;
+  };
   try {
     if (HELP_FLAGS.includes(command)) showHelp(undefined, streams.out);
     else if (!isCommand(command)) throw new UsageError(`Unknown command "${command}". Run "exceptions help" for the list of commands.`);

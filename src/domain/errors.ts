@@ -9,6 +9,12 @@ export const DOMAIN_ERROR_CODES = [
   'invalid_request',
   'invalid_assessment',
   'expiry_passed',
+  /** The audit trail is sealed with AUDIT_HMAC_KEY and this process has no key, or another one. */
+  'audit_key',
+  /** `audit verify` found the trail, the register or an anchor not as they should be. */
+  'audit_broken',
+  /** The anchors to check against could not be read back from Slack. */
+  'anchors_unavailable',
   'stale',
 ] as const;
 export type DomainErrorCode = (typeof DOMAIN_ERROR_CODES)[number];

@@ -1,5 +1,6 @@
 import { outbox } from '../db/schema';
 import type { Tx } from '../db/client';
+import type { AuditAnchor } from '../domain/audit-anchor';
 import type { Metrics } from '../domain/metrics';
 
 export const CARDS = ['triage', 'approval'] as const;
@@ -33,7 +34,8 @@ export type Notification =
   | { kind: 'channel_post'; channel: string; message: 'expiry_summary'; exceptionIds: number[]; expiredOn?: Record<number, string> }
   | { kind: 'channel_post'; channel: string; message: 'checkin_alert'; exceptionIds: number[]; reason: 'answered_no' | 'no_answer' }
   | { kind: 'channel_post'; channel: string; message: 'stall_escalation'; exceptionIds: number[]; workingDays: number }
-  | { kind: 'channel_post'; channel: string; message: 'weekly_metrics'; metrics: Metrics }
+  /** `anchor`: the audit chain's head when the post was made, for `audit verify` to check against later. */
+  | { kind: 'channel_post'; channel: string; message: 'weekly_metrics'; metrics: Metrics; anchor?: AuditAnchor }
   | { kind: 'channel_post'; channel: string; message: 'review_summary'; quarter: string; counts: Record<string, number>; overdue: number }
   | { kind: 'channel_post'; channel: string; message: 'review_overdue' | 'review_register'; quarter: string; exceptionIds: number[] };
 

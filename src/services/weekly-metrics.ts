@@ -72,8 +72,10 @@ export function postWeeklyMetrics(ctx: ServiceContext, now: Date): string | unde
       const metrics = gatherMetrics(ctx, now);
       const at = ctx.clock().toISOString();
       tx.insert(metricSnapshots).values({ week, active: metrics.active, overOneEighty: metrics.overOneEighty, figures: JSON.stringify(metrics), takenAt: at }).run();
-      appendAuditEvent(tx, { exceptionId: null, actorId: SCHEDULER_ACTOR, kind: 'metrics.posted', payload: { week, active: metrics.active }, occurredAt: at });
-      queueNotifications(tx, [{ kind: 'channel_post', channel: ctx.channels.committee, message: 'weekly_metrics', metrics }], ctx.clock());
+      const posted = appendAuditEvent(tx, { exceptionId: null, actorId: SCHEDULER_ACTOR, kind: 'metrics.posted', payload: { week, active: metrics.active }, occurredAt: at });
+      // The chain's head, this very event, goes out with the post: a copy of it outside the register.
+      const anchor = { count: posted.id, hash: posted.hash };
+      queueNotifications(tx, [{ kind: 'channel_post', channel: ctx.channels.committee, message: 'weekly_metrics', metrics, anchor }], ctx.clock());
       return `${week}: ${metrics.active} active`;
     },
     { behavior: 'immediate' },

@@ -194,7 +194,7 @@ export function createNotifier(deps: NotifierDeps): Notifier {
 
   function channelMessage(notification: Extract<Notification, { kind: 'channel_post' }>): SlackMessage | undefined {
     if (notification.message === 'review_summary') return reviewSummary(notification.quarter, notification.counts, notification.overdue);
-    if (notification.message === 'weekly_metrics') return metricsMessage(notification.metrics);
+    if (notification.message === 'weekly_metrics') return metricsMessage(notification.metrics, notification.anchor);
     const listed = records(notification.exceptionIds);
     if (listed.length === 0) return undefined;
     switch (notification.message) {

@@ -134,9 +134,10 @@ describe('a file the CLI cannot use is one line, not a stack trace', () => {
 describe('counts read as English', () => {
   it('one event is "1 event"; an empty trail says so', async () => {
     await cli('migrate');
-    expect((await cli('audit', 'verify')).out).toBe('The audit trail is empty: nothing has been recorded yet.\n');
+    expect((await cli('audit', 'verify')).out).toBe('The audit trail is empty: nothing has been recorded yet.\nThe register holds no exception yet.\n');
     writeFileSync(join(dir, 'one.csv'), 'key,title\nMFA-01,Multi-factor authentication\n');
     expect((await cli('policies', 'import', join(dir, 'one.csv'))).out).toMatch(/: 1 new, 0 updated\.\n$/);
-    expect(await cli('audit', 'verify')).toEqual({ code: 0, out: 'The audit trail is intact: 1 event.\n', err: '' });
+    expect(await cli('audit', 'verify')).toMatchObject({ code: 0, err: '' });
+    expect((await cli('audit', 'verify')).out).toMatch(/^The audit trail is intact: 1 event\.\n.*\nThe register holds no exception yet\.\n$/);
   });
 });

@@ -70,9 +70,9 @@ describe('migration 0005: event uids and an insert that can only append', () => 
       expect(rows.every((row) => /^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/.test(row.uid) && row.keyed === 0)).toBe(true);
       // The variant digit is the one the SQL computes with instr() and the code with parseInt(): all four occur here.
       expect(new Set(rows.map((row) => row.uid[19]))).toEqual(new Set(['8', '9', 'a', 'b']));
-      expect(verifyAuditChain(register.db)).toEqual({ ok: true, events: 12 });
+      expect(verifyAuditChain(register.db)).toMatchObject({ ok: true, events: 12 });
       importPolicies(register.db, () => new Date(at), 'key,title\nMFA-01,Multi-factor authentication', 'U0SEC1');
-      expect(verifyAuditChain(register.db)).toEqual({ ok: true, events: 13 });
+      expect(verifyAuditChain(register.db)).toMatchObject({ ok: true, events: 13 });
       const triggers = register.sqlite.prepare("select name from sqlite_master where type = 'trigger' order by name").all();
       expect(triggers).toEqual([{ name: 'audit_events_append_only' }, { name: 'audit_events_no_delete' }, { name: 'audit_events_no_update' }]);
     } finally {

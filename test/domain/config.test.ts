@@ -142,6 +142,12 @@ describe('loadConfig (SPEC §4 Environment)', () => {
     expect(problemsOf({ ...VALID, COMMITTEE_IDS: ' , ' })).toContainEqual(expect.stringMatching(/^COMMITTEE_IDS: \S/));
   });
 
+  it('AUDIT_HMAC_KEY: unset by default, taken when 32 characters or more, refused in one line when shorter', () => {
+    expect(loadConfig(VALID).auditKey).toBeUndefined();
+    expect(loadConfig({ ...VALID, AUDIT_HMAC_KEY: 'k'.repeat(32) }).auditKey).toBe('k'.repeat(32));
+    expect(problemsOf({ ...VALID, AUDIT_HMAC_KEY: 'k'.repeat(31) })).toEqual(['AUDIT_HMAC_KEY: must be at least 32 characters; make one with: openssl rand -hex 32']);
+  });
+
   it('a webhook URL without its secret names the secret', () => {
     const problems = problemsOf({ ...VALID, EXCEPTIONS_WEBHOOK_URL: 'https://hooks.example.com/exceptions' });
     expect(problems).toHaveLength(1);

@@ -35,8 +35,8 @@ export interface SlackStandIn {
   addUser(user: SlackUser): void;
   /** Adds or replaces a channel conversations.info knows; C0APPROVALS and C0COMMITTEE are known from the start. */
   addChannel(channel: SlackChannel): void;
-  /** Takes a scope from the bot token until reset(): conversations.info then answers missing_scope, as Slack does. */
-  revokeScope(scope: 'channels:read' | 'groups:read'): void;
+  /** Takes a scope from the bot token until reset(): conversations.info or .history then answers missing_scope, as Slack does. */
+  revokeScope(scope: 'channels:read' | 'groups:read' | 'channels:history' | 'groups:history'): void;
   user(id: string): SlackUser | undefined;
   /** Records a message written by a person (not the bot), e.g. the origin of a thread reply or a shortcut. */
   seedMessage(message: { channel: string; user: string; text?: string; ts?: string; threadTs?: string; blocks?: unknown[] }): StoredMessage;
@@ -219,6 +219,7 @@ class StandIn implements SlackStandIn {
     'conversations.open': (a) => this.openConversation(a),
     'users.info': (a) => this.usersInfo(a),
     'conversations.info': (a) => this.conversationInfo(a),
+    'conversations.history': (a) => this.conversationHistory(a),
     'files.getUploadURLExternal': (a) => this.getUploadUrl(a),
     'files.completeUploadExternal': (a) => this.completeUpload(a),
   };
@@ -289,7 +290,7 @@ class StandIn implements SlackStandIn {
     this.channels.set(channel.id, { ...channel });
   }
 
-  revokeScope(scope: 'channels:read' | 'groups:read'): void {
+  revokeScope(scope: 'channels:read' | 'groups:read' | 'channels:history' | 'groups:history'): void {
     this.revokedScopes.add(scope);
   }
 
@@ -737,6 +738,22 @@ class StandIn implements SlackStandIn {
   }
 
   // ---- conversations, users -------------------------------------------------------------
+
+  /** Top-level messages, newest first, a page at a time; the bot must be in the channel, as Slack requires. */
+  private conversationHistory(args: Args): Reply {
+    const id = stringArg(args, 'channel');
+    const channel = id === undefined ? undefined : this.channels.get(id);
+    const needed = channel?.isPrivate ? 'groups:history' : 'channels:history';
+    if (this.revokedScopes.has(needed)) throw new Refusal('missing_scope', undefined, { needed });
+    if (!channel) throw new Refusal('channel_not_found');
+    if (channel.isMember === false) throw new Refusal('not_in_channel');
+    const limit = Math.min(Math.max(Number(stringArg(args, 'limit') ?? 100) || 100, 1), 999);
+    const from = Number(stringArg(args, 'cursor')?.replace(/^page:/, '') ?? 0);
+    const newestFirst = this.messages(channel.id).filter((m) => !m.threadTs || m.threadTs === m.ts).reverse();
+    const page = newestFirst.slice(from, from + limit);
+    const more = from + limit < newestFirst.length;
+    return { messages: page.map((m) => this.messageJson(m)), has_more: more, response_metadata: { next_cursor: more ? `page:${from + limit}` : '' } };
+  }
 
   private openConversation(args: Args): Reply {
     const channelArg = stringArg(args, 'channel');

@@ -1,4 +1,5 @@
 import type { types } from '@slack/bolt';
+import { formatAnchor, POSTED_ANCHOR_LABEL, type AuditAnchor } from '../../domain/audit-anchor';
 import { AGE_BUCKETS, type Metrics } from '../../domain/metrics';
 import type { SlackMessage } from './exception-cards';
 import { escapeMrkdwn, plainText, slackDate } from './mrkdwn';
@@ -19,8 +20,11 @@ const TREND_WORDS: Record<Metrics['trend'], string> = {
   'not enough history': 'not enough history yet (it needs a snapshot from a quarter ago)',
 };
 
-/** The weekly post and `/exception metrics`: the four figures the committee reviews, then what is waiting. */
-export function metricsMessage(metrics: Metrics): SlackMessage {
+/**
+ * The weekly post and `/exception metrics`: the four figures the committee reviews, then what is waiting. The weekly
+ * post also carries the audit chain's head, so the channel keeps a copy of it that the register cannot rewrite.
+ */
+export function metricsMessage(metrics: Metrics, anchor?: AuditAnchor): SlackMessage {
   const ages = AGE_BUCKETS.map((bucket) => `${bucket} days: *${metrics.ages[bucket]}*`).join(' · ');
   const policies = metrics.topPolicies.length > 0
     ? metrics.topPolicies.map((p) => `${escapeMrkdwn(p.key)}: ${p.active}${p.many ? ' :warning: (a policy with this many exceptions is a wish, not a policy)' : ''}`).join('\n')
@@ -45,6 +49,14 @@ export function metricsMessage(metrics: Metrics): SlackMessage {
           },
         ],
       },
+      ...(anchor
+        ? [
+            {
+              type: 'context' as const,
+              elements: [{ type: 'mrkdwn' as const, text: `${POSTED_ANCHOR_LABEL} \`${formatAnchor(anchor)}\` (events so far, and the last one's hash: keep a copy; \`exceptions audit verify\` checks the register against it)` }],
+            },
+          ]
+        : []),
     ],
   };
 }
