@@ -14,3 +14,16 @@ const INFORMAL_ASK_PATTERNS: readonly RegExp[] = [
 export function looksLikeInformalAsk(text: string): boolean {
   return INFORMAL_ASK_PATTERNS.some((pattern) => pattern.test(text));
 }
+
+/**
+ * How many pointers a watched channel gets in an hour, and how many one person does (in any watched channel): a
+ * busy channel sees the way to the formal process a few times, not a bot answering every message, and someone
+ * asking in several threads has been shown it once. Past either limit the ask gets no pointer; the command and the
+ * message shortcut still work.
+ */
+export const POINTER_LIMITS = { window: 60 * 60_000, perChannel: 5, perPerson: 1 } as const;
+
+/** Whether one more pointer may go, given how many went in the last window to the ask's channel and to its author. */
+export function mayPoint(sentInWindow: { toChannel: number; toPerson: number }): boolean {
+  return sentInWindow.toChannel < POINTER_LIMITS.perChannel && sentInWindow.toPerson < POINTER_LIMITS.perPerson;
+}

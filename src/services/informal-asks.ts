@@ -1,6 +1,6 @@
-import { eq } from 'drizzle-orm';
+import { and, count, eq, gt } from 'drizzle-orm';
 import { informalAsks } from '../db/schema';
-import { looksLikeInformalAsk } from '../domain/informal-asks';
+import { looksLikeInformalAsk, mayPoint, POINTER_LIMITS } from '../domain/informal-asks';
 import type { ServiceContext } from './context';
 import { queueNotifications } from './notifications';
 
@@ -14,7 +14,8 @@ export interface ChannelMessage {
 
 /**
  * A message in a watched channel that asks for an exception informally gets one pointer to the formal process per
- * thread, however often it is asked there and however often Slack delivers the event.
+ * thread, however often it is asked there and however often Slack delivers the event, and only while its channel
+ * and its author are within the pointer limits (POINTER_LIMITS). An ask past them is not recorded.
  */
 export function noteInformalAsk(ctx: ServiceContext, message: ChannelMessage): number | undefined {
   if (!looksLikeInformalAsk(message.text)) return undefined;
@@ -22,6 +23,10 @@ export function noteInformalAsk(ctx: ServiceContext, message: ChannelMessage): n
   return ctx.db.transaction(
     (tx) => {
       const threadTs = message.threadTs ?? message.ts;
+      // Every row is a pointer sent, at answeredAt; the write lock (immediate) keeps two events from both squeezing in.
+      const since = new Date(now.getTime() - POINTER_LIMITS.window).toISOString();
+      const sent = (where: ReturnType<typeof eq>) => tx.select({ n: count() }).from(informalAsks).where(and(where, gt(informalAsks.answeredAt, since))).get()?.n ?? 0;
+      if (!mayPoint({ toChannel: sent(eq(informalAsks.channel, message.channel)), toPerson: sent(eq(informalAsks.askedBy, message.userId)) })) return undefined;
       const created = tx
         .insert(informalAsks)
         .values({ channel: message.channel, threadTs, messageTs: message.ts, askedBy: message.userId, text: message.text.slice(0, 2000), answeredAt: now.toISOString() })

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { looksLikeInformalAsk } from '../../src/domain/informal-asks';
+import { looksLikeInformalAsk, mayPoint } from '../../src/domain/informal-asks';
 
 describe('looksLikeInformalAsk', () => {
   it.each([
@@ -23,5 +23,17 @@ describe('looksLikeInformalAsk', () => {
     'ok, approved',
   ])('leaves %j alone', (text) => {
     expect(looksLikeInformalAsk(text)).toBe(false);
+  });
+});
+
+describe('mayPoint: at most five pointers per channel and one per person in an hour', () => {
+  it.each([
+    { toChannel: 0, toPerson: 0, may: true },
+    { toChannel: 4, toPerson: 0, may: true },
+    { toChannel: 5, toPerson: 0, may: false },
+    { toChannel: 0, toPerson: 1, may: false },
+    { toChannel: 9, toPerson: 3, may: false },
+  ])('$toChannel sent to the channel and $toPerson to the person: $may', ({ toChannel, toPerson, may }) => {
+    expect(mayPoint({ toChannel, toPerson })).toBe(may);
   });
 });

@@ -5,10 +5,11 @@ import { CHANNELS, PEOPLE, startHarness, type Harness } from './harness';
 import { cardFor, requestValues, VALID_FORM } from './flows';
 
 const HELP = 'C0SECHELP';
+const OTHER = 'C0ITHELP';
 const ASK = 'can we skip MFA for the two contractors starting Monday? their keys arrive next week';
 let h: Harness;
 beforeEach(async () => {
-  h = await startHarness({ env: { WATCH_CHANNELS: HELP } });
+  h = await startHarness({ env: { WATCH_CHANNELS: `${HELP},${OTHER}` } });
 });
 afterEach(async () => {
   await h.close();
@@ -81,6 +82,29 @@ describe('informal asks in a watched channel', () => {
     expect(view.blocks.find((b) => b.block_id === REQUEST_BLOCK_IDS.justification)?.element?.initial_value).toBe(message.text);
     expect(JSON.parse(view.private_metadata)).toEqual({ channel: HELP, ts: message.ts });
     expect(h.standIn.rejected()).toEqual([]);
+  });
+});
+
+describe('pointers are rationed (issue 10 §5)', () => {
+  it('a flood in one channel gets five pointers an hour, and again after the hour', async () => {
+    for (let i = 0; i < 15; i++) await say(HELP, `can I get a waiver for kiosk ${i}?`, { user: `U0FLOOD${String(i).padStart(2, '0')}` });
+    expect(pointers()).toHaveLength(5);
+    h.clock.advance(60 * 60_000 + 1);
+    await say(HELP, 'can I get a waiver for the printer?', { user: 'U0FLOOD99' });
+    expect(pointers()).toHaveLength(6);
+  });
+
+  it('one person gets one pointer an hour, whichever watched thread or channel they ask in', async () => {
+    await say(HELP, ASK);
+    await say(HELP, 'can I get an exception for the lab printer too?');
+    await say(OTHER, 'we need an exception to the patching policy for the lab');
+    expect(pointers()).toHaveLength(1);
+    // Somebody else in the same channel is still answered.
+    await say(HELP, ASK, { user: PEOPLE.owner });
+    expect(pointers()).toHaveLength(2);
+    h.clock.advance(60 * 60_000 + 1);
+    await say(OTHER, 'we need an exception to the patching policy for the lab');
+    expect(pointers()).toHaveLength(3);
   });
 });
 
