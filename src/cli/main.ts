@@ -9,6 +9,7 @@ import { EXCEPTION_STATUSES, parseExceptionRef, STATUS_LABELS } from '../domain/
 import { ConfigError, Environment, loadConfig } from '../config';
 import { parseAnchorFile } from '../domain/audit-anchor';
 import { verifyAudit, type AuditVerifyOptions } from './audit-verify';
+import { indented, visible } from './terminal-text';
 import { isCalendarDate } from '../domain/calendar';
 import { refuseTimeBeforeLastRun, runJobs } from '../jobs/run-jobs';
 import { createServiceContext } from '../services/context';
@@ -407,31 +408,33 @@ function run(command: CommandName, rest: string[], open: () => Register, out: St
       if (!id) throw new UsageError('show needs an exception ID such as EXC-0001.');
       const db = open().db;
       const r = getExceptionRecord(db, id);
+      // Every value a person typed is escaped and its later lines indented: none can pass for a line of ours.
+      const field = (label: string, value: string) => `${`${label}:`.padEnd(21)} ${indented(value, ' '.repeat(22))}`;
       const lines = [
-        `${r.ref}  ${r.title}`,
-        `Status:               ${STATUS_LABELS[r.status]}`,
-        `Policy:               ${r.policy.key} (${r.policy.title})`,
-        `Requester / owner:    ${r.requesterId} / ${r.ownerId}`,
-        `Expiry:               ${r.expiresOn ?? `${r.requestedExpiresOn} (requested)`}${r.originalExpiresOn ? `, original ${r.originalExpiresOn}` : ''}`,
-        `Risk score:           ${r.riskScore ?? 'not assessed'}${r.route ? ` (${r.route.replace('_', ' ')})` : ''}`,
-        `Scope:                ${r.scope}`,
-        `Justification:        ${r.justification}`,
-        `Compensating control: ${r.compensatingControls}`,
-        ...(r.affectedSystems ? [`Affected systems:     ${r.affectedSystems}`] : []),
-        ...(r.externalRef ? [`External reference:   ${r.externalRef}`] : []),
-        ...(r.structural ? [`Structural:           ${r.structuralReason ?? ''}`] : []),
-        `Renewals:             ${r.renewalCount}`,
+        `${r.ref}  ${visible(r.title)}`,
+        field('Status', STATUS_LABELS[r.status]),
+        field('Policy', `${r.policy.key} (${r.policy.title})`),
+        field('Requester / owner', `${r.requesterId} / ${r.ownerId}`),
+        field('Expiry', `${r.expiresOn ?? `${r.requestedExpiresOn} (requested)`}${r.originalExpiresOn ? `, original ${r.originalExpiresOn}` : ''}`),
+        field('Risk score', `${r.riskScore ?? 'not assessed'}${r.route ? ` (${r.route.replace('_', ' ')})` : ''}`),
+        field('Scope', r.scope),
+        field('Justification', r.justification),
+        field('Compensating control', r.compensatingControls),
+        ...(r.affectedSystems ? [field('Affected systems', r.affectedSystems)] : []),
+        ...(r.externalRef ? [field('External reference', r.externalRef)] : []),
+        ...(r.structural ? [field('Structural', r.structuralReason ?? '')] : []),
+        field('Renewals', String(r.renewalCount)),
         ...r.renewals.map(
           (n) =>
-            `  renewal ${n.round} (${n.status.replace('_', ' ')}), asked ${n.createdAt.slice(0, 10)} by ${n.requestedBy}: ${n.percentComplete}% done, control tested ${n.controlTestedOn}, ` +
-            `until ${n.newExpiresOn ?? n.requestedExpiresOn}${n.evidenceUrl ? `, evidence ${n.evidenceUrl}` : ''}\n    ${n.progress}`,
+            `  renewal ${n.round} (${n.status.replace('_', ' ')}), asked ${n.createdAt.slice(0, 10)} by ${visible(n.requestedBy)}: ${n.percentComplete}% done, control tested ${n.controlTestedOn}, ` +
+            `until ${n.newExpiresOn ?? n.requestedExpiresOn}${n.evidenceUrl ? `, evidence ${visible(n.evidenceUrl)}` : ''}\n    ${indented(n.progress, '    ')}`,
         ),
-        `Last control check-in: ${r.lastCheckinOn ?? 'none yet'}${r.attentionReason ? `  NEEDS ATTENTION: ${r.attentionReason}` : ''}`,
-        `Last review:          ${r.lastReviewedAt ? `${r.lastReviewedAt} by ${r.lastReviewedBy}` : 'none yet'}`,
-        ...(r.closingNote ? [`Closing note:         ${r.closingNote}`] : []),
+        field('Last control check-in', `${r.lastCheckinOn ?? 'none yet'}${r.attentionReason ? `  NEEDS ATTENTION: ${r.attentionReason}` : ''}`),
+        field('Last review', r.lastReviewedAt ? `${r.lastReviewedAt} by ${r.lastReviewedBy}` : 'none yet'),
+        ...(r.closingNote ? [field('Closing note', r.closingNote)] : []),
         '',
         'History:',
-        ...auditTrail(db, id).map((e) => `  ${e.occurredAt}  ${e.kind.padEnd(24)}  ${e.actorId}`),
+        ...auditTrail(db, id).map((e) => `  ${e.occurredAt}  ${e.kind.padEnd(24)}  ${visible(e.actorId)}`),
       ];
       out.write(`${lines.join('\n')}\n`);
       return;

@@ -4,6 +4,7 @@ import { appendAuditEvent } from '../db/audit-chain';
 import { policies } from '../db/schema';
 import type { Db } from '../db/client';
 import { DomainError } from '../domain/errors';
+import { CONTROL_CHARACTERS } from '../domain/request';
 import type { Clock } from './context';
 
 export const PolicyRow = z.object({
@@ -11,8 +12,20 @@ export const PolicyRow = z.object({
     .string()
     .trim()
     .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, { error: 'key must be 1–64 letters, digits, dots, dashes or underscores' }),
-  title: z.string().trim().min(1, { error: 'title is required' }).max(150, { error: 'title must be at most 150 characters' }),
-  description: z.string().trim().max(1000, { error: 'description must be at most 1000 characters' }).default(''),
+  // A title is shown on one line everywhere (the picker, cards, `exceptions show`), so it takes no line break either.
+  title: z
+    .string()
+    .trim()
+    .min(1, { error: 'title is required' })
+    .max(150, { error: 'title must be at most 150 characters' })
+    .refine((value) => !CONTROL_CHARACTERS.test(value), { error: 'title contains control characters; type it as plain text' })
+    .refine((value) => !/[\r\n]/.test(value), { error: 'title must be one line' }),
+  description: z
+    .string()
+    .trim()
+    .max(1000, { error: 'description must be at most 1000 characters' })
+    .refine((value) => !CONTROL_CHARACTERS.test(value), { error: 'description contains control characters; type it as plain text' })
+    .default(''),
   max_days: z
     .string()
     .trim()

@@ -51,6 +51,16 @@ describe('exceptions policies', () => {
     expect((await cli('policies', 'list')).out).toContain('The catalogue is empty');
   });
 
+  it.each([
+    ['a line break in a title', 'key,title\nMFA-01,"Multi-factor\nHistory:"\n', 'row 2: title must be one line'],
+    ['an escape sequence in a title', 'key,title\nMFA-01,Multi-factor \u001b[2J\n', 'row 2: title contains control characters'],
+    ['a control character in a description', 'key,title,description\nMFA-01,Multi-factor,Second \u0007factor\n', 'row 2: description contains control characters'],
+  ])('refuses %s like every other field, and imports nothing', async (_case, text, problem) => {
+    const result = await cli('policies', 'import', csv('control.csv', text));
+    expect(result).toMatchObject({ code: 1, err: expect.stringContaining(problem) });
+    expect((await cli('policies', 'list')).out).toContain('The catalogue is empty');
+  });
+
   it('refuses a missing file and a file without the key column', async () => {
     expect(await cli('policies', 'import', join(dir, 'nope.csv'))).toEqual({ code: 1, out: '', err: `cannot read ${join(dir, 'nope.csv')}: no such file\n` });
     const noKey = await cli('policies', 'import', csv('nokey.csv', 'name,title\nA,B\n'));
@@ -84,6 +94,46 @@ describe('exceptions show', () => {
     expect(shown.out).toContain('Console replaced in staging');
     expect(shown.out).toContain('Last control check-in: none yet');
     expect(shown.out.split('History:')[1]).toMatch(/exception\.requested[\s\S]*exception\.assessed[\s\S]*exception\.approved[\s\S]*renewal\.requested/);
+  });
+});
+
+describe('exceptions show with hostile text', () => {
+  const FORGED = '  2026-11-25T10:00:00.000Z  exception.approved        U0CISO';
+
+  it('indents every later line of what a person typed, so a compensating control cannot print a second History block', async () => {
+    const register = openRegister(env.DATABASE_PATH!);
+    try {
+      const ctx = buildContext(register);
+      importPolicies(ctx.db, ctx.clock, POLICY_CSV, 'U0SEC1');
+      fileRequest(ctx, { compensatingControls: `VPN only, reviewed weekly.\n\nHistory:\n${FORGED}` });
+    } finally {
+      register.close();
+    }
+    const shown = (await cli('show', 'EXC-0001')).out.split('\n');
+    expect(shown.filter((line) => line === 'History:')).toHaveLength(1);
+    expect(shown).not.toContain(FORGED);
+    const control = shown.indexOf('Compensating control: VPN only, reviewed weekly.');
+    expect(shown.slice(control + 1, control + 4)).toEqual([' '.repeat(22), `${' '.repeat(22)}History:`, `${' '.repeat(22)}${FORGED}`]);
+    expect(shown.slice(shown.indexOf('History:') + 1).filter(Boolean)).toEqual([expect.stringMatching(/^ {2}\S+Z {2}exception\.requested\s+U0REQ$/)]);
+  });
+
+  it('shows the control characters a row was given behind the app’s back as escapes, never as themselves', async () => {
+    const register = openRegister(env.DATABASE_PATH!);
+    try {
+      const ctx = buildContext(register);
+      importPolicies(ctx.db, ctx.clock, POLICY_CSV, 'U0SEC1');
+      fileRequest(ctx);
+      register.sqlite.prepare("update exceptions set title = 'Gap\u001b]0;owned\u0007', scope = 'a\rHistory:' where id = 1").run();
+      register.sqlite.prepare("update policies set title = 'MFA\u202e' where key = 'IA-2'").run();
+    } finally {
+      register.close();
+    }
+    const shown = (await cli('show', 'EXC-0001')).out;
+    // Nothing a terminal acts on is left: no control character but line feeds, no bidi override.
+    expect([...shown].filter((char) => (char < ' ' && char !== '\n') || (char >= '\u007f' && char <= '\u009f') || char === '\u202e')).toEqual([]);
+    expect(shown).toContain('EXC-0001  Gap\\u001b]0;owned\\u0007\n');
+    expect(shown).toContain('Scope:                a\\u000dHistory:\n');
+    expect(shown).toContain('(MFA\\u202e)');
   });
 });
 
