@@ -99,6 +99,7 @@ export const Environment = z.object({
       .refine((url) => !/^[a-z][a-z0-9+.-]*:\/\/[^/?#]*@/i.test(url), { error: 'must not carry a user name or password (https://user:pass@…); remove them, the deliveries are signed with EXCEPTIONS_WEBHOOK_SECRET' })
       .optional(),
     EXCEPTIONS_WEBHOOK_SECRET: z.string().min(16, { error: 'must be at least 16 characters' }).optional(),
+    HEALTHZ_TOKEN: z.string().min(16, { error: 'must be at least 16 characters; make one with: openssl rand -hex 16' }).optional(),
     // 32 characters of `openssl rand -hex 32` are 128 bits; a shorter key is a password someone could guess offline.
     AUDIT_HMAC_KEY: z.string().min(32, { error: 'must be at least 32 characters; make one with: openssl rand -hex 32' }).optional(),
     TZ: z.string().default('UTC').refine(isTimeZone, { error: 'must be an IANA time zone such as Europe/Berlin' }),
@@ -126,6 +127,8 @@ export interface Config {
     metricsHour: number;
   };
   webhook?: { url: string; secret: string };
+  /** Lets GET /healthz show its details (job results and errors name exceptions) to `Authorization: Bearer <token>`. */
+  healthToken?: string;
   /** Seals every audit event (HMAC-SHA256), so a trail recomputed without it fails `audit verify`. */
   auditKey?: string;
   timeZone: string;
@@ -266,6 +269,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       metricsHour: firstHour(e.METRICS_CRON),
     },
     webhook: e.EXCEPTIONS_WEBHOOK_URL && e.EXCEPTIONS_WEBHOOK_SECRET ? { url: e.EXCEPTIONS_WEBHOOK_URL, secret: e.EXCEPTIONS_WEBHOOK_SECRET } : undefined,
+    healthToken: e.HEALTHZ_TOKEN,
     auditKey: e.AUDIT_HMAC_KEY,
     timeZone: e.TZ,
     schedules: { metrics: e.METRICS_CRON, expiry: e.EXPIRY_CRON, review: e.REVIEW_CRON },

@@ -43,3 +43,28 @@ export function healthReport(db: Db, scheduler: Scheduler | undefined, now: Date
     return { ok: false, database: error instanceof Error ? error.message : String(error), ...(socketMode ? { socketMode } : {}) };
   }
 }
+
+/** What anyone who can reach the port sees: up or not, and counts. Nothing that names an exception, a person or a file. */
+export interface PublicHealthReport {
+  ok: boolean;
+  database: 'ok' | 'unavailable';
+  outbox?: { pending: number; dead: number };
+  /** How many jobs failed on their last run; which, and why, is in the details. */
+  jobsFailing?: number;
+  scheduler?: { running: boolean; overdue?: boolean };
+  socketMode?: { connected: boolean };
+  details: string;
+}
+
+export function publicHealthReport(report: HealthReport): PublicHealthReport {
+  const scheduler = report.scheduler && ('overdue' in report.scheduler ? { running: true, overdue: report.scheduler.overdue } : { running: false });
+  return {
+    ok: report.ok,
+    database: report.ok ? 'ok' : 'unavailable',
+    ...(report.outbox ? { outbox: { pending: report.outbox.pending, dead: report.outbox.dead } } : {}),
+    ...(report.jobs ? { jobsFailing: Object.values(report.jobs).filter((job) => job.lastError !== null).length } : {}),
+    ...(scheduler ? { scheduler } : {}),
+    ...(report.socketMode ? { socketMode: { connected: report.socketMode.connected } } : {}),
+    details: 'send Authorization: Bearer <HEALTHZ_TOKEN> for the details',
+  };
+}

@@ -1,6 +1,8 @@
-import type { ServerResponse } from 'node:http';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { App, HTTPReceiver, LogLevel, webApi, type Authorize, type CustomRoute } from '@slack/bolt';
 import type { Config } from '../config';
+import { publicHealthReport, type HealthReport } from '../health';
 import type { StructuredLogger } from '../logger';
 import { registerListeners } from './listeners';
 import { requestLog } from './request-log';
@@ -11,7 +13,7 @@ export interface SlackAppOptions {
   config: Config;
   logger: StructuredLogger;
   listeners: ListenerDeps;
-  health: (socketMode: SocketModeHealth | undefined) => { ok: boolean };
+  health: (socketMode: SocketModeHealth | undefined) => HealthReport;
   /** True once shutdown has begun: a request still arriving on a kept-alive connection is the last on it. */
   stopping: () => boolean;
   socketModeBackoff?: { initialMs: number; maxMs: number };
@@ -69,15 +71,24 @@ function httpReceiver(signingSecret: string, logger: StructuredLogger, logLevel:
   return receiver;
 }
 
+/** Whether a /healthz request may see the details, which name exceptions (job results, errors): only with HEALTHZ_TOKEN. */
+function mayReadHealthDetails(req: IncomingMessage, token: string | undefined): boolean {
+  const sent = req.headers.authorization?.match(/^Bearer (.+)$/)?.[1];
+  if (!token || sent === undefined) return false;
+  const digest = (value: string) => createHash('sha256').update(value).digest();
+  return timingSafeEqual(digest(sent), digest(token));
+}
+
 /** The real Bolt app: one endpoint, POST /slack/events, with Slack's signature verification; Socket Mode with an app token. */
 export function createSlackApp({ config, logger, listeners, health, client, stopping, socketModeBackoff }: SlackAppOptions & { client: webApi.WebClient }): { app: App; socketMode?: ResilientSocketModeReceiver } {
   let socketMode: ResilientSocketModeReceiver | undefined = undefined;
-  const serveHealth = (res: ServerResponse) => {
+  // The port may be public (Slack calls it in HTTP mode): anyone sees ok and counts, the token holder everything.
+  const serveHealth = (req: IncomingMessage, res: ServerResponse) => {
     const report = health(socketMode?.health());
-    res.writeHead(report.ok ? 200 : 503, { 'content-type': 'application/json' });
-    res.end(JSON.stringify(report));
+    res.writeHead(report.ok ? 200 : 503, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+    res.end(JSON.stringify(mayReadHealthDetails(req, config.healthToken) ? report : publicHealthReport(report)));
   };
-  const healthRoute: CustomRoute = { path: '/healthz', method: ['GET'], handler: (_req: unknown, res: ServerResponse) => serveHealth(res) };
+  const healthRoute: CustomRoute = { path: '/healthz', method: ['GET'], handler: (req, res) => serveHealth(req, res) };
   if (config.slack.appToken) {
     socketMode = new ResilientSocketModeReceiver({
       appToken: config.slack.appToken,
@@ -85,7 +96,7 @@ export function createSlackApp({ config, logger, listeners, health, client, stop
       logger,
       backoff: socketModeBackoff,
       serveHttp: (req, res) => {
-        if (req.method === 'GET' && new URL(req.url ?? '/', 'http://localhost').pathname === '/healthz') return serveHealth(res);
+        if (req.method === 'GET' && new URL(req.url ?? '/', 'http://localhost').pathname === '/healthz') return serveHealth(req, res);
         res.writeHead(404).end();
       },
     });

@@ -113,6 +113,7 @@ describe('loadConfig (SPEC §4 Environment)', () => {
     ['REMINDER_DAYS', '14,-7'],
     ['WATCH_CHANNELS', 'C0SEC,general'],
     ['EXCEPTIONS_WEBHOOK_SECRET', 'too-short'],
+    ['HEALTHZ_TOKEN', 'too-short'],
     ['TZ', 'Mars/Olympus_Mons'],
     ['METRICS_CRON', 'every monday'],
     ['EXPIRY_CRON', '61 * * * *'],

@@ -25,6 +25,9 @@ export const PEOPLE = {
 
 export const CHANNELS = { approvals: 'C0APPROVALS', committee: 'C0COMMITTEE' } as const;
 export const SIGNING_SECRET = 'e2e-signing-secret-0123456789';
+/** What a monitor sends to read /healthz's details: `Authorization: Bearer <HEALTHZ_TOKEN>`. */
+export const HEALTHZ_TOKEN = 'e2e-healthz-token-0123456789';
+export const HEALTHZ_DETAILS = { authorization: `Bearer ${HEALTHZ_TOKEN}` } as const;
 
 export interface Harness {
   standIn: SlackStandIn;
@@ -87,6 +90,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     APPROVALS_CHANNEL: CHANNELS.approvals,
     COMMITTEE_CHANNEL: CHANNELS.committee,
     TZ: 'UTC',
+    HEALTHZ_TOKEN,
     ...(socketMode ? { SLACK_APP_TOKEN: socketMode.appToken } : {}),
     ...options.env,
   });

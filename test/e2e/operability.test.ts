@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { JOB_NAMES } from '../../src/db/schema';
 import { assess, clickButton, decisionCard, submitRequest, VALID_FORM } from './flows';
-import { PEOPLE, SIGNING_SECRET, startHarness, type Harness } from './harness';
+import { HEALTHZ_DETAILS, HEALTHZ_TOKEN, PEOPLE, SIGNING_SECRET, startHarness, type Harness } from './harness';
 import { ACTION_IDS } from '../../src/slack/ids';
 
 let h: Harness;
@@ -14,7 +14,7 @@ const entries = () => h.logs.map((line) => JSON.parse(line) as Record<string, un
 const handled = () => entries().filter((e) => e.message === 'slack request handled');
 
 async function health(): Promise<Record<string, unknown>> {
-  const response = await fetch(`http://127.0.0.1:${h.app.port}/healthz`);
+  const response = await fetch(`http://127.0.0.1:${h.app.port}/healthz`, { headers: HEALTHZ_DETAILS });
   expect(response.status).toBe(200);
   return (await response.json()) as Record<string, unknown>;
 }
@@ -98,6 +98,33 @@ describe('GET /healthz', () => {
       expect(after[job]!.lastError).toBeNull();
     }
     expect(after.expiry_sweep!.lastResult).toBe('expired: none');
+  });
+
+  it('tells anyone ok and counts only; the details, which name exceptions, only to HEALTHZ_TOKEN (issue 10 §5)', async () => {
+    h = await startHarness({ schedule: true });
+    await submitRequest(h);
+    await assess(h, 'EXC-0001', 1, 2);
+    await clickButton(h, decisionCard(h, 'EXC-0001'), ACTION_IDS.approve, PEOPLE.ciso);
+    h.clock.advance(91 * 24 * 60 * 60_000);
+    await h.runJobs();
+    const detailed = JSON.stringify(await health());
+    expect(detailed).toContain('expired: EXC-0001');
+
+    const url = `http://127.0.0.1:${h.app.port}/healthz`;
+    const attempts: Record<string, string>[] = [{}, { authorization: 'Bearer not-the-token-at-all' }, { authorization: HEALTHZ_TOKEN }, { authorization: `Basic ${HEALTHZ_TOKEN}` }];
+    for (const headers of attempts) {
+      const response = await fetch(url, { headers });
+      expect(response.status).toBe(200);
+      const body = (await response.json()) as Record<string, unknown>;
+      expect(body).toEqual({ ok: true, database: 'ok', outbox: { pending: 0, dead: 0 }, jobsFailing: 0, scheduler: { running: true, overdue: false }, ...(h.socketMode ? { socketMode: { connected: true } } : {}), details: expect.stringContaining('HEALTHZ_TOKEN') });
+      expect(JSON.stringify(body)).not.toContain('EXC-');
+    }
+  });
+
+  it('shows no details to anyone when HEALTHZ_TOKEN is not set', async () => {
+    h = await startHarness({ env: { HEALTHZ_TOKEN: '' } });
+    const response = await fetch(`http://127.0.0.1:${h.app.port}/healthz`, { headers: HEALTHZ_DETAILS });
+    expect(Object.keys((await response.json()) as object).sort()).toEqual(['database', 'details', 'jobsFailing', 'ok', 'outbox', 'scheduler', ...(h.socketMode ? ['socketMode'] : [])]);
   });
 
   it('shows the scheduler running, when it last ran and when it runs next, and not overdue after its start-up run', async () => {

@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { decisions, exceptions, outbox } from '../../src/db/schema';
 import { ACTION_IDS, CALLBACK_IDS } from '../../src/slack/ids';
 import type { FailureRule } from '../support/slack-stand-in';
-import { CHANNELS, PEOPLE, startHarness, type Harness } from './harness';
+import { CHANNELS, HEALTHZ_DETAILS, PEOPLE, startHarness, type Harness } from './harness';
 import { assess, buttons, clickButton, decisionCard, openRequestModal, requestValues, submitRequest, triageMessage, VALID_FORM, type RequestForm } from './flows';
 
 let h: Harness;
@@ -22,7 +22,7 @@ const dmTexts = (userId: string) => h.standIn.dmsTo(userId).map((m) => m.text ??
 const failedCalls = () => h.standIn.calls.filter((c) => c.httpStatus !== 200);
 
 async function health(): Promise<{ status: number; contentType: string | null; body: { ok: boolean; outbox: { pending: number; dead: number } } }> {
-  const response = await fetch(`http://127.0.0.1:${h.app.port}/healthz`);
+  const response = await fetch(`http://127.0.0.1:${h.app.port}/healthz`, { headers: HEALTHZ_DETAILS });
   return { status: response.status, contentType: response.headers.get('content-type'), body: (await response.json()) as never };
 }
 

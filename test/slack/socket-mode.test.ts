@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { exceptions } from '../../src/db/schema';
 import { REQUEST_BLOCK_IDS } from '../../src/slack/ids';
 import { submitRequest, VALID_FORM } from '../e2e/flows';
-import { PEOPLE, startHarness, type Harness } from '../e2e/harness';
+import { HEALTHZ_DETAILS, PEOPLE, startHarness, type Harness } from '../e2e/harness';
 
 // The whole end-to-end suite also runs over Socket Mode (the `socket-mode` test project); these are the behaviours
 // only Socket Mode has: the connection itself, its refreshes and outages, and acks owed at shutdown.
@@ -16,7 +16,7 @@ afterEach(async () => {
 
 const socket = () => h!.socketMode!;
 const stored = () => h!.app.register.db.select({ n: count() }).from(exceptions).get()!.n;
-const healthz = async () => (await (await fetch(`http://127.0.0.1:${h!.app.port}/healthz`)).json()) as { ok: boolean; socketMode?: { connected: boolean; since: string; connections: number; reconnects: number; lastError: { message: string } | null } };
+const healthz = async () => (await (await fetch(`http://127.0.0.1:${h!.app.port}/healthz`, { headers: HEALTHZ_DETAILS })).json()) as { ok: boolean; socketMode?: { connected: boolean; since: string; connections: number; reconnects: number; lastError: { message: string } | null } };
 const connectionOpens = () => h!.standIn.calls.filter((call) => call.method === 'apps.connections.open');
 
 describe('Socket Mode: envelopes and acks', () => {
