@@ -139,6 +139,8 @@ export function createNotifier(deps: NotifierDeps): Notifier {
   // A person's DM channel, once opened, so that a DM to someone just written to waits without asking Slack again.
   const dmChannels = new Map<string, string>();
   let interruptPause: (() => void) | undefined;
+  // Set by wake(): something queued during a pass is not in the rows that pass read, so no pause before the next.
+  let wokenDuringPass = false;
   // Once stopping, nothing new is claimed or posted, and what is left stays in the outbox for the next start.
   const loop = createDeliveryLoop({ runOnce, logger, failure: 'notification delivery failed' });
   const claimed = new Set<number>();
@@ -371,10 +373,11 @@ export function createNotifier(deps: NotifierDeps): Notifier {
   async function runOnce(): Promise<number> {
     let delivered = 0;
     for (;;) {
+      wokenDuringPass = false;
       const pass = await deliverPass();
       delivered += pass.delivered;
       if (pass.coolingUntil === undefined || loop.stopping()) return delivered;
-      await pause(pass.coolingUntil - monotonic());
+      if (!wokenDuringPass) await pause(pass.coolingUntil - monotonic());
     }
   }
 
@@ -436,6 +439,7 @@ export function createNotifier(deps: NotifierDeps): Notifier {
     deliverDue: loop.deliverDue,
     // Something new goes out now, not after the wait for a channel that is cooling down.
     wake() {
+      wokenDuringPass = true;
       interruptPause?.();
       loop.wake();
     },

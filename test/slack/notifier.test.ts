@@ -1,6 +1,6 @@
 import { eq } from 'drizzle-orm';
 import { webApi } from '@slack/bolt';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { exceptions, outbox } from '../../src/db/schema';
 import { createLogger } from '../../src/logger';
 import { createNotifier, type Notifier, type NotifierDeps } from '../../src/slack/notifier';
@@ -178,6 +178,32 @@ describe('the notifier', () => {
     // The pointers keep their order in their channel.
     const threads = slack.calls.filter((c) => c.args.channel === 'C0WAIVERS').map((c) => c.args.thread_ts);
     expect(threads).toEqual([0, 1, 2, 3, 4].map((i) => `1790000000.00010${i}`));
+  });
+
+  it('posts a card queued while a pass is under way at once, not after the wait for a channel cooling down', async () => {
+    for (let i = 0; i < 2; i++) {
+      const pointer = { kind: 'informal_pointer', channel: 'C0WAIVERS', threadTs: `1790000000.00010${i}`, askId: i + 1, askedBy: `U0ASKER${i}` };
+      t.ctx.db.insert(outbox).values({ kind: 'informal_pointer', payload: JSON.stringify(pointer), nextAttemptAt: NOW.toISOString(), createdAt: NOW.toISOString() }).run();
+    }
+    const slack = fakeSlack(() => undefined);
+    const original = slack.client.chat.postMessage;
+    let n: Notifier | undefined = undefined;
+    slack.client.chat.postMessage = (async (args: Record<string, unknown>) => {
+      await new Promise((resolve) => setImmediate(resolve));
+      // The request arrives while the first pointer is with Slack, as a submission does in a flood.
+      if (slack.calls.length === 0) {
+        fileRequest(t.ctx, { owner: REQUESTER });
+        n!.wake();
+      }
+      return original(args as never);
+    }) as never;
+    // Time stands still and a wait never ends by itself: only a wake (or stop) can end it.
+    n = notifier(slack.client, { channelSpacingMs: 1000, monotonic: () => 0, sleep: () => new Promise<void>(() => undefined) });
+    void n.deliverDue();
+    await vi.waitFor(() => expect(slack.calls.some((c) => c.args.channel === APPROVALS_CHANNEL)).toBe(true), { timeout: 2000 });
+    expect(slack.calls.filter((c) => c.args.channel === 'C0WAIVERS')).toHaveLength(1);
+    await n.stop();
+    expect(rows().find((r) => r.kind === 'informal_pointer' && r.state === 'pending')).toMatchObject({ claimedUntil: null });
   });
 
   it('leaves a row alone while another process holds its delivery claim', async () => {
