@@ -221,6 +221,8 @@ const APPLY: Record<AuditEventKind, Apply> = {
   'exception.checkin_overdue': (state) => {
     state.needsAttention = true;
   },
+  'exception.owner_accepted': answeredByOwner,
+  'exception.owner_declined': answeredByOwner,
   'exception.reapproved': (state, event) => {
     state.lastReviewedAt = event.occurredAt;
     state.lastReviewedBy = event.actorId;
@@ -274,6 +276,11 @@ const APPLY: Record<AuditEventKind, Apply> = {
   'metrics.posted': notAboutAnException,
   'audit.sealed': notAboutAnException,
 };
+
+/** No row holds the owner's answer (the record reads it from the trail); only the owner can give it. */
+function answeredByOwner(state: ExceptionState, event: TrailEvent): void {
+  if (event.actorId !== state.ownerId) throw new ReplayProblem(event.id, `${event.kind} by ${event.actorId}, who is not its owner`);
+}
 
 /** Closing or revoking withdraws a renewal still waiting, as close-exception does. */
 function close(state: ExceptionState, event: TrailEvent, action: 'close' | 'revoke'): void {

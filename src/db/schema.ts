@@ -18,6 +18,8 @@ export const AUDIT_EVENT_KINDS = [
   'exception.checkin_answered',
   'exception.checkin_overdue',
   'exception.reapproved',
+  'exception.owner_accepted',
+  'exception.owner_declined',
   'renewal.requested',
   'renewal.assessed',
   'renewal.vote_recorded',
