@@ -57,6 +57,26 @@ export function assertMayDecide(actorId: string, parties: DecisionParties, route
   }
 }
 
+/** Whether the owner has said they own it: a requester who names themselves is confirmed from the start. */
+export const OWNER_CONFIRMATIONS = ['confirmed', 'unconfirmed', 'declined'] as const;
+export type OwnerConfirmation = (typeof OWNER_CONFIRMATIONS)[number];
+
+/** `answer` is the owner's latest Accept or Decline, if any. */
+export function ownerConfirmationOf(parties: Parties, answer: 'accepted' | 'declined' | null): OwnerConfirmation {
+  if (answer === 'declined') return 'declined';
+  return answer === 'accepted' || parties.requesterId === parties.ownerId ? 'confirmed' : 'unconfirmed';
+}
+
+/** Nobody is accountable for an exception its named owner declined, so it is not approved until asked again. */
+export function assertOwnerHasNotDeclined(ref: string, ownerId: string, confirmation: OwnerConfirmation): void {
+  if (confirmation === 'declined') {
+    throw new DomainError(
+      'owner_declined',
+      `${ref} cannot be approved: its named owner <@${ownerId}> declined to own it, so nobody is accountable for it. Reject it; the requester can ask again naming the right owner. Nothing was changed.`,
+    );
+  }
+}
+
 /** Closing and renewing belong to the people accountable for the exception: its owner and its requester. */
 export function assertIsAccountable(actorId: string, parties: Parties, verb: 'close' | 'renew'): void {
   if (actorId !== parties.ownerId && actorId !== parties.requesterId) {

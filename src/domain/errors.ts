@@ -16,6 +16,8 @@ export const DOMAIN_ERROR_CODES = [
   /** The anchors to check against could not be read back from Slack. */
   'anchors_unavailable',
   'stale',
+  /** The named owner declined to own the exception: it is not approved with them as owner. */
+  'owner_declined',
 ] as const;
 export type DomainErrorCode = (typeof DOMAIN_ERROR_CODES)[number];
 

@@ -2,7 +2,7 @@ import { and, eq } from 'drizzle-orm';
 import { appendAuditEvent } from '../db/audit-chain';
 import { decisions, exceptions, renewals } from '../db/schema';
 import type { Tx } from '../db/client';
-import { assertMayDecide } from '../domain/authority';
+import { assertMayDecide, assertOwnerHasNotDeclined } from '../domain/authority';
 import { calendarDateIn } from '../domain/calendar';
 import { RejectionReason, tallyVotes, type Tally } from '../domain/decision';
 import { DomainError } from '../domain/errors';
@@ -39,6 +39,7 @@ function assertDecidable(ctx: ServiceContext, record: ExceptionRecord, actorId: 
     throw new DomainError('invalid_transition', `The renewal of ${record.ref} is ${record.renewal?.status.replace('_', ' ') ?? 'not open'}, so it cannot be ${outcome === 'approve' ? 'approved' : 'rejected'} now.`);
   }
   assertMayDecide(actorId, { ...record, assessorId: record.assessment?.assessorId }, record.route, ctx.roles);
+  if (outcome === 'approve' && record.round === 0) assertOwnerHasNotDeclined(record.ref, record.ownerId, record.ownerConfirmation);
   const earlier = record.decisions.find((d) => d.deciderId === actorId);
   if (earlier) {
     throw new DomainError(

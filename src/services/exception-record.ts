@@ -1,7 +1,7 @@
-import { and, asc, eq, inArray, sql } from 'drizzle-orm';
-import { assessments, decisions, exceptions, policies, renewals, type RenewalStatus } from '../db/schema';
+import { and, asc, desc, eq, inArray, sql } from 'drizzle-orm';
+import { assessments, auditEvents, decisions, exceptions, policies, renewals, type RenewalStatus } from '../db/schema';
 import type { Db, Tx } from '../db/client';
-import { hiddenFrom, maySee, maySeeEverything } from '../domain/authority';
+import { hiddenFrom, maySee, maySeeEverything, ownerConfirmationOf, type OwnerConfirmation } from '../domain/authority';
 import { DomainError } from '../domain/errors';
 import { formatExceptionRef, type ApprovalRoute, type DecisionOutcome, type ExceptionStatus } from '../domain/exception';
 import type { Roles } from '../domain/roles';
@@ -49,6 +49,8 @@ export interface ExceptionRecord {
   externalRef: string | null;
   requesterId: string;
   ownerId: string;
+  /** From the owner's latest Accept or Decline in the trail: no column holds it. */
+  ownerConfirmation: OwnerConfirmation;
   structural: boolean;
   structuralReason: string | null;
   requestedExpiresOn: string;
@@ -133,6 +135,13 @@ function recordQueries(db: Reader) {
       .orderBy(asc(decisions.id))
       .prepare(),
     renewals: db.select().from(renewals).where(eq(renewals.exceptionId, id)).orderBy(asc(renewals.round)).prepare(),
+    ownerAnswer: db
+      .select({ kind: auditEvents.kind })
+      .from(auditEvents)
+      .where(and(eq(auditEvents.exceptionId, id), eq(auditEvents.actorId, sql.placeholder('ownerId')), inArray(auditEvents.kind, ['exception.owner_accepted', 'exception.owner_declined'])))
+      .orderBy(desc(auditEvents.id))
+      .limit(1)
+      .prepare(),
   };
 }
 
@@ -174,6 +183,7 @@ export function loadExceptionRecord(db: Reader, id: number): ExceptionRecord | u
     }));
   const renewal = round > 0 ? (history.find((r) => r.round === round) ?? null) : null;
   const original = round > 0 ? queries.originalRoute.get({ id }) : assessment;
+  const ownerAnswer = queries.ownerAnswer.get({ id, ownerId: e.ownerId })?.kind;
   return {
     id: e.id,
     ref: formatExceptionRef(e.id),
@@ -187,6 +197,7 @@ export function loadExceptionRecord(db: Reader, id: number): ExceptionRecord | u
     externalRef: e.externalRef,
     requesterId: e.requesterId,
     ownerId: e.ownerId,
+    ownerConfirmation: ownerConfirmationOf(e, ownerAnswer === 'exception.owner_declined' ? 'declined' : ownerAnswer ? 'accepted' : null),
     structural: e.structural,
     structuralReason: e.structuralReason,
     requestedExpiresOn: e.requestedExpiresOn,

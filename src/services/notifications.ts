@@ -6,7 +6,7 @@ import type { Metrics } from '../domain/metrics';
 export const CARDS = ['triage', 'approval'] as const;
 export type Card = (typeof CARDS)[number];
 
-export const DIRECT_MESSAGES = ['receipt', 'owner_named', 'approved', 'rejected', 'expired', 'closed', 'revoked', 'renewal_approved', 'renewal_rejected'] as const;
+export const DIRECT_MESSAGES = ['receipt', 'owner_named', 'owner_declined', 'approved', 'rejected', 'expired', 'closed', 'revoked', 'renewal_approved', 'renewal_rejected'] as const;
 export type DirectMessage = (typeof DIRECT_MESSAGES)[number];
 
 export interface ReminderItem {

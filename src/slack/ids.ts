@@ -27,6 +27,8 @@ export const ACTION_IDS = {
   revoke: 'revoke_exception',
   requestFromThread: 'request_from_thread',
   openRequest: 'open_request_form',
+  acceptOwnership: 'accept_ownership',
+  declineOwnership: 'decline_ownership',
 } as const;
 
 /** The message shortcut "Request an exception from this message" (manifest.yml names the same id). */

@@ -1,9 +1,10 @@
 import { count } from 'drizzle-orm';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { auditEvents, exceptions, outbox } from '../../src/db/schema';
-import { REQUEST_BLOCK_IDS } from '../../src/slack/ids';
+import { auditEvents, decisions, exceptions, outbox } from '../../src/db/schema';
+import { verifyRegister } from '../../src/services/verify-register';
+import { ACTION_IDS, REQUEST_BLOCK_IDS } from '../../src/slack/ids';
 import { CHANNELS, PEOPLE, startHarness, type Harness } from './harness';
-import { submitRequest, triageMessage } from './flows';
+import { assess, buttons, cardFor, clickButton, decisionCard, ephemeralsTo, submitRequest, triageMessage } from './flows';
 
 let h: Harness;
 beforeEach(async () => {
@@ -94,5 +95,82 @@ describe("Slack's answer about an owner, kept for a while", () => {
     expect(rowCount(exceptions)).toBe(2);
     expect(usersInfoCalls().filter((c) => c.httpStatus === 200).map((c) => c.args.user)).toEqual([PEOPLE.owner]);
     expect(usersInfoCalls().length).toBe(2);
+  });
+});
+
+describe('the named owner accepts or declines from the DM that tells them', () => {
+  const ownerNote = () => {
+    const [named, ...more] = h.standIn.dmsTo(PEOPLE.owner);
+    expect(more).toEqual([]);
+    return named!;
+  };
+  const cardText = () => JSON.stringify(cardFor(h, 'EXC-0001').blocks);
+  const ownerAnswers = () => h.app.register.db.select().from(auditEvents).all().filter((e) => e.kind.startsWith('exception.owner_')).map((e) => [e.kind, e.actorId]);
+  const trailMatchesRegister = () => expect(verifyRegister(h.app.register.db, { timeZone: 'UTC' }).findings).toEqual([]);
+
+  it('shows the owner as not yet confirmed until they accept; Accept replaces the buttons and a second press records nothing more', async () => {
+    await submitRequest(h);
+    const note = ownerNote();
+    expect(buttons(note)).toEqual([ACTION_IDS.acceptOwnership, ACTION_IDS.declineOwnership]);
+    expect(cardText()).toContain(`<@${PEOPLE.owner}> (owner not yet confirmed)`);
+
+    await clickButton(h, note, ACTION_IDS.acceptOwnership, PEOPLE.owner);
+    expect(cardText()).not.toContain('not yet confirmed');
+    expect(buttons(ownerNote())).toEqual([]);
+    expect(ownerNote().text).toBe('You accepted being the owner of EXC-0001.');
+    expect(ownerAnswers()).toEqual([['exception.owner_accepted', PEOPLE.owner]]);
+
+    await clickButton(h, note, ACTION_IDS.acceptOwnership, PEOPLE.owner); // an older copy of the DM
+    expect(ownerAnswers()).toEqual([['exception.owner_accepted', PEOPLE.owner]]);
+    expect(ephemeralsTo(h, PEOPLE.owner)).toEqual([]);
+    trailMatchesRegister();
+    expect(h.standIn.rejected()).toEqual([]);
+  });
+
+  it('tells the requester about a Decline, says so on the cards, and refuses approval with the reason, changing nothing', async () => {
+    await submitRequest(h);
+    const note = ownerNote();
+    await clickButton(h, note, ACTION_IDS.declineOwnership, PEOPLE.owner);
+    expect(ownerNote().text).toBe('You declined being the owner of EXC-0001.');
+    expect(buttons(ownerNote())).toEqual([]);
+
+    const told = h.standIn.dmsTo(PEOPLE.requester).at(-1)!;
+    expect(told.text).toBe('EXC-0001: the owner you named declined.');
+    expect(JSON.stringify(told.blocks)).toContain('naming the right owner');
+    expect(cardText()).toContain(`<@${PEOPLE.owner}> (declined to be owner)`);
+    expect(cardText()).toContain('*Owner declined:*');
+
+    await assess(h, 'EXC-0001', 1, 1);
+    const card = decisionCard(h, 'EXC-0001');
+    expect(JSON.stringify(card.blocks)).toContain('*Owner declined:*');
+    const before = h.app.register.db.select().from(exceptions).get();
+    await clickButton(h, card, ACTION_IDS.approve, PEOPLE.ciso);
+    expect(ephemeralsTo(h, PEOPLE.ciso)).toEqual([expect.stringContaining(`EXC-0001 cannot be approved: its named owner <@${PEOPLE.owner}> declined to own it`)]);
+    expect(h.app.register.db.select().from(exceptions).get()).toEqual(before);
+    expect(h.app.register.db.select().from(decisions).all()).toEqual([]);
+
+    await clickButton(h, note, ACTION_IDS.declineOwnership, PEOPLE.owner); // an older copy of the DM
+    expect(ownerAnswers()).toEqual([['exception.owner_declined', PEOPLE.owner]]);
+    expect(h.standIn.dmsTo(PEOPLE.requester).filter((m) => m.text?.includes('declined'))).toHaveLength(1);
+    expect(ephemeralsTo(h, PEOPLE.owner)).toEqual([]);
+    trailMatchesRegister();
+    expect(h.standIn.rejected()).toEqual([]);
+  });
+
+  it.each([
+    ['a bystander, who learns nothing about it', PEOPLE.bystander, 'There is no exception EXC-0001 that you can see'],
+    ['someone who may see it but is not its owner', PEOPLE.security, `Only the named owner of EXC-0001 (<@${PEOPLE.owner}>) can accept or decline owning it.`],
+  ])('refuses Accept from %s, privately', async (_label, userId, refusal) => {
+    await submitRequest(h);
+    await clickButton(h, ownerNote(), ACTION_IDS.acceptOwnership, userId);
+    expect(ephemeralsTo(h, userId)).toEqual([expect.stringContaining(refusal)]);
+    expect(ownerAnswers()).toEqual([]);
+    expect(buttons(ownerNote())).toEqual([ACTION_IDS.acceptOwnership, ACTION_IDS.declineOwnership]);
+    expect(cardText()).toContain('(owner not yet confirmed)');
+  });
+
+  it('counts a requester who names themselves owner as confirmed from the start', async () => {
+    await submitRequest(h, { owner: PEOPLE.requester });
+    expect(cardText()).not.toContain('not yet confirmed');
   });
 });

@@ -1,8 +1,10 @@
 import type { types } from '@slack/bolt';
+import type { OwnerAnswer } from '../../services/confirm-owner';
 import type { DirectMessage } from '../../services/notifications';
+import { ACTION_IDS } from '../ids';
 import type { ExceptionRecord } from '../../services/exception-record';
 import type { SlackMessage } from './exception-cards';
-import { escapeMrkdwn, labelledSection, mention } from './mrkdwn';
+import { escapeMrkdwn, labelledSection, mention, plainText } from './mrkdwn';
 
 function section(text: string): types.SectionBlock {
   return { type: 'section', text: { type: 'mrkdwn', text } };
@@ -10,6 +12,42 @@ function section(text: string): types.SectionBlock {
 
 function link(record: ExceptionRecord): string {
   return `*${record.ref}* (${escapeMrkdwn(record.title)})`;
+}
+
+function ownerNamedBlocks(record: ExceptionRecord): types.KnownBlock[] {
+  return [
+    section(
+      `${mention(record.requesterId)} named you the *owner* of the exception request ${link(record)}.\n` +
+        'As owner you are accountable for its compensating control and for remediation before it expires; reminders will come to you. ' +
+        'Until you accept, the request shows its owner as not yet confirmed; if you should not be the owner, decline: the requester is told, and it cannot be approved with you as owner.',
+    ),
+    section(`*Policy:* ${escapeMrkdwn(record.policy.key)} · *Requested expiry:* ${record.requestedExpiresOn}`),
+  ];
+}
+
+function ownerButtons(record: ExceptionRecord): types.ActionsBlock {
+  const value = String(record.id);
+  return {
+    type: 'actions',
+    block_id: `owner_${record.id}`,
+    elements: [
+      { type: 'button', action_id: ACTION_IDS.acceptOwnership, text: plainText('Accept'), style: 'primary', value },
+      { type: 'button', action_id: ACTION_IDS.declineOwnership, text: plainText('Decline'), style: 'danger', value },
+    ],
+  };
+}
+
+function ownerAnswerBlock(record: ExceptionRecord, answer: OwnerAnswer): types.SectionBlock {
+  return section(
+    answer === 'accept'
+      ? `:white_check_mark: You *accepted* being the owner of ${record.ref}.`
+      : `:x: You *declined* being the owner of ${record.ref}. ${mention(record.requesterId)} was told, and it cannot be approved with you as owner.`,
+  );
+}
+
+/** The "you were named owner" DM once its owner has answered: the buttons give way to the answer. */
+export function ownerAnswered(record: ExceptionRecord, answer: OwnerAnswer): SlackMessage {
+  return { text: `You ${answer === 'accept' ? 'accepted' : 'declined'} being the owner of ${record.ref}.`, blocks: [...ownerNamedBlocks(record), ownerAnswerBlock(record, answer)] };
 }
 
 export function directMessage(kind: DirectMessage, record: ExceptionRecord): SlackMessage {
@@ -28,13 +66,17 @@ export function directMessage(kind: DirectMessage, record: ExceptionRecord): Sla
     case 'owner_named':
       return {
         text: `You were named owner of ${record.ref}.`,
+        // Rendered when delivered: an owner who already answered gets their answer instead of the buttons.
+        blocks: [...ownerNamedBlocks(record), record.ownerConfirmation === 'unconfirmed' ? ownerButtons(record) : ownerAnswerBlock(record, record.ownerConfirmation === 'declined' ? 'decline' : 'accept')],
+      };
+    case 'owner_declined':
+      return {
+        text: `${record.ref}: the owner you named declined.`,
         blocks: [
           section(
-            `${mention(record.requesterId)} named you the *owner* of the exception request ${link(record)}.\n` +
-              'As owner you are accountable for its compensating control and for remediation before it expires; reminders will come to you. ' +
-              'If you should not be the owner, tell the requester and the security team before it is approved.',
+            `:warning: ${mention(record.ownerId)} *declined* to be the owner of your exception request ${link(record)}, so it cannot be approved as it is.\n` +
+              'Withdraw it (ask the security team or an approver to reject it) and request it again with `/exception request`, naming the right owner.',
           ),
-          section(`*Policy:* ${escapeMrkdwn(record.policy.key)} · *Requested expiry:* ${record.requestedExpiresOn}`),
         ],
       };
     case 'approved':

@@ -1,5 +1,5 @@
 import type { types } from '@slack/bolt';
-import { eligibleDeciders } from '../../domain/authority';
+import { eligibleDeciders, type OwnerConfirmation } from '../../domain/authority';
 import { STATUS_LABELS, type ApprovalRoute } from '../../domain/exception';
 import { IMPACT_LABELS, LIKELIHOOD_LABELS, riskBand } from '../../domain/risk';
 import type { Tally } from '../../domain/decision';
@@ -52,12 +52,14 @@ function renewalDetails(record: ExceptionRecord): types.KnownBlock[] {
   return [{ type: 'divider' }, { type: 'section', text: { type: 'mrkdwn', text: facts.join('\n') } }, labelledSection('Remediation progress', renewal.progress, BUDGET.progress)];
 }
 
+const OWNER_NOTES: Record<OwnerConfirmation, string> = { confirmed: '', unconfirmed: ' (owner not yet confirmed)', declined: ' (declined to be owner)' };
+
 function summaryFields(record: ExceptionRecord, ctx: CardContext): types.SectionBlock {
   const fields = [
     `*Policy*\n${escapeMrkdwnWithin(`${record.policy.key} · ${record.policy.title}`, 300)}`,
     `*Status*\n${statusLine(record)}`,
     `*Requester*\n${mention(record.requesterId)}`,
-    `*Owner*\n${mention(record.ownerId)}`,
+    `*Owner*\n${mention(record.ownerId)}${OWNER_NOTES[record.ownerConfirmation]}`,
     `*Expiry date*\n${record.expiresOn ?? `${record.requestedExpiresOn} (requested)`}${record.renewalCount > 0 ? ` (originally ${record.originalExpiresOn}, renewed ${record.renewalCount}×)` : ''}`,
   ];
   if (record.structural) fields.push('*Structural*\nYes');
@@ -161,10 +163,16 @@ const decisionParties = (record: ExceptionRecord) => ({ requesterId: record.requ
 
 /**
  * Where a person holds two roles that separation of duties keeps apart, the card says so: an owner who is also an
- * approver or committee member, and whoever assessed the round while also being one of its deciders.
+ * approver or committee member, and whoever assessed the round while also being one of its deciders; and that a
+ * request cannot be approved because its named owner declined.
  */
 function conflicts(record: ExceptionRecord, ctx: CardContext): string[] {
   const lines: string[] = [];
+  if (record.ownerConfirmation === 'declined' && record.open?.round === 0) {
+    lines.push(
+      `:warning: *Owner declined:* ${mention(record.ownerId)} says they should not own this exception, so it cannot be approved. Reject it; the requester can ask again naming the right owner.`,
+    );
+  }
   const deciding = new Set([...ctx.approverIds, ...ctx.committeeIds]);
   if (deciding.has(record.ownerId)) {
     lines.push(`:warning: *Conflict:* the owner ${mention(record.ownerId)} is also an approver or committee member. They cannot decide it; whoever does should weigh that its owner sits among the deciders.`);

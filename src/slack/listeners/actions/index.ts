@@ -2,6 +2,7 @@ import type { App } from '@slack/bolt';
 import type { ListenerDeps } from '../deps';
 import { registerAssessRisk } from './assess-risk';
 import { registerCloseButton } from './close';
+import { registerOwnerButtons } from './confirm-owner';
 import { registerFollowUpButtons } from './follow-ups';
 import { registerRenewButton } from './renew';
 import { registerDecisionButtons } from './decide';
@@ -12,4 +13,5 @@ export function registerActions(app: App, deps: ListenerDeps): void {
   registerCloseButton(app, deps);
   registerRenewButton(app, deps);
   registerFollowUpButtons(app, deps);
+  registerOwnerButtons(app, deps);
 }
