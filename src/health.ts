@@ -51,13 +51,14 @@ export interface PublicHealthReport {
   outbox?: { pending: number; dead: number };
   /** How many jobs failed on their last run; which, and why, is in the details. */
   jobsFailing?: number;
-  scheduler?: { running: boolean; overdue?: boolean };
+  /** `failures`: how many jobs (or whole runs) failed in the scheduler's last run, even those the register could not record. */
+  scheduler?: { running: boolean; overdue?: boolean; failures?: number };
   socketMode?: { connected: boolean };
   details: string;
 }
 
 export function publicHealthReport(report: HealthReport): PublicHealthReport {
-  const scheduler = report.scheduler && ('overdue' in report.scheduler ? { running: true, overdue: report.scheduler.overdue } : { running: false });
+  const scheduler = report.scheduler && ('overdue' in report.scheduler ? { running: true, overdue: report.scheduler.overdue, failures: report.scheduler.failures.length } : { running: false });
   return {
     ok: report.ok,
     database: report.ok ? 'ok' : 'unavailable',

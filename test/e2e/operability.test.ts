@@ -116,7 +116,7 @@ describe('GET /healthz', () => {
       const response = await fetch(url, { headers });
       expect(response.status).toBe(200);
       const body = (await response.json()) as Record<string, unknown>;
-      expect(body).toEqual({ ok: true, database: 'ok', outbox: { pending: 0, dead: 0 }, jobsFailing: 0, scheduler: { running: true, overdue: false }, ...(h.socketMode ? { socketMode: { connected: true } } : {}), details: expect.stringContaining('HEALTHZ_TOKEN') });
+      expect(body).toEqual({ ok: true, database: 'ok', outbox: { pending: 0, dead: 0 }, jobsFailing: 0, scheduler: { running: true, overdue: false, failures: 0 }, ...(h.socketMode ? { socketMode: { connected: true } } : {}), details: expect.stringContaining('HEALTHZ_TOKEN') });
       expect(JSON.stringify(body)).not.toContain('EXC-');
     }
   });
