@@ -85,6 +85,11 @@ describe('replaying an exception from its audit trail', () => {
     expect(state.renewals[0]).toMatchObject({ status: 'withdrawn', decidedAt: '2027-01-21T10:00:00.000Z' });
   });
 
+  it("the owner's Accept and Decline change no row: the record reads them from the trail", () => {
+    const answers = [event('exception.owner_declined', 'U0OWN', '2026-11-25T10:30:00.000Z', { ownerId: 'U0OWN' }), event('exception.owner_accepted', 'U0OWN', '2026-11-25T10:40:00.000Z', { ownerId: 'U0OWN' })];
+    expect(replayException([requested(), ...answers], 'UTC')).toEqual(replayException([requested()], 'UTC'));
+  });
+
   it.each<[string, () => TrailEvent[], RegExp]>([
     ['no event at all', () => [], /has no event for it/],
     ['a history that does not start with the request', () => [assessed()], /starts with exception\.assessed/],
@@ -93,6 +98,7 @@ describe('replaying an exception from its audit trail', () => {
     ['an expiry of an exception never approved', () => [requested(), event('exception.expired', 'scheduler', '2027-02-01T00:05:00.000Z')], /cannot happen to an exception that is requested/],
     ['details that are not the kind’s', () => [requested(), { ...assessed(), payload: { round: 0, likelihood: 'high' } }], /its details are not those of exception\.assessed/],
     ['a renewal decided that was never asked for', () => [requested(), assessed(), approved(), event('renewal.approved', 'U0CISO', '2027-02-02T10:00:00.000Z', { round: 1, comment: null, newExpiresOn: '2027-04-15' })], /renewal 1, which is not pending approval/],
+    ['an owner answer given by someone else', () => [requested(), event('exception.owner_accepted', 'U0SEC1', '2026-11-25T10:30:00.000Z', { ownerId: 'U0OWN' })], /exception\.owner_accepted by U0SEC1, who is not its owner/],
     ['a register-wide event naming the exception', () => [requested(), event('metrics.posted', 'scheduler', '2026-11-30T09:00:00.000Z')], /about the register as a whole/],
   ])('refuses to replay %s, naming the event', (_case, trail, problem) => {
     const events = trail();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { assertMayAssess, assertMayDecide } from '../../src/domain/authority';
+import { assertMayAssess, assertMayDecide, assertOwnerHasNotDeclined, ownerConfirmationOf } from '../../src/domain/authority';
 import { DomainError, type DomainErrorCode } from '../../src/domain/errors';
 import type { Roles } from '../../src/domain/roles';
 
@@ -70,5 +70,24 @@ describe('assertMayDecide (SPEC §1: approvers on the fast path, committee membe
   it('a separation-of-duties refusal names the rule', () => {
     expect(() => assertMayDecide('U0CISO', { requesterId: 'U0CISO', ownerId: 'U0OWN' }, 'fast_path', ROLES)).toThrow(/separation of duties/i);
     expect(() => assertMayAssess('U0SEC1', { requesterId: 'U0REQ', ownerId: 'U0SEC1' }, ROLES)).toThrow(/separation of duties/i);
+  });
+});
+
+describe("the named owner's confirmation (issue 10 §1)", () => {
+  it.each([
+    [PARTIES, null, 'unconfirmed'],
+    [PARTIES, 'accepted', 'confirmed'],
+    [PARTIES, 'declined', 'declined'],
+    [{ requesterId: 'U0REQ', ownerId: 'U0REQ' }, null, 'confirmed'],
+  ] as const)('%j whose owner last answered %s → %s', (parties, answer, expected) => {
+    expect(ownerConfirmationOf(parties, answer)).toBe(expected);
+  });
+
+  it.each([
+    ['confirmed', 'allowed'],
+    ['unconfirmed', 'allowed'],
+    ['declined', 'owner_declined'],
+  ] as const)('approval with the owner %s → %s', (confirmation, expected) => {
+    expect(outcome(() => assertOwnerHasNotDeclined('EXC-0001', 'U0OWN', confirmation))).toBe(expected);
   });
 });
