@@ -4,6 +4,7 @@ import { sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { auditTrail, useAuditKey } from '../db/audit-chain';
 import { openRegister, RegisterUnavailableError, type OpenMode, type Register } from '../db/client';
+import { OWNER_CONFIRMATION_NOTES } from '../domain/authority';
 import { DomainError, isDomainError } from '../domain/errors';
 import { EXCEPTION_STATUSES, parseExceptionRef, STATUS_LABELS } from '../domain/exception';
 import { ConfigError, Environment, loadConfig } from '../config';
@@ -414,7 +415,7 @@ function run(command: CommandName, rest: string[], open: () => Register, out: St
         `${r.ref}  ${visible(r.title)}`,
         field('Status', STATUS_LABELS[r.status]),
         field('Policy', `${r.policy.key} (${r.policy.title})`),
-        field('Requester / owner', `${r.requesterId} / ${r.ownerId}`),
+        field('Requester / owner', `${r.requesterId} / ${r.ownerId}${OWNER_CONFIRMATION_NOTES[r.ownerConfirmation]}`),
         field('Expiry', `${r.expiresOn ?? `${r.requestedExpiresOn} (requested)`}${r.originalExpiresOn ? `, original ${r.originalExpiresOn}` : ''}`),
         field('Risk score', `${r.riskScore ?? 'not assessed'}${r.route ? ` (${r.route.replace('_', ' ')})` : ''}`),
         field('Scope', r.scope),

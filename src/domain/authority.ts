@@ -61,6 +61,9 @@ export function assertMayDecide(actorId: string, parties: DecisionParties, route
 export const OWNER_CONFIRMATIONS = ['confirmed', 'unconfirmed', 'declined'] as const;
 export type OwnerConfirmation = (typeof OWNER_CONFIRMATIONS)[number];
 
+/** What follows the owner's name wherever it is shown. */
+export const OWNER_CONFIRMATION_NOTES: Record<OwnerConfirmation, string> = { confirmed: '', unconfirmed: ' (owner not yet confirmed)', declined: ' (declined to be owner)' };
+
 /** `answer` is the owner's latest Accept or Decline, if any. */
 export function ownerConfirmationOf(parties: Parties, answer: 'accepted' | 'declined' | null): OwnerConfirmation {
   if (answer === 'declined') return 'declined';

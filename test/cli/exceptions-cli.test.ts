@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runCapturing } from './run-cli';
 import { openRegister } from '../../src/db/client';
+import { confirmOwner } from '../../src/services/confirm-owner';
 import { decideException } from '../../src/services/decide-exception';
 import { importPolicies } from '../../src/services/policy-catalogue';
 import { requestRenewal } from '../../src/services/request-renewal';
@@ -94,6 +95,27 @@ describe('exceptions show', () => {
     expect(shown.out).toContain('Console replaced in staging');
     expect(shown.out).toContain('Last control check-in: none yet');
     expect(shown.out.split('History:')[1]).toMatch(/exception\.requested[\s\S]*exception\.assessed[\s\S]*exception\.approved[\s\S]*renewal\.requested/);
+  });
+});
+
+describe("exceptions show: the owner's answer", () => {
+  it('says the owner is not yet confirmed until they accept, and that they declined after a Decline', async () => {
+    const register = openRegister(env.DATABASE_PATH!);
+    const ctx = buildContext(register);
+    try {
+      importPolicies(ctx.db, ctx.clock, POLICY_CSV, 'U0SEC1');
+      fileRequest(ctx, { owner: OWNER });
+    } finally {
+      register.close();
+    }
+    expect((await cli('show', 'EXC-0001')).out).toContain(`/ ${OWNER} (owner not yet confirmed)\n`);
+    const again = openRegister(env.DATABASE_PATH!);
+    try {
+      confirmOwner(buildContext(again), { exceptionId: 1, actorId: OWNER, answer: 'decline' });
+    } finally {
+      again.close();
+    }
+    expect((await cli('show', 'EXC-0001')).out).toContain(`/ ${OWNER} (declined to be owner)\n`);
   });
 });
 

@@ -1,5 +1,5 @@
 import type { types } from '@slack/bolt';
-import { eligibleDeciders, type OwnerConfirmation } from '../../domain/authority';
+import { eligibleDeciders, OWNER_CONFIRMATION_NOTES } from '../../domain/authority';
 import { STATUS_LABELS, type ApprovalRoute } from '../../domain/exception';
 import { IMPACT_LABELS, LIKELIHOOD_LABELS, riskBand } from '../../domain/risk';
 import type { Tally } from '../../domain/decision';
@@ -52,14 +52,12 @@ function renewalDetails(record: ExceptionRecord): types.KnownBlock[] {
   return [{ type: 'divider' }, { type: 'section', text: { type: 'mrkdwn', text: facts.join('\n') } }, labelledSection('Remediation progress', renewal.progress, BUDGET.progress)];
 }
 
-const OWNER_NOTES: Record<OwnerConfirmation, string> = { confirmed: '', unconfirmed: ' (owner not yet confirmed)', declined: ' (declined to be owner)' };
-
 function summaryFields(record: ExceptionRecord, ctx: CardContext): types.SectionBlock {
   const fields = [
     `*Policy*\n${escapeMrkdwnWithin(`${record.policy.key} · ${record.policy.title}`, 300)}`,
     `*Status*\n${statusLine(record)}`,
     `*Requester*\n${mention(record.requesterId)}`,
-    `*Owner*\n${mention(record.ownerId)}${OWNER_NOTES[record.ownerConfirmation]}`,
+    `*Owner*\n${mention(record.ownerId)}${OWNER_CONFIRMATION_NOTES[record.ownerConfirmation]}`,
     `*Expiry date*\n${record.expiresOn ?? `${record.requestedExpiresOn} (requested)`}${record.renewalCount > 0 ? ` (originally ${record.originalExpiresOn}, renewed ${record.renewalCount}×)` : ''}`,
   ];
   if (record.structural) fields.push('*Structural*\nYes');
