@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startSlackStandIn, type SlackStandIn } from './support/slack-stand-in';
+import { appEnv } from './support/app-env';
 import { startSocketModeStandIn, type SocketModeStandIn } from './support/socket-mode-stand-in';
 
 // Issue 9 §3 and §2: production runs the compiled build with plain node, under `npm start` or directly, and stops
@@ -27,22 +28,7 @@ afterEach(async () => {
 });
 
 function env(extra: Record<string, string> = {}): Record<string, string> {
-  return {
-    PATH: process.env.PATH ?? '',
-    HOME: process.env.HOME ?? dir,
-    SLACK_BOT_TOKEN: standIn.botToken,
-    SLACK_SIGNING_SECRET: 'production-start-secret-0123',
-    SLACK_API_URL: standIn.url,
-    PORT: '0',
-    DATABASE_PATH: join(dir, 'register.db'),
-    SECURITY_TEAM_IDS: 'U0SEC1',
-    APPROVER_IDS: 'U0CISO',
-    COMMITTEE_IDS: 'U0COM1,U0COM2',
-    APPROVALS_CHANNEL: 'C0APPROVALS',
-    COMMITTEE_CHANNEL: 'C0COMMITTEE',
-    TZ: 'UTC',
-    ...extra,
-  };
+  return { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? dir, ...appEnv(standIn, join(dir, 'register.db'), extra) };
 }
 
 interface Started {

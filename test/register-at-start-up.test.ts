@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createOldRegister, journalEntries } from './support/old-register';
 import { canMakeReadOnly, makeReadOnly } from './support/read-only';
 import { startSlackStandIn, type SlackStandIn } from './support/slack-stand-in';
+import { appEnv } from './support/app-env';
 
 // Issue 10 §4: a register the app cannot write stops `node dist/main.js` with exit code 2 and one line naming
 // DATABASE_PATH and what to do. A read-only or full disk is a real one: a tmpfs mounted in a mount namespace of the
@@ -30,20 +31,7 @@ afterEach(async () => {
 });
 
 function env(databasePath: string): Record<string, string> {
-  return {
-    PATH: process.env.PATH ?? '',
-    SLACK_BOT_TOKEN: standIn.botToken,
-    SLACK_SIGNING_SECRET: 'register-start-secret-0123',
-    SLACK_API_URL: standIn.url,
-    PORT: '0',
-    DATABASE_PATH: databasePath,
-    SECURITY_TEAM_IDS: 'U0SEC1',
-    APPROVER_IDS: 'U0CISO',
-    COMMITTEE_IDS: 'U0COM1,U0COM2',
-    APPROVALS_CHANNEL: 'C0APPROVALS',
-    COMMITTEE_CHANNEL: 'C0COMMITTEE',
-    TZ: 'UTC',
-  };
+  return { PATH: process.env.PATH ?? '', ...appEnv(standIn, databasePath) };
 }
 
 interface Ran {

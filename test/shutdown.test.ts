@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startSlackStandIn, type SlackStandIn } from './support/slack-stand-in';
+import { appEnv } from './support/app-env';
 
 let dir: string;
 let standIn: SlackStandIn;
@@ -21,19 +22,7 @@ describe('npm start and SIGTERM', () => {
   it('starts, then on SIGTERM stops taking requests, closes the register and exits 0 within 10 seconds', async () => {
     const databasePath = join(dir, 'register.db');
     const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, '../src/main.ts')], {
-      env: {
-        PATH: process.env.PATH ?? '',
-        SLACK_BOT_TOKEN: standIn.botToken,
-        SLACK_SIGNING_SECRET: 'shutdown-test-secret-0123',
-        SLACK_API_URL: standIn.url,
-        PORT: '0',
-        DATABASE_PATH: databasePath,
-        SECURITY_TEAM_IDS: 'U0SEC1',
-        APPROVER_IDS: 'U0CISO',
-        COMMITTEE_IDS: 'U0COM1,U0COM2',
-        APPROVALS_CHANNEL: 'C0APPROVALS',
-        COMMITTEE_CHANNEL: 'C0COMMITTEE',
-      },
+      env: { PATH: process.env.PATH ?? '', ...appEnv(standIn, databasePath) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let logs = '';

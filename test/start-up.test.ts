@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startSlackStandIn, type SlackStandIn } from './support/slack-stand-in';
+import { appEnv } from './support/app-env';
 
 // Issue 9 §4: the real process (`node --import tsx src/main.ts`, as `npm run dev` starts it) against the Slack
 // stand-in. A refusal is exit code 2 and one line on stderr per problem; nothing else is written before it.
@@ -27,19 +28,7 @@ const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 
 /** What `npm start` would be given: complete, right, and pointed at the stand-in. */
 function goodEnv(): Record<string, string> {
-  return {
-    SLACK_BOT_TOKEN: standIn.botToken,
-    SLACK_SIGNING_SECRET: 'start-up-signing-secret-0123',
-    SLACK_API_URL: standIn.url,
-    PORT: '0',
-    DATABASE_PATH: join(dir, 'register.db'),
-    SECURITY_TEAM_IDS: 'U0SEC1',
-    APPROVER_IDS: 'U0CISO',
-    COMMITTEE_IDS: 'U0COM1,U0COM2',
-    APPROVALS_CHANNEL: 'C0APPROVALS',
-    COMMITTEE_CHANNEL: 'C0COMMITTEE',
-    TZ: 'UTC',
-  };
+  return appEnv(standIn, join(dir, 'register.db'));
 }
 
 interface Run {
