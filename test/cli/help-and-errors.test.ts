@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,8 +10,21 @@ const run = promisify(execFile);
 const BIN = join(import.meta.dirname, '../../bin/exceptions.js');
 const VERSION = (JSON.parse(readFileSync(join(import.meta.dirname, '../../package.json'), 'utf8')) as { version: string }).version;
 const COMMANDS = ['migrate', 'policies', 'list', 'show', 'export', 'audit', 'backup', 'jobs', 'help'];
-// Root reads and writes through any permission bits, so the permission cases only mean something for another user.
+// Root reads and writes through any permission bits, so as root the permission cases run the installed command as
+// `nobody`; they need a checkout that user can read, which a checkout under a private home may not be.
 const asRoot = process.getuid?.() === 0;
+const NOBODY = 65534;
+const nobodyCanRunTheCli = asRoot && spawnSync(process.execPath, [BIN, '--version'], { uid: NOBODY, gid: NOBODY }).status === 0;
+
+/** The command as a user the permission bits apply to: in process when that is us, else the bin run as nobody. */
+async function cliAsUser(args: string[], environment: Record<string, string>): Promise<{ code: number; out: string; err: string }> {
+  if (!asRoot) return runCapturing(args, environment);
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args], { uid: NOBODY, gid: NOBODY, cwd: dir, env: { PATH: process.env.PATH ?? '', ...environment } }, (error, out, err) => {
+      resolve({ code: typeof error?.code === 'number' ? error.code : 0, out, err });
+    });
+  });
+}
 
 let dir: string;
 let env: Record<string, string>;
@@ -96,11 +109,12 @@ describe('a file the CLI cannot use is one line, not a stack trace', () => {
     expect(await cli('policies', 'import', dir)).toEqual({ code: 1, out: '', err: `cannot read ${dir}: it is a folder, not a file\n` });
   });
 
-  it.skipIf(asRoot)('a CSV the user may not read', async () => {
+  it.runIf(!asRoot || nobodyCanRunTheCli)('a CSV the user may not read', async () => {
+    chmodSync(dir, 0o755);
     const file = join(dir, 'secret.csv');
     writeFileSync(file, 'key,title\nMFA-01,MFA\n');
     chmodSync(file, 0o000);
-    expect(await cli('policies', 'import', file)).toEqual({ code: 1, out: '', err: `cannot read ${file}: permission denied\n` });
+    expect(await cliAsUser(['policies', 'import', file], env)).toEqual({ code: 1, out: '', err: `cannot read ${file}: permission denied\n` });
   });
 
   it('a second file after the CSV is refused rather than ignored', async () => {
@@ -123,11 +137,12 @@ describe('a file the CLI cannot use is one line, not a stack trace', () => {
     expect(await cli('backup', target)).toEqual({ code: 1, out: '', err: `cannot write ${target}: ${join(dir, 'notes.txt')} is a file, not a folder\n` });
   });
 
-  it.skipIf(asRoot)('a backup into a folder the user may not write', async () => {
+  it.runIf(!asRoot || nobodyCanRunTheCli)('a backup into a folder the user may not write', async () => {
+    chmodSync(dir, 0o755);
     const folder = join(dir, 'locked');
-    mkdirSync(folder, { mode: 0o500 });
+    mkdirSync(folder, { mode: 0o555 });
     const target = join(folder, 'register.db');
-    expect(await cli('backup', target)).toEqual({ code: 1, out: '', err: `cannot write ${target}: permission denied\n` });
+    expect(await cliAsUser(['backup', target], env)).toEqual({ code: 1, out: '', err: `cannot write ${target}: permission denied\n` });
   });
 });
 
