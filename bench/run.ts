@@ -5,6 +5,7 @@
  *
  *   npm run bench                       everything (about fifteen minutes)
  *   npm run bench -- --only ack         acknowledgement latency only (--runs 3: three runs; --rates 200; --seconds 10)
+ *                                       (--match help: only the interactions whose name has that text)
  *   npm run bench -- --only register    register scale only
  *   npm run bench -- --only footprint   start-up time and idle memory only
  */
@@ -29,6 +30,7 @@ const only = option('--only');
 const runs = Number(option('--runs') ?? 1);
 const rates = (option('--rates') ?? '50,200,500').split(',').map(Number);
 const seconds = Number(option('--seconds') ?? 10);
+const match = option('--match');
 
 interface RegisterResult extends GeneratedRegister {
   generateMs: number;
@@ -130,7 +132,7 @@ const results: Results = {
 if (!only || only === 'ack') {
   const allRuns: LatencyRow[][] = [];
   for (let run = 0; run < runs; run++) {
-    allRuns.push(await measureAckLatency({ rates, seconds }));
+    allRuns.push(await measureAckLatency({ rates, seconds, match }));
     printLatency(allRuns.at(-1)!);
   }
   results.ackLatency = allRuns.at(-1);
