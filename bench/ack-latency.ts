@@ -195,11 +195,12 @@ function summary(driven: Driven): LatencyRow['app'] {
   return { p50: round(percentile(sorted, 50)), p99: round(percentile(sorted, 99)), max: round(sorted.at(-1) ?? NaN), errors: driven.errors };
 }
 
-function requestValues(expiresOn: string): Record<string, Record<string, unknown>> {
+/** The request form as Slack submits it, filled in validly; the benches differ only in its title and expiry. */
+export function requestValues(expiresOn: string, title = 'Legacy HR system without MFA'): Record<string, Record<string, unknown>> {
   const text = (value: string) => ({ type: 'plain_text_input', value });
   return {
     [B.policy]: { [ACTION_IDS.policyPicker]: { type: 'external_select', selected_option: { text: { type: 'plain_text', text: 'MFA-01' }, value: 'MFA-01' } } },
-    [B.title]: { [INPUT_ACTION_ID]: text('Legacy HR system without MFA') },
+    [B.title]: { [INPUT_ACTION_ID]: text(title) },
     [B.scope]: { [INPUT_ACTION_ID]: text('The HR payroll application hr-app-01 and its 40 users') },
     [B.justification]: { [INPUT_ACTION_ID]: text('The quarterly close runs through a system that cannot do MFA; it is replaced in Q4.') },
     [B.compensatingControls]: { [INPUT_ACTION_ID]: text('Access only from the corporate VPN with device certificates; logins reviewed weekly.') },

@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openRegister } from '../src/db/client';
+import { appEnv } from '../test/support/app-env';
 import { startSlackStandIn } from '../test/support/slack-stand-in';
 import { startProcess } from './ack-latency';
 import { APP_COMMAND, ROOT, TSX_APP_COMMAND, buildApp } from './compiled';
@@ -42,18 +43,7 @@ export async function measureFootprint(): Promise<FootprintRow[]> {
   const standIn = await startSlackStandIn();
   const databasePath = join(dir, 'register.db');
   openRegister(databasePath).close();
-  const env = {
-    SLACK_BOT_TOKEN: standIn.botToken,
-    SLACK_SIGNING_SECRET: 'bench-signing-secret-0123456789',
-    SLACK_API_URL: standIn.url,
-    DATABASE_PATH: databasePath,
-    SECURITY_TEAM_IDS: 'U0SEC1',
-    APPROVER_IDS: 'U0CISO',
-    COMMITTEE_IDS: 'U0COM1,U0COM2',
-    APPROVALS_CHANNEL: 'C0APPROVALS',
-    COMMITTEE_CHANNEL: 'C0COMMITTEE',
-    TZ: 'UTC',
-  };
+  const env = appEnv(standIn, databasePath);
   const rows: FootprintRow[] = [];
   try {
     const samples = new Map<string, { startMs: number[]; rssKb: number[] }>(RUNTIMES.map((r) => [r.runtime, { startMs: [], rssKb: [] }]));

@@ -14,10 +14,10 @@ import { pathToFileURL } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { openRegister } from '../src/db/client';
 import { importPolicies } from '../src/services/policy-catalogue';
-import { ACTION_IDS, CALLBACK_IDS, INPUT_ACTION_ID, REQUEST_BLOCK_IDS as B } from '../src/slack/ids';
+import { CALLBACK_IDS } from '../src/slack/ids';
 import { createSlackDriver } from '../test/support/slack-driver';
 import { startSlackStandIn } from '../test/support/slack-stand-in';
-import { PEOPLE, SIGNING_SECRET, startProcess } from './ack-latency';
+import { PEOPLE, requestValues, SIGNING_SECRET, startProcess } from './ack-latency';
 import { APP_COMMAND, buildApp } from './compiled';
 
 export interface TriageLatencyRow {
@@ -35,23 +35,6 @@ const BETWEEN_SUBMISSIONS_MS = 1100;
 
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function requestValues(title: string, expiresOn: string): Record<string, Record<string, unknown>> {
-  const text = (value: string) => ({ type: 'plain_text_input', value });
-  return {
-    [B.policy]: { [ACTION_IDS.policyPicker]: { type: 'external_select', selected_option: { text: { type: 'plain_text', text: 'MFA-01' }, value: 'MFA-01' } } },
-    [B.title]: { [INPUT_ACTION_ID]: text(title) },
-    [B.scope]: { [INPUT_ACTION_ID]: text('The HR payroll application hr-app-01 and its 40 users') },
-    [B.justification]: { [INPUT_ACTION_ID]: text('The quarterly close runs through a system that cannot do MFA; it is replaced in Q4.') },
-    [B.compensatingControls]: { [INPUT_ACTION_ID]: text('Access only from the corporate VPN with device certificates; logins reviewed weekly.') },
-    [B.owner]: { [INPUT_ACTION_ID]: { type: 'users_select', selected_user: PEOPLE.owner } },
-    [B.expiresOn]: { [INPUT_ACTION_ID]: { type: 'datepicker', selected_date: expiresOn } },
-    [B.affectedSystems]: { [INPUT_ACTION_ID]: text('') },
-    [B.externalRef]: { [INPUT_ACTION_ID]: text('') },
-    [B.structural]: { [INPUT_ACTION_ID]: { type: 'checkboxes', selected_options: [] } },
-    [B.structuralReason]: { [INPUT_ACTION_ID]: text('') },
-  };
-}
 
 export async function measureTriageLatency(options: { samples: number }): Promise<TriageLatencyRow[]> {
   buildApp();
@@ -91,7 +74,7 @@ export async function measureTriageLatency(options: { samples: number }): Promis
       }
     }
     const title = `Triage latency sample ${++submitted}`;
-    const response = await driver.viewSubmission({ userId: PEOPLE.requester, callbackId: CALLBACK_IDS.request, viewId: `V${randomBytes(6).toString('hex').toUpperCase()}`, values: requestValues(title, expiresOn) });
+    const response = await driver.viewSubmission({ userId: PEOPLE.requester, callbackId: CALLBACK_IDS.request, viewId: `V${randomBytes(6).toString('hex').toUpperCase()}`, values: requestValues(expiresOn, title) });
     const ackedAt = Date.now();
     if (response.status !== 200) throw new Error(`the submission was answered HTTP ${response.status}`);
     const card = () => standIn.calls.find((call) => call.method === 'chat.postMessage' && call.args.channel === APPROVALS && JSON.stringify(call.args).includes(title));

@@ -6,6 +6,7 @@ import { DomainError } from '../domain/errors';
 import { formatExceptionRef, type ApprovalRoute, type DecisionOutcome, type ExceptionStatus } from '../domain/exception';
 import type { Roles } from '../domain/roles';
 import type { CurrentRound } from '../domain/shown-for';
+import type { RenewalState } from '../db/audit-replay';
 
 export type Reader = Db | Tx;
 
@@ -14,19 +15,8 @@ export interface SlackMessageRef {
   ts: string;
 }
 
-export interface RenewalRecord {
-  round: number;
-  status: RenewalStatus;
-  requestedBy: string;
-  progress: string;
-  percentComplete: number;
-  evidenceUrl: string | null;
-  controlTestedOn: string;
-  requestedExpiresOn: string;
-  newExpiresOn: string | null;
-  createdAt: string;
-  decidedAt: string | null;
-}
+/** A renewal as the cards show it: what the trail records of it, less the route (the record carries that once). */
+export type RenewalRecord = Omit<RenewalState, 'route'>;
 
 /** What is waiting on people right now: an assessment or a decision, of the first request or of a renewal. */
 export interface OpenDecision {
