@@ -1,11 +1,31 @@
-import { and, asc, eq, inArray, sql } from 'drizzle-orm';
+import { and, asc, eq, gt, inArray, sql } from 'drizzle-orm';
 import type { Db } from './client';
 import { exceptions, outbox } from './schema';
 
 export type OutboxRow = typeof outbox.$inferSelect;
 
-export function pendingOutbox(db: Db): OutboxRow[] {
-  return db.select().from(outbox).where(eq(outbox.state, 'pending')).orderBy(asc(outbox.id)).all();
+/** A pending row's place in the queue; its payload only when it is newer than `payloadAfterId`, the rows already read. */
+export interface QueuedRow {
+  id: number;
+  nextAttemptAt: string;
+  payload: string | null;
+}
+
+/**
+ * The rows still to deliver, oldest first, from `afterId` on. A deliverer that keeps what it has read passes
+ * `payloadAfterId`, so a long backlog is walked without reading its payloads again on every pass.
+ */
+export function pendingQueue(db: Db, afterId = 0, payloadAfterId = 0): QueuedRow[] {
+  return db
+    .select({ id: outbox.id, nextAttemptAt: outbox.nextAttemptAt, payload: sql<string | null>`case when ${outbox.id} > ${payloadAfterId} then ${outbox.payload} end` })
+    .from(outbox)
+    .where(and(eq(outbox.state, 'pending'), gt(outbox.id, afterId)))
+    .orderBy(asc(outbox.id))
+    .all();
+}
+
+export function outboxRow(db: Db, id: number): OutboxRow | undefined {
+  return db.select().from(outbox).where(eq(outbox.id, id)).get();
 }
 
 /** Claims a row for one delivery attempt; false when another process holds it. A crashed holder's claim lapses. */

@@ -206,6 +206,35 @@ describe('the notifier', () => {
     expect(rows().find((r) => r.kind === 'informal_pointer' && r.state === 'pending')).toMatchObject({ claimedUntil: null });
   });
 
+  it('reads only the rows queued since, not the whole waiting backlog, on each wake, and still keeps a waiting channel in order', async () => {
+    const pointer = (i: number, channel = 'C0WAIVERS') => ({ kind: 'informal_pointer', channel, threadTs: `1790000000.${String(i).padStart(6, '0')}`, askId: i + 1, askedBy: 'U0ASKER' });
+    const queue = (p: ReturnType<typeof pointer>) =>
+      t.ctx.db.insert(outbox).values({ kind: 'informal_pointer', payload: JSON.stringify(p), nextAttemptAt: NOW.toISOString(), createdAt: NOW.toISOString() }).run();
+    for (let i = 0; i < 300; i++) queue(pointer(i));
+    const slack = fakeSlack(() => undefined);
+    // Time stands still, so the backlog in C0WAIVERS waits for the whole test; only wakes end a wait.
+    const n = notifier(slack.client, { channelSpacingMs: 1000, monotonic: () => 0, sleep: () => new Promise<void>(() => undefined) });
+    void n.deliverDue();
+    await vi.waitFor(() => expect(slack.calls).toHaveLength(1));
+    const parse = vi.spyOn(JSON, 'parse');
+    // Twenty asks in twenty other channels, each going out as it is queued.
+    for (let i = 0; i < 20; i++) {
+      queue(pointer(1000 + i, `C0OTHER${i}`));
+      n.wake();
+      await vi.waitFor(() => expect(slack.calls.some((c) => c.args.channel === `C0OTHER${i}`)).toBe(true));
+    }
+    // A pointer queued behind the waiting ones stays behind them.
+    queue(pointer(300));
+    n.wake();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const parsed = parse.mock.calls.length;
+    parse.mockRestore();
+    await n.stop();
+    expect(slack.calls.filter((c) => c.args.channel === 'C0WAIVERS').map((c) => c.args.thread_ts)).toEqual([pointer(0).threadTs]);
+    // Re-reading the backlog would parse 300 rows a wake, 6,000 in all.
+    expect(parsed).toBeLessThan(600);
+  });
+
   it('leaves a row alone while another process holds its delivery claim', async () => {
     fileRequest(t.ctx, { owner: REQUESTER });
     t.ctx.db.update(outbox).set({ claimedUntil: new Date(now.getTime() + 30_000).toISOString() }).run();
