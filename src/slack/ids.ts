@@ -12,6 +12,10 @@ export const CALLBACK_IDS = {
   close: 'close_exception',
   renewal: 'renewal_request',
   reapproval: 'reapproval',
+  /** "Ask for changes": what the requester should change, sent back instead of a rejection. */
+  changesRequested: 'changes_requested',
+  /** The requester's amended request, prefilled from the one sent back. */
+  amendment: 'request_amendment',
 } as const;
 
 export const ACTION_IDS = {
@@ -29,6 +33,12 @@ export const ACTION_IDS = {
   openRequest: 'open_request_form',
   acceptOwnership: 'accept_ownership',
   declineOwnership: 'decline_ownership',
+  /** "View details": opens the whole record in a modal, from any card, DM or App Home item. */
+  viewRecord: 'view_record',
+  /** Sends a request back to its requester with what to change; assessment and decision start again on the amended one. */
+  askForChanges: 'ask_for_changes',
+  /** The requester's button on a sent-back request: opens the request form prefilled, to amend it. */
+  amendRequest: 'amend_request',
 } as const;
 
 /** The message shortcut "Request an exception from this message" (manifest.yml names the same id). */

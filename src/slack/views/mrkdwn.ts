@@ -1,4 +1,5 @@
 import type { types } from '@slack/bolt';
+import { daysBetween, type CalendarDate } from '../../domain/calendar';
 import { SLACK_USER_ID } from '../../domain/exception';
 
 /**
@@ -46,6 +47,27 @@ export function slackTime(iso: string): string {
 export function slackDate(iso: string): string {
   const seconds = Math.floor(new Date(iso).getTime() / 1000);
   return `<!date^${seconds}^{date_short}|${iso.slice(0, 10)} UTC>`;
+}
+
+const WEEKDAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/**
+ * One of the organisation's calendar days (an expiry day ends at midnight in TZ), as people say it: "Wed 23 Sep",
+ * with the year when it is not `today`'s. Not a Slack date token: the day is the same for every reader.
+ */
+export function calendarDay(day: CalendarDate, today?: CalendarDate): string {
+  const [year, month, date] = day.split('-').map(Number) as [number, number, number];
+  const weekday = WEEKDAYS[new Date(Date.UTC(year, month - 1, date)).getUTCDay()];
+  const sameYear = today !== undefined && today.slice(0, 4) === day.slice(0, 4);
+  return `${weekday} ${date} ${MONTHS[month - 1]}${sameYear ? '' : ` ${year}`}`;
+}
+
+/** "Wed 23 Sep (in 14 days)", "Tue 1 Dec (today)", "Mon 30 Nov (2 days ago)": for messages read the day they are sent. */
+export function calendarDayFrom(day: CalendarDate, today: CalendarDate): string {
+  const days = daysBetween(today, day);
+  const relative = days === 0 ? 'today' : days === 1 ? 'tomorrow' : days === -1 ? 'yesterday' : days > 0 ? `in ${days} days` : `${-days} days ago`;
+  return `${calendarDay(day, today)} (${relative})`;
 }
 
 export function plainText(text: string, max = 75): types.PlainTextElement {

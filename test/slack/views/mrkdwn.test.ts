@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { escapeMrkdwn, escapeMrkdwnWithin, labelledSection, truncate } from '../../../src/slack/views/mrkdwn';
+import { calendarDay, calendarDayFrom, escapeMrkdwn, escapeMrkdwnWithin, labelledSection, truncate } from '../../../src/slack/views/mrkdwn';
 
 describe('escaping user text for mrkdwn', () => {
   it.each([
@@ -31,5 +31,21 @@ describe('escaping user text for mrkdwn', () => {
     const text = (section.text as { text: string }).text;
     expect(text.length).toBeLessThanOrEqual(3000);
     expect(text).not.toMatch(/&(a|am|amp|l|lt|g|gt)?…/);
+  });
+});
+
+describe("the organisation's calendar days, as people read them", () => {
+  it('names the weekday, and the year only when it is not this year', () => {
+    expect(calendarDay('2026-09-23', '2026-09-09')).toBe('Wed 23 Sep');
+    expect(calendarDay('2027-01-04', '2026-12-02')).toBe('Mon 4 Jan 2027');
+    expect(calendarDay('2026-02-28')).toBe('Sat 28 Feb 2026');
+  });
+
+  it('says how far away the day is', () => {
+    expect(calendarDayFrom('2026-09-23', '2026-09-09')).toBe('Wed 23 Sep (in 14 days)');
+    expect(calendarDayFrom('2026-12-02', '2026-12-02')).toBe('Wed 2 Dec (today)');
+    expect(calendarDayFrom('2026-12-03', '2026-12-02')).toBe('Thu 3 Dec (tomorrow)');
+    expect(calendarDayFrom('2026-11-30', '2026-12-02')).toBe('Mon 30 Nov (2 days ago)');
+    expect(calendarDayFrom('2027-03-01', '2026-12-31')).toBe('Mon 1 Mar 2027 (in 60 days)');
   });
 });
