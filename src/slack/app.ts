@@ -107,6 +107,8 @@ export function createSlackApp({ config, logger, listeners, health, client, stop
     logLevel: config.logLevel as LogLevel,
     clientOptions: { slackApiUrl: config.slack.apiUrl, retryConfig: { retries: 0 }, rejectRateLimitedCalls: true, timeout: 10_000 },
     receiver: socketMode ?? httpReceiver(config.slack.signingSecret, logger, config.logLevel as LogLevel, [healthRoute], stopping),
+    // No listener keeps conversation state, so Bolt's store would only be one more lookup before every ack.
+    convoStore: false,
   });
   app.use(requestLog(logger));
   registerListeners(app, listeners, config.channels.watch);
