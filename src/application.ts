@@ -84,7 +84,7 @@ export async function startApplication(config: Config, options: ApplicationOptio
       inFlight--;
     }
   });
-  const notifier = createNotifier({ db: register.db, client, clock, logger, cards, channelSpacingMs: options.channelSpacingMs });
+  const notifier = createNotifier({ db: register.db, client, clock, logger, cards, services, timeZone: config.timeZone, channelSpacingMs: options.channelSpacingMs });
 
   // Both receivers answer /healthz on the HTTP port; in Socket Mode Slack's requests come over the WebSocket instead.
   let server: Server;

@@ -157,6 +157,8 @@ const SCOPES_FOR_CALL: Readonly<Record<string, readonly string[]>> = {
   'auth.test': [],
   'views.open': [],
   'views.publish': [],
+  'views.push': [],
+  'views.update': [],
   'chat.getPermalink': [],
   // The approvals and committee channels are posted in without the app being invited.
   'chat.postMessage': ['chat:write', 'chat:write.public'],

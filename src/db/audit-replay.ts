@@ -85,6 +85,8 @@ export interface ExceptionState {
   assessments: AssessmentState[];
   decisions: DecisionState[];
   renewals: RenewalState[];
+  /** Replay only, no column: sent back for changes and not yet amended (the record reads it from the trail too). */
+  sentBack?: boolean;
 }
 
 const text = z.string();
@@ -120,6 +122,8 @@ const Decided = z.object({ comment: optionalText, expiresOn: date.nullish() });
 const Closed = z.object({ note: text });
 const CheckinAnswered = z.object({ answer: z.enum(['yes', 'no']) });
 const RenewalRequested = z.object({ round: round.min(1), progress: text, percentComplete: z.number().int(), evidenceUrl: optionalText, controlTestedOn: date, expiresOn: date });
+const ChangesRequested = z.object({ round: z.literal(0), stage: z.enum(['assessment', 'decision']) });
+const Amended = z.object({ round: z.literal(0), request: Requested });
 const RenewalDecided = z.object({ round: round.min(1), comment: optionalText, newExpiresOn: date.nullish() });
 
 /** A trail that cannot be replayed: the event (null when there is none), and what about it does not fit the events before it. */
@@ -184,6 +188,7 @@ const APPLY: Record<AuditEventKind, Apply> = {
     throw new ReplayProblem(event.id, 'the exception is requested a second time');
   },
   'exception.assessed': (state, event) => {
+    waitsForItsRequester(state, event);
     move(state, event, 'assess');
     assess(state, event);
   },
@@ -200,6 +205,7 @@ const APPLY: Record<AuditEventKind, Apply> = {
     Object.assign(state, { expiresOn: decided.expiresOn, originalExpiresOn: decided.expiresOn, activatedAt: event.occurredAt });
   },
   'exception.rejected': (state, event) => {
+    waitsForItsRequester(state, event);
     const decided = details(Decided, event);
     move(state, event, 'reject');
     decide(state, event, 0, 'reject', decided.comment);
@@ -226,6 +232,28 @@ const APPLY: Record<AuditEventKind, Apply> = {
   'exception.reapproved': (state, event) => {
     state.lastReviewedAt = event.occurredAt;
     state.lastReviewedBy = event.actorId;
+  },
+  // Sent back at its decision, the request's assessment and votes are for the version sent back: they no longer count.
+  'exception.changes_requested': (state, event) => {
+    const { stage } = details(ChangesRequested, event);
+    if (state.sentBack || state.currentRound !== 0 || stage !== (state.status === 'pending_approval' ? 'decision' : 'assessment')) {
+      throw new ReplayProblem(event.id, `a request sent back at its ${stage} while it is ${state.sentBack ? 'already sent back' : state.status.replace('_', ' ')}`);
+    }
+    move(state, event, 'send_back');
+    if (stage === 'decision') {
+      state.assessments = state.assessments.filter((a) => a.round !== 0);
+      state.decisions = state.decisions.filter((d) => d.round !== 0);
+      Object.assign(state, { route: null, riskScore: null });
+    }
+    state.sentBack = true;
+  },
+  'exception.amended': (state, event) => {
+    const { request } = details(Amended, event);
+    if (!state.sentBack) throw new ReplayProblem(event.id, 'an amendment of a request that was not sent back for changes');
+    if (event.actorId !== state.requesterId) throw new ReplayProblem(event.id, `an amendment by ${event.actorId}, who did not request it`);
+    move(state, event, 'amend');
+    const { expiresOn, ...terms } = request;
+    Object.assign(state, { ...terms, requestedExpiresOn: expiresOn, structuralReason: request.structural ? request.structuralReason : null, sentBack: false });
   },
   'renewal.requested': (state, event) => {
     const renewal = details(RenewalRequested, event);
@@ -276,6 +304,11 @@ const APPLY: Record<AuditEventKind, Apply> = {
   'metrics.posted': notAboutAnException,
   'audit.sealed': notAboutAnException,
 };
+
+/** Sent back, a request waits for its requester: nobody assesses or decides it until it is amended. */
+function waitsForItsRequester(state: ExceptionState, event: TrailEvent): void {
+  if (state.sentBack) throw new ReplayProblem(event.id, `${event.kind} while the request was sent back for changes and not yet amended`);
+}
 
 /** No row holds the owner's answer (the record reads it from the trail); only the owner can give it. */
 function answeredByOwner(state: ExceptionState, event: TrailEvent): void {
@@ -333,7 +366,7 @@ export interface Discrepancy {
 
 const ABSENT = 'nothing';
 
-const COLUMNS: Record<Exclude<keyof ExceptionState, 'assessments' | 'decisions' | 'renewals'>, string> = {
+const COLUMNS: Record<Exclude<keyof ExceptionState, 'assessments' | 'decisions' | 'renewals' | 'sentBack'>, string> = {
   status: 'status',
   policyKey: 'policy',
   title: 'title',

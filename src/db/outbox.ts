@@ -73,21 +73,79 @@ export function markCardPosted(db: Db, row: OutboxRow, card: 'triage' | 'approva
 }
 
 /** Delivered, keeping where the message went in its payload, so a later notification can update that message. */
-export function markMessageDelivered(db: Db, id: number, at: Date, posted: { channel: string; ts: string }): void {
+export function markMessageDelivered(db: Db, id: number, at: Date, posted: PostedMessage): void {
   db.update(outbox)
     .set({ state: 'delivered', deliveredAt: at.toISOString(), lastError: null, claimedUntil: null, payload: sql`json_set(${outbox.payload}, '$.posted', json(${JSON.stringify(posted)}))` })
     .where(and(eq(outbox.id, id), eq(outbox.state, 'pending')))
     .run();
 }
 
-/** Where a control check-in question was posted, once it was. */
-export function postedCheckinQuestion(db: Db, exceptionId: number, checkinId: number): { channel: string; ts: string } | undefined {
-  const row = db
-    .select({ posted: sql<string | null>`json_extract(${outbox.payload}, '$.posted')` })
+/** Notices to one person that a job run queued for its one DM: pending, after `afterId`, with the same recipient and run. */
+export function pendingForSameDm(db: Db, afterId: number, recipientId: string, run: string): OutboxRow[] {
+  return db
+    .select()
     .from(outbox)
-    .where(and(eq(outbox.exceptionId, exceptionId), eq(outbox.kind, 'checkin_question'), eq(outbox.state, 'delivered'), sql`json_extract(${outbox.payload}, '$.checkinId') = ${checkinId}`))
-    .get();
-  return row?.posted ? (JSON.parse(row.posted) as { channel: string; ts: string }) : undefined;
+    .where(
+      and(
+        eq(outbox.state, 'pending'),
+        gt(outbox.id, afterId),
+        inArray(outbox.kind, ['direct_message', 'reminder_digest', 'expiry_digest', 'checkin_question']),
+        sql`json_extract(${outbox.payload}, '$.recipientId') = ${recipientId}`,
+        sql`json_extract(${outbox.payload}, '$.run') = ${run}`,
+      ),
+    )
+    .orderBy(asc(outbox.id))
+    .all();
+}
+
+/** Several rows went out as one message: all are delivered, each keeping where it went, or none. */
+export function markMessagesDelivered(db: Db, ids: readonly number[], at: Date, posted: PostedMessage): void {
+  db.transaction(() => {
+    for (const id of ids) markMessageDelivered(db, id, at, posted);
+  });
+}
+
+/** Where a message went, and a digest of what it last showed, so re-rendering the same thing calls nobody. */
+export interface PostedMessage {
+  channel: string;
+  ts: string;
+  shown?: string;
+}
+
+/** Messages posted with buttons about an exception (DMs and needs-attention alerts), each with every row it holds, oldest first. */
+export function postedMessagesAbout(db: Db, exceptionId: number): { posted: PostedMessage; payloads: string[] }[] {
+  const refs = db
+    .selectDistinct({ ts: sql<string>`json_extract(${outbox.payload}, '$.posted.ts')`, channel: sql<string>`json_extract(${outbox.payload}, '$.posted.channel')` })
+    .from(outbox)
+    .where(
+      and(
+        eq(outbox.state, 'delivered'),
+        inArray(outbox.kind, ['reminder_digest', 'checkin_question', 'channel_post']),
+        sql`json_extract(${outbox.payload}, '$.posted') is not null`,
+        sql`(${outbox.exceptionId} = ${exceptionId}
+          or exists (select 1 from json_each(${outbox.payload}, '$.items') where json_extract(value, '$.exceptionId') = ${exceptionId})
+          or exists (select 1 from json_each(${outbox.payload}, '$.exceptionIds') where value = ${exceptionId}))`,
+      ),
+    )
+    .all();
+  return refs.map((ref) => {
+    const rows = db
+      .select({ payload: outbox.payload })
+      .from(outbox)
+      .where(and(eq(outbox.state, 'delivered'), sql`json_extract(${outbox.payload}, '$.posted.ts') = ${ref.ts}`, sql`json_extract(${outbox.payload}, '$.posted.channel') = ${ref.channel}`))
+      .orderBy(asc(outbox.id))
+      .all();
+    const posted = JSON.parse(rows[0]?.payload ?? '{}').posted as PostedMessage | undefined;
+    return { posted: posted ?? { channel: ref.channel, ts: ref.ts }, payloads: rows.map((r) => r.payload) };
+  });
+}
+
+/** What a posted message shows now, after it was updated. */
+export function recordShown(db: Db, posted: PostedMessage, shown: string): void {
+  db.update(outbox)
+    .set({ payload: sql`json_set(${outbox.payload}, '$.posted.shown', ${shown})` })
+    .where(and(eq(outbox.state, 'delivered'), sql`json_extract(${outbox.payload}, '$.posted.ts') = ${posted.ts}`, sql`json_extract(${outbox.payload}, '$.posted.channel') = ${posted.channel}`))
+    .run();
 }
 
 export function recordAttemptFailed(db: Db, id: number, failure: { attempts: number; error: string; nextAttemptAt: Date; dead: boolean }): void {

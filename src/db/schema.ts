@@ -20,6 +20,9 @@ export const AUDIT_EVENT_KINDS = [
   'exception.reapproved',
   'exception.owner_accepted',
   'exception.owner_declined',
+  /** Sent back to its requester with what to change (issue 11); `exception.amended` answers it. */
+  'exception.changes_requested',
+  'exception.amended',
   'renewal.requested',
   'renewal.assessed',
   'renewal.vote_recorded',

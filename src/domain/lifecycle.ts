@@ -1,13 +1,17 @@
 import { DomainError } from './errors';
 import { STATUS_LABELS, type ExceptionStatus } from './exception';
 
-export const LIFECYCLE_ACTIONS = ['assess', 'approve', 'reject', 'withdraw', 'expire', 'close', 'revoke', 'renew'] as const;
+export const LIFECYCLE_ACTIONS = ['assess', 'approve', 'reject', 'withdraw', 'expire', 'close', 'revoke', 'renew', 'send_back', 'amend'] as const;
 export type LifecycleAction = (typeof LIFECYCLE_ACTIONS)[number];
 
-/** SPEC §1 as data: the only moves an exception can make. Anything missing here is refused. */
+/**
+ * SPEC §1 as data: the only moves an exception can make. Anything missing here is refused.
+ * Sent back for changes (issue 11), a request waits for its requester as `requested` until it is amended (the trail,
+ * not a status, says it was sent back: see domain/amendment); the amended request is assessed and decided afresh.
+ */
 export const TRANSITIONS: Readonly<Record<ExceptionStatus, Partial<Record<LifecycleAction, ExceptionStatus>>>> = {
-  requested: { assess: 'pending_approval', reject: 'rejected', withdraw: 'rejected' },
-  pending_approval: { approve: 'active', reject: 'rejected' },
+  requested: { assess: 'pending_approval', reject: 'rejected', withdraw: 'rejected', send_back: 'requested', amend: 'requested' },
+  pending_approval: { approve: 'active', reject: 'rejected', send_back: 'requested' },
   active: { expire: 'expired', close: 'closed', revoke: 'revoked', renew: 'active' },
   // A renewal approved after the exception lapsed brings it back, with an expiry counted from the approval.
   expired: { renew: 'active' },
@@ -25,6 +29,8 @@ const ACTION_VERBS: Record<LifecycleAction, string> = {
   close: 'closed',
   revoke: 'revoked',
   renew: 'renewed',
+  send_back: 'sent back for changes',
+  amend: 'amended',
 };
 
 export function canTransition(from: ExceptionStatus, action: LifecycleAction): boolean {

@@ -1,4 +1,5 @@
-import { and, desc, eq, isNull } from 'drizzle-orm';
+import { and, desc, eq, inArray, isNull, sql } from 'drizzle-orm';
+import type { Db } from '../db/client';
 import { appendAuditEvent } from '../db/audit-chain';
 import { checkins, exceptions, type CheckinAnswer } from '../db/schema';
 import { calendarDateIn } from '../domain/calendar';
@@ -60,4 +61,22 @@ export function answerCheckin(ctx: ServiceContext, command: { checkinId: number;
     },
     { behavior: 'immediate' },
   );
+}
+
+/** Where each question stands, for a message that shows it: answered, replaced by a newer one, or still open. */
+export function checkinStates(db: Db, checkinIds: readonly number[]): Map<number, { id: number; exceptionId: number; askedOn: string; answer: CheckinAnswer | null; answeredAt: string | null; superseded: boolean }> {
+  if (checkinIds.length === 0) return new Map();
+  const rows = db
+    .select({
+      id: checkins.id,
+      exceptionId: checkins.exceptionId,
+      askedOn: checkins.askedOn,
+      answer: checkins.answer,
+      answeredAt: checkins.answeredAt,
+      latestId: sql<number>`(select max(later.id) from ${checkins} as later where later.exception_id = ${checkins.exceptionId})`,
+    })
+    .from(checkins)
+    .where(inArray(checkins.id, [...checkinIds]))
+    .all();
+  return new Map(rows.map(({ latestId, ...c }) => [c.id, { ...c, superseded: latestId !== c.id }]));
 }

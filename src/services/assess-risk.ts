@@ -1,6 +1,7 @@
 import { and, eq } from 'drizzle-orm';
 import { appendAuditEvent } from '../db/audit-chain';
 import { assessments, exceptions, renewals } from '../db/schema';
+import { sentBackRefusal } from '../domain/amendment';
 import { assertMayAssess } from '../domain/authority';
 import { calendarDateIn, daysBetween } from '../domain/calendar';
 import { DomainError } from '../domain/errors';
@@ -19,6 +20,7 @@ function assertAssessable(ctx: ServiceContext, record: ExceptionRecord, actorId:
   assertMayAssess(actorId, record, ctx.roles);
   if (shown) assertShownFor(shown, currentRoundOf(record), 'assessment');
   if (record.open?.stage === 'assessment') return;
+  if (record.sentBack) throw sentBackRefusal(record.ref, record.requesterId, 'assessed');
   if (record.round === 0) nextStatus(record.status, 'assess');
   throw new DomainError('invalid_transition', `${record.ref} is not waiting for a risk assessment${record.renewal ? ` (its renewal is ${record.renewal.status.replace('_', ' ')})` : ''}.`);
 }
@@ -109,6 +111,8 @@ export function assessRisk(ctx: ServiceContext, command: AssessRiskCommand): Ass
             card: 'approval',
             channel: routing.route === 'committee' ? ctx.channels.committee : ctx.channels.approvals,
           },
+          // Whoever asked learns whom it now waits on, without having to ask.
+          { kind: 'direct_message', exceptionId: record.id, recipientId: record.renewal?.requestedBy ?? record.requesterId, message: 'assessed' },
         ],
         now,
       );

@@ -3,7 +3,7 @@ import { appendAuditEvent } from '../db/audit-chain';
 import { checkins, exceptions } from '../db/schema';
 import { calendarDateIn } from '../domain/calendar';
 import { formatExceptionRef } from '../domain/exception';
-import { checkinDue, checkinOverdue } from '../domain/follow-ups';
+import { checkinDue, checkinOverdue, checkinWorthAsking } from '../domain/follow-ups';
 import { SCHEDULER_ACTOR, type ServiceContext } from './context';
 import { queueNotifications, type Notification } from './notifications';
 
@@ -16,10 +16,11 @@ export function checkControls(ctx: ServiceContext, now: Date): { asked: string[]
   // `now` decides what is due; the register and the outbox record when it was actually done.
   const recordedAt = ctx.clock();
   const at = recordedAt.toISOString();
+  const run = now.toISOString();
   return ctx.db.transaction(
     (tx) => {
       const active = tx
-        .select({ id: exceptions.id, ownerId: exceptions.ownerId, activatedAt: exceptions.activatedAt })
+        .select({ id: exceptions.id, ownerId: exceptions.ownerId, activatedAt: exceptions.activatedAt, expiresOn: exceptions.expiresOn })
         .from(exceptions)
         .where(eq(exceptions.status, 'active'))
         .all();
@@ -52,6 +53,7 @@ export function checkControls(ctx: ServiceContext, now: Date): { asked: string[]
         }
         const activatedOn = calendarDateIn(new Date(exception.activatedAt ?? at), ctx.timeZone);
         if (!checkinDue(latest?.askedOn, activatedOn, today, ctx.rules.checkinEveryDays)) continue;
+        if (!checkinWorthAsking(exception.expiresOn, today, ctx.rules.checkinGraceDays)) continue;
         const created = tx
           .insert(checkins)
           .values({ exceptionId: exception.id, askedOn: today, askedAt: at })
@@ -62,7 +64,7 @@ export function checkControls(ctx: ServiceContext, now: Date): { asked: string[]
         appendAuditEvent(tx, { exceptionId: exception.id, actorId: SCHEDULER_ACTOR, kind: 'exception.checkin_asked', payload: { checkinId: created.id, ownerId: exception.ownerId }, occurredAt: at });
         // A question left open closes when the next is asked: only the latest can be answered.
         const supersedes = latest && unanswered ? [latest.id] : [];
-        notifications.push({ kind: 'checkin_question', exceptionId: exception.id, recipientId: exception.ownerId, checkinId: created.id, supersedes });
+        notifications.push({ kind: 'checkin_question', exceptionId: exception.id, recipientId: exception.ownerId, checkinId: created.id, supersedes, run });
         asked.push(formatExceptionRef(exception.id));
       }
       notifications.push(...overdue.map((exceptionId) => ({ kind: 'refresh_card' as const, exceptionId, card: 'triage' as const })));

@@ -31,7 +31,8 @@ export function authorizeClose(ctx: ServiceContext, exceptionId: number, actorId
   return closingBy(ctx, getRecordFor(ctx.db, exceptionId, actorId, ctx.roles), actorId);
 }
 
-export function closeException(ctx: ServiceContext, command: { exceptionId: number; actorId: string; note: string | undefined }): { ref: string; action: Closing['action'] } {
+/** `told`: the owner and requester other than whoever closed it, who get a DM saying so. */
+export function closeException(ctx: ServiceContext, command: { exceptionId: number; actorId: string; note: string | undefined }): { ref: string; action: Closing['action']; told: string[] } {
   const now = ctx.clock();
   const at = now.toISOString();
   return ctx.db.transaction(
@@ -69,7 +70,7 @@ export function closeException(ctx: ServiceContext, command: { exceptionId: numb
         ],
         now,
       );
-      return { ref: record.ref, action };
+      return { ref: record.ref, action, told: others };
     },
     { behavior: 'immediate' },
   );

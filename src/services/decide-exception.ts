@@ -2,6 +2,7 @@ import { and, eq } from 'drizzle-orm';
 import { appendAuditEvent } from '../db/audit-chain';
 import { decisions, exceptions, renewals } from '../db/schema';
 import type { Tx } from '../db/client';
+import { assertDecidedOnThisVersion, sentBackRefusal } from '../domain/amendment';
 import { assertMayDecide, assertOwnerHasNotDeclined } from '../domain/authority';
 import { calendarDateIn } from '../domain/calendar';
 import { RejectionReason, tallyVotes, type Tally } from '../domain/decision';
@@ -35,9 +36,11 @@ export function authorizeDecision(ctx: ServiceContext, exceptionId: number, acto
 function assertDecidable(ctx: ServiceContext, record: ExceptionRecord, actorId: string, outcome: DecisionOutcome, shown: ShownFor | undefined): ApprovalRoute {
   if (shown) assertShownFor(shown, currentRoundOf(record), 'decision');
   if (record.open?.stage !== 'decision' || !record.route) {
+    if (record.sentBack) throw sentBackRefusal(record.ref, record.requesterId, 'decided');
     if (record.round === 0) throw transitionRefused(record.status, outcome);
     throw new DomainError('invalid_transition', `The renewal of ${record.ref} is ${record.renewal?.status.replace('_', ' ') ?? 'not open'}, so it cannot be ${outcome === 'approve' ? 'approved' : 'rejected'} now.`);
   }
+  assertDecidedOnThisVersion(record.amended !== null && record.round === 0, shown?.pressedOn, record.approvalMessage);
   assertMayDecide(actorId, { ...record, assessorId: record.assessment?.assessorId }, record.route, ctx.roles);
   if (outcome === 'approve' && record.round === 0) assertOwnerHasNotDeclined(record.ref, record.ownerId, record.ownerConfirmation);
   const earlier = record.decisions.find((d) => d.deciderId === actorId);

@@ -5,7 +5,8 @@ import { hiddenFrom, maySee, maySeeEverything, ownerConfirmationOf, type OwnerCo
 import { DomainError } from '../domain/errors';
 import { formatExceptionRef, type ApprovalRoute, type DecisionOutcome, type ExceptionStatus } from '../domain/exception';
 import type { Roles } from '../domain/roles';
-import type { CurrentRound } from '../domain/shown-for';
+import type { CurrentRound, OpenStage } from '../domain/shown-for';
+import type { AmendableField } from '../domain/amendment';
 import type { RenewalState } from '../db/audit-replay';
 
 export type Reader = Db | Tx;
@@ -24,6 +25,17 @@ export interface OpenDecision {
   round: number;
   /** When the current stage began, for nudges. */
   since: string;
+}
+
+/** A request sent back for changes and not amended since: it waits for its requester, not for the security team or a decider. */
+export interface SentBack {
+  /** The audit event that sent it back: an amendment answers this one, not a later one. */
+  eventId: number;
+  byId: string;
+  at: string;
+  /** What it waited for when it was sent back. */
+  stage: OpenStage;
+  changes: string;
 }
 
 export interface ExceptionRecord {
@@ -81,8 +93,13 @@ export interface ExceptionRecord {
   /** The renewal being assessed or decided now, if any. */
   renewal: RenewalRecord | null;
   open: OpenDecision | null;
+  /** From the trail (no column holds it): sent back for changes and not amended since. */
+  sentBack: SentBack | null;
+  /** The latest amendment: its assessment and decision started again then. */
+  amended: { at: string; fields: AmendableField[] } | null;
 }
 
+/** `createdAt`: when the request as it stands was made, its latest amendment's time if it was amended. */
 function openDecisionOf(status: ExceptionStatus, round: number, createdAt: string, renewal: Pick<RenewalRecord, 'status' | 'createdAt'> | null, assessedAt: string | undefined): OpenDecision | null {
   if (round === 0) {
     if (status === 'requested') return { stage: 'assessment', round, since: createdAt };
@@ -132,7 +149,35 @@ function recordQueries(db: Reader) {
       .orderBy(desc(auditEvents.id))
       .limit(1)
       .prepare(),
+    amendments: db
+      .select({ id: auditEvents.id, kind: auditEvents.kind, actorId: auditEvents.actorId, occurredAt: auditEvents.occurredAt, payload: auditEvents.payload })
+      .from(auditEvents)
+      .where(and(eq(auditEvents.exceptionId, id), inArray(auditEvents.kind, AMENDMENT_KINDS)))
+      .orderBy(asc(auditEvents.id))
+      .prepare(),
   };
+}
+
+const AMENDMENT_KINDS = ['exception.changes_requested', 'exception.amended'] as const;
+
+interface AmendmentEvent {
+  id: number;
+  kind: string;
+  actorId: string;
+  occurredAt: string;
+  payload: string;
+}
+
+/** Where the trail leaves a request's amendments: sent back and waiting for its requester, and its latest amendment. */
+function amendmentStateOf(events: readonly AmendmentEvent[]): Pick<ExceptionRecord, 'sentBack' | 'amended'> {
+  const last = events.at(-1);
+  const amendment = events.filter((e) => e.kind === 'exception.amended').at(-1);
+  const sentBack =
+    last?.kind === 'exception.changes_requested'
+      ? (({ stage, changes }: { stage: OpenStage; changes: string }) => ({ eventId: last.id, byId: last.actorId, at: last.occurredAt, stage, changes }))(JSON.parse(last.payload))
+      : null;
+  const amended = amendment ? { at: amendment.occurredAt, fields: (JSON.parse(amendment.payload) as { changes: { field: AmendableField }[] }).changes.map((c) => c.field) } : null;
+  return { sentBack, amended };
 }
 
 const preparedFor = new WeakMap<object, ReturnType<typeof recordQueries>>();
@@ -174,6 +219,7 @@ export function loadExceptionRecord(db: Reader, id: number): ExceptionRecord | u
   const renewal = round > 0 ? (history.find((r) => r.round === round) ?? null) : null;
   const original = round > 0 ? queries.originalRoute.get({ id }) : assessment;
   const ownerAnswer = queries.ownerAnswer.get({ id, ownerId: e.ownerId })?.kind;
+  const { sentBack, amended } = amendmentStateOf(queries.amendments.all({ id }));
   return {
     id: e.id,
     ref: formatExceptionRef(e.id),
@@ -224,7 +270,9 @@ export function loadExceptionRecord(db: Reader, id: number): ExceptionRecord | u
     originalRoute: original?.route ?? null,
     renewals: history,
     renewal,
-    open: openDecisionOf(e.status, round, e.createdAt, renewal, assessment?.assessedAt),
+    open: sentBack ? null : openDecisionOf(e.status, round, amended?.at ?? e.createdAt, renewal, assessment?.assessedAt),
+    sentBack,
+    amended,
   };
 }
 
@@ -268,6 +316,8 @@ export interface WaitingItem {
   deciders: string[];
   /** Who assessed the current round, if it has been: they never decide it. */
   assessorId: string | null;
+  /** Who asked for what waits: the requester, or whoever asked for the renewal. */
+  askedBy: string;
 }
 
 /** IN lists are kept short: SQLite limits how many values one statement may bind. */
@@ -288,12 +338,12 @@ export function listWaiting(db: Reader): WaitingItem[] {
     route: exceptions.route,
   };
   const requests = db
-    .select({ ...columns, renewalStatus: sql<RenewalStatus | null>`null`, renewalCreatedAt: sql<string | null>`null` })
+    .select({ ...columns, renewalStatus: sql<RenewalStatus | null>`null`, renewalCreatedAt: sql<string | null>`null`, renewalRequestedBy: sql<string | null>`null` })
     .from(exceptions)
     .where(and(inArray(exceptions.status, ['requested', 'pending_approval']), eq(exceptions.currentRound, 0)))
     .all();
   const renewing = db
-    .select({ ...columns, renewalStatus: renewals.status, renewalCreatedAt: renewals.createdAt })
+    .select({ ...columns, renewalStatus: renewals.status, renewalCreatedAt: renewals.createdAt, renewalRequestedBy: renewals.requestedBy })
     .from(renewals)
     .innerJoin(exceptions, and(eq(exceptions.id, renewals.exceptionId), eq(exceptions.currentRound, renewals.round)))
     .where(and(inArray(renewals.status, ['requested', 'pending_approval']), inArray(exceptions.status, ['active', 'expired'])))
@@ -302,6 +352,7 @@ export function listWaiting(db: Reader): WaitingItem[] {
   const assessedAt = new Map<number, string>();
   const assessedBy = new Map<number, string>();
   const decided = new Map<number, string[]>();
+  const amendments = new Map<number, AmendmentEvent[]>();
   for (let from = 0; from < candidates.length; from += ID_CHUNK) {
     const chunk = candidates.slice(from, from + ID_CHUNK);
     const roundOf = new Map(chunk.map((c) => [c.id, c.round]));
@@ -318,12 +369,24 @@ export function listWaiting(db: Reader): WaitingItem[] {
     for (const d of db.select({ exceptionId: decisions.exceptionId, round: decisions.round, deciderId: decisions.deciderId }).from(decisions).where(inArray(decisions.exceptionId, ids)).orderBy(asc(decisions.id)).all()) {
       if (roundOf.get(d.exceptionId) === d.round) decided.set(d.exceptionId, [...(decided.get(d.exceptionId) ?? []), d.deciderId]);
     }
+    const requestIds = chunk.filter((c) => c.round === 0 && c.status === 'requested').map((c) => c.id);
+    if (requestIds.length > 0) {
+      for (const { exceptionId, ...event } of db
+        .select({ exceptionId: auditEvents.exceptionId, id: auditEvents.id, kind: auditEvents.kind, actorId: auditEvents.actorId, occurredAt: auditEvents.occurredAt, payload: auditEvents.payload })
+        .from(auditEvents)
+        .where(and(inArray(auditEvents.exceptionId, requestIds), inArray(auditEvents.kind, AMENDMENT_KINDS)))
+        .orderBy(asc(auditEvents.id))
+        .all()) {
+        amendments.set(exceptionId!, [...(amendments.get(exceptionId!) ?? []), event]);
+      }
+    }
   }
   return candidates
     .flatMap((c) => {
       const renewal = c.renewalStatus && c.renewalCreatedAt ? { status: c.renewalStatus, createdAt: c.renewalCreatedAt } : null;
-      const open = openDecisionOf(c.status, c.round, c.createdAt, renewal, assessedAt.get(c.id));
-      return open ? [{ id: c.id, requesterId: c.requesterId, ownerId: c.ownerId, route: c.route, open, deciders: decided.get(c.id) ?? [], assessorId: assessedBy.get(c.id) ?? null }] : [];
+      const { sentBack, amended } = amendmentStateOf(amendments.get(c.id) ?? []);
+      const open = sentBack ? null : openDecisionOf(c.status, c.round, amended?.at ?? c.createdAt, renewal, assessedAt.get(c.id));
+      return open ? [{ id: c.id, requesterId: c.requesterId, ownerId: c.ownerId, route: c.route, open, deciders: decided.get(c.id) ?? [], assessorId: assessedBy.get(c.id) ?? null, askedBy: c.renewalRequestedBy ?? c.requesterId }] : [];
     })
     .sort((a, b) => (a.open.since < b.open.since ? -1 : a.open.since > b.open.since ? 1 : a.id - b.id));
 }

@@ -9,13 +9,15 @@ import { queueNotifications, type Notification } from './notifications';
 
 /**
  * Expires every active exception whose expiry day has ended, as of `now`: nobody has to click. Catches up on
- * anything that fell due while the app was down, and posts one summary per sweep.
+ * anything that fell due while the app was down, and posts one summary per sweep, only when something expired.
  */
 export function expireDue(ctx: ServiceContext, now: Date): string[] {
   const today = calendarDateIn(now, ctx.timeZone);
   // `now` decides what is due; the register and the outbox record when it was actually done.
   const recordedAt = ctx.clock();
   const at = recordedAt.toISOString();
+  // The same run's reminders and check-in questions join these notices in one DM per person.
+  const run = now.toISOString();
   return ctx.db.transaction(
     (tx) => {
       const due = tx
@@ -37,12 +39,12 @@ export function expireDue(ctx: ServiceContext, now: Date): string[] {
         notifications.push({ kind: 'refresh_card', exceptionId: exception.id, card: 'triage' }, { kind: 'refresh_card', exceptionId: exception.id, card: 'approval' });
         for (const recipientId of new Set([exception.ownerId, exception.requesterId])) expiredFor.set(recipientId, [...(expiredFor.get(recipientId) ?? []), exception.id]);
       }
-      // One DM per person per sweep, however many of theirs expired.
+      // One notice per person per sweep, however many of theirs expired.
       for (const [recipientId, ids] of expiredFor) {
         notifications.push(
           ids.length === 1
-            ? { kind: 'direct_message', exceptionId: ids[0]!, recipientId, message: 'expired', expiredOn: expiredOn[ids[0]!] }
-            : { kind: 'expiry_digest', recipientId, exceptionIds: ids, expiredOn: Object.fromEntries(ids.map((id) => [id, expiredOn[id]!])) },
+            ? { kind: 'direct_message', exceptionId: ids[0]!, recipientId, message: 'expired', expiredOn: expiredOn[ids[0]!], run }
+            : { kind: 'expiry_digest', recipientId, exceptionIds: ids, expiredOn: Object.fromEntries(ids.map((id) => [id, expiredOn[id]!])), run },
         );
       }
       if (due.length > 0) notifications.push({ kind: 'channel_post', channel: ctx.channels.approvals, message: 'expiry_summary', exceptionIds: due.map((e) => e.id), expiredOn });

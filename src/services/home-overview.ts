@@ -1,6 +1,6 @@
 import { and, asc, eq, gte, isNull, lt, lte, ne, or, sql } from 'drizzle-orm';
 import { exceptions } from '../db/schema';
-import { decidersFor } from '../domain/authority';
+import { decidersFor, maySeeEverything } from '../domain/authority';
 import { addCalendarDays, calendarDateIn, daysBetween } from '../domain/calendar';
 import { firstDayOfQuarter } from '../domain/follow-ups';
 import type { ServiceContext } from './context';
@@ -16,12 +16,30 @@ export interface WaitingOnMe {
   stage: 'assessment' | 'decision' | 'review';
 }
 
+export interface Figures {
+  active: number;
+  waitingForDecision: number;
+  expiringIn14Days: number;
+}
+
+export interface MyException extends ExceptionSummary {
+  daysLeft: number | null;
+  /** What a renewal of it waits for, if one is open. */
+  renewing: 'assessment' | 'decision' | null;
+}
+
 export interface HomeOverview {
-  mine: (ExceptionSummary & { daysLeft: number | null })[];
+  today: string;
+  mine: MyException[];
   moreMine: boolean;
   waiting: WaitingOnMe[];
   moreWaiting: boolean;
-  headline: { active: number; waitingForDecision: number; expiringIn14Days: number };
+  /** The person's own exceptions (as requester or owner), counted: what staff see first. */
+  own: Figures;
+  /** The whole register's figures, for those who may see it. */
+  headline: Figures | null;
+  /** Auditors read the register and its trail; App Home tells them how. */
+  auditor: boolean;
 }
 
 /** Can this person act on what the exception waits for now? The same rules the buttons enforce. */
@@ -59,6 +77,7 @@ export function homeOverview(ctx: ServiceContext, userId: string): HomeOverview 
   const today = calendarDateIn(ctx.clock(), ctx.timeZone);
   const mine = listExceptions(ctx.db, { involving: userId, limit: HOME_LIST_LIMIT + 1 });
   const open = listWaiting(ctx.db);
+  const renewing = new Map(open.filter((item) => item.open.round > 0).map((item) => [item.id, item.open.stage]));
   // Full records only for what the tab shows, oldest wait first.
   const actionable = open.filter((item) => canAct(ctx, userId, item));
   const decisions = actionable.slice(0, HOME_LIST_LIMIT).flatMap((item) => {
@@ -69,15 +88,35 @@ export function homeOverview(ctx: ServiceContext, userId: string): HomeOverview 
   const reviews = ctx.roles.committee.has(userId) ? reviewsFor(ctx, userId, today, HOME_LIST_LIMIT + 1 - decisions.length) : [];
   const waiting: WaitingOnMe[] = [...decisions, ...reviews];
   const count = (where: ReturnType<typeof and>) => ctx.db.select({ n: sql<number>`count(*)` }).from(exceptions).where(where).get()?.n ?? 0;
+  const theirs = or(eq(exceptions.requesterId, userId), eq(exceptions.ownerId, userId));
+  const figures = (among?: ReturnType<typeof or>): Figures => ({
+    active: count(and(eq(exceptions.status, 'active'), among)),
+    waitingForDecision: among ? open.filter((item) => item.requesterId === userId || item.ownerId === userId).length : open.length,
+    expiringIn14Days: count(and(eq(exceptions.status, 'active'), gte(exceptions.expiresOn, today), lte(exceptions.expiresOn, addCalendarDays(today, 14)), among)),
+  });
   return {
-    mine: mine.slice(0, HOME_LIST_LIMIT).map((row) => ({ ...row, daysLeft: row.expiresOn && row.status === 'active' ? daysBetween(today, row.expiresOn) : null })),
+    today,
+    mine: mine.slice(0, HOME_LIST_LIMIT).map((row) => ({ ...row, daysLeft: row.expiresOn && row.status === 'active' ? daysBetween(today, row.expiresOn) : null, renewing: renewing.get(row.id) ?? null })),
     moreMine: mine.length > HOME_LIST_LIMIT,
     waiting: waiting.slice(0, HOME_LIST_LIMIT),
     moreWaiting: actionable.length + reviews.length > HOME_LIST_LIMIT,
-    headline: {
-      active: count(eq(exceptions.status, 'active')),
-      waitingForDecision: open.length,
-      expiringIn14Days: count(and(eq(exceptions.status, 'active'), gte(exceptions.expiresOn, today), lte(exceptions.expiresOn, addCalendarDays(today, 14)))),
-    },
+    own: figures(theirs),
+    headline: maySeeEverything(userId, ctx.roles) ? figures() : null,
+    auditor: ctx.roles.auditors.has(userId),
   };
+}
+
+/**
+ * Whose App Home lists an exception, so that theirs is published again when it moves: its requester and owner, the
+ * security team (whose list it enters when filed and leaves when assessed or sent back), its route's deciders (it
+ * leaves their list when decided) and, once open past its original expiry, the committee that reviews it.
+ */
+export function homesConcerned(ctx: ServiceContext, exceptionId: number): string[] {
+  const record = loadExceptionRecord(ctx.db, exceptionId);
+  if (!record) return [];
+  const today = calendarDateIn(ctx.clock(), ctx.timeZone);
+  const inReview = record.originalExpiresOn !== null && record.originalExpiresOn < today;
+  return [
+    ...new Set([record.requesterId, record.ownerId, ...ctx.roles.securityTeam, ...(record.route ? decidersFor(record.route, ctx.roles) : []), ...(inReview ? ctx.roles.committee : [])]),
+  ];
 }

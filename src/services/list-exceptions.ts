@@ -4,6 +4,7 @@ import { formatExceptionRef, type ExceptionStatus } from '../domain/exception';
 import type { Reader } from './exception-record';
 
 export interface ExceptionSummary {
+  id: number;
   ref: string;
   status: ExceptionStatus;
   policyKey: string;
@@ -13,6 +14,9 @@ export interface ExceptionSummary {
   expiresOn: string | null;
   requestedExpiresOn: string;
   riskScore: number | null;
+  /** Why the exception needs the security team's attention (a failed or unanswered check-in), if it does. */
+  attentionReason: string | null;
+  createdAt: string;
 }
 
 export interface ListFilter {
@@ -38,6 +42,8 @@ export function listExceptions(db: Reader, filter: ListFilter = {}): ExceptionSu
       expiresOn: exceptions.expiresOn,
       requestedExpiresOn: exceptions.requestedExpiresOn,
       riskScore: exceptions.riskScore,
+      attentionReason: exceptions.attentionReason,
+      createdAt: exceptions.createdAt,
     })
     .from(exceptions)
     .innerJoin(policies, eq(policies.id, exceptions.policyId))
@@ -45,5 +51,5 @@ export function listExceptions(db: Reader, filter: ListFilter = {}): ExceptionSu
     .orderBy(desc(exceptions.id))
     .limit(filter.limit ?? 1000)
     .all()
-    .map(({ id, ...rest }) => ({ ref: formatExceptionRef(id), ...rest }));
+    .map((row) => ({ ...row, ref: formatExceptionRef(row.id) }));
 }

@@ -1,10 +1,10 @@
-import { and, eq } from 'drizzle-orm';
+import { and, eq, like, or } from 'drizzle-orm';
 import { appendAuditEvent } from '../db/audit-chain';
 import { followUps } from '../db/schema';
 import { decidersFor } from '../domain/authority';
 import { calendarDateIn } from '../domain/calendar';
 import { formatExceptionRef } from '../domain/exception';
-import { stallStage, workingDaysSince } from '../domain/follow-ups';
+import { ESCALATION_TARGETS, escalationTarget, stallFollowUpDue, workingDaysSince, type EscalationTarget, type StallFollowUp } from '../domain/follow-ups';
 import { SCHEDULER_ACTOR, type ServiceContext } from './context';
 import { listWaiting, type WaitingItem } from './exception-record';
 import { queueNotifications, type Notification } from './notifications';
@@ -29,9 +29,12 @@ function waitingOn(ctx: ServiceContext, item: WaitingItem): Waiting | undefined 
   return { item, since: open.since, card: 'approval', mentions };
 }
 
+const AUDIT_KINDS: Record<StallFollowUp['kind'], 'exception.nudged' | 'exception.escalated'> = { nudge: 'exception.nudged', escalation: 'exception.escalated', nudge_again: 'exception.nudged' };
+
 /**
- * A request waiting more than two working days for assessment or a decision gets one nudge in its thread; after
- * five it is escalated once to the committee channel. A process nobody acts on is the failure the seeds describe.
+ * A request waiting more than two working days for assessment or a decision is nudged in its thread; after five it
+ * is escalated once, and then nudged again every few working days until it stops waiting. Whoever
+ * asked is told when it stalls and when it is escalated. A process nobody acts on is the failure the seeds describe.
  */
 export function nudgeStalled(ctx: ServiceContext, now: Date): { nudged: string[]; escalated: string[] } {
   const today = calendarDateIn(now, ctx.timeZone);
@@ -42,48 +45,73 @@ export function nudgeStalled(ctx: ServiceContext, now: Date): { nudged: string[]
     (tx) => {
       const notifications: Notification[] = [];
       const nudged: string[] = [];
-      const escalated: { id: number; workingDays: number }[] = [];
+      const escalated: { id: number; workingDays: number; to: EscalationTarget }[] = [];
       for (const item of listWaiting(tx)) {
         const { id } = item;
         const waiting = waitingOn(ctx, item);
         if (!waiting) continue;
         const workingDays = workingDaysSince(calendarDateIn(new Date(waiting.since), ctx.timeZone), today);
-        const stage = stallStage(workingDays);
-        if (!stage) continue;
-        const key = `${item.open.round}:${waiting.card === 'triage' ? 'assessment' : 'decision'}`;
-        const sent = new Set(
-          tx
-            .select({ kind: followUps.kind })
-            .from(followUps)
-            .where(and(eq(followUps.exceptionId, id), eq(followUps.key, key)))
-            .all()
-            .map((f) => f.kind),
-        );
-        if (sent.has(stage) || (stage === 'stall_nudge' && sent.has('stall_escalation'))) continue;
-        // An escalation after downtime stands in for the nudge that was never sent; that nudge is not sent later.
-        const stages = stage === 'stall_escalation' ? (['stall_escalation', 'stall_nudge'] as const) : (['stall_nudge'] as const);
-        for (const kind of stages) tx.insert(followUps).values({ exceptionId: id, kind, key, sentAt: at }).onConflictDoNothing().run();
+        const stage = item.open.stage;
+        const key = `${item.open.round}:${stage}`;
+        const sent = tx
+          .select({ kind: followUps.kind, key: followUps.key })
+          .from(followUps)
+          .where(and(eq(followUps.exceptionId, id), or(eq(followUps.key, key), like(followUps.key, `${key}:again:%`))))
+          .all();
+        const lastRepeat = Math.max(0, ...sent.filter((f) => f.key !== key).map((f) => Number(f.key.slice(key.length + ':again:'.length))));
+        const due = stallFollowUpDue(workingDays, {
+          nudged: sent.some((f) => f.key === key && f.kind === 'stall_nudge'),
+          escalated: sent.some((f) => f.key === key && f.kind === 'stall_escalation'),
+          lastRepeat,
+        });
+        if (!due) continue;
+        const record = (kind: 'stall_nudge' | 'stall_escalation', followUpKey: string) => tx.insert(followUps).values({ exceptionId: id, kind, key: followUpKey, sentAt: at }).onConflictDoNothing().run();
+        if (due.kind === 'nudge_again') {
+          record('stall_nudge', `${key}:again:${due.repeat}`);
+        } else {
+          record(due.kind === 'escalation' ? 'stall_escalation' : 'stall_nudge', key);
+          // An escalation after downtime stands in for the nudge that was never sent; that nudge is not sent later.
+          if (due.kind === 'escalation') record('stall_nudge', key);
+          if (due.kind === 'escalation' && due.covers > 0) record('stall_nudge', `${key}:again:${due.covers}`);
+        }
+        const to = due.kind === 'escalation' ? escalationTarget(item.open.stage, item.route) : undefined;
         appendAuditEvent(tx, {
           exceptionId: id,
           actorId: SCHEDULER_ACTOR,
-          kind: stage === 'stall_escalation' ? 'exception.escalated' : 'exception.nudged',
-          payload: { stage, round: item.open.round, workingDays, waitingFor: waiting.card === 'triage' ? 'assessment' : 'decision', mentions: waiting.mentions },
+          kind: AUDIT_KINDS[due.kind],
+          payload: {
+            stage: due.kind === 'escalation' ? 'stall_escalation' : 'stall_nudge',
+            round: item.open.round,
+            workingDays,
+            waitingFor: stage,
+            mentions: waiting.mentions,
+            ...(due.kind === 'nudge_again' ? { repeat: due.repeat } : {}),
+            ...(to ? { escalatedTo: to } : {}),
+          },
           occurredAt: at,
         });
-        if (stage === 'stall_escalation') {
-          escalated.push({ id, workingDays });
+        if (to) {
+          escalated.push({ id, workingDays, to });
         } else {
-          notifications.push({ kind: 'thread_reply', exceptionId: id, card: waiting.card, message: 'stall_nudge', mentions: waiting.mentions, workingDays });
+          notifications.push({ kind: 'thread_reply', exceptionId: id, card: waiting.card, message: due.kind === 'nudge' ? 'stall_nudge' : 'stall_nudge_again', mentions: waiting.mentions, workingDays });
           nudged.push(formatExceptionRef(id));
         }
+        // Whoever asked hears when it stalls and when it is escalated; the nudges again are for whoever has to act.
+        if (due.kind !== 'nudge_again') {
+          notifications.push({ kind: 'direct_message', message: 'stall_notice', exceptionId: id, recipientId: item.askedBy, round: item.open.round, stage, escalated: due.kind === 'escalation', workingDays });
+        }
       }
-      if (escalated.length > 0) {
+      for (const to of ESCALATION_TARGETS) {
+        const group = escalated.filter((e) => e.to === to);
+        if (group.length === 0) continue;
         notifications.push({
           kind: 'channel_post',
-          channel: ctx.channels.committee,
+          // The CISO and delegates work in the approvals channel; the committee in its own.
+          channel: to === 'committee' ? ctx.channels.committee : ctx.channels.approvals,
           message: 'stall_escalation',
-          exceptionIds: escalated.map((e) => e.id),
-          workingDays: Math.max(...escalated.map((e) => e.workingDays)),
+          exceptionIds: group.map((e) => e.id),
+          workingDays: Math.max(...group.map((e) => e.workingDays)),
+          to,
         });
       }
       queueNotifications(tx, notifications, recordedAt);

@@ -1,17 +1,70 @@
-import { asc, eq, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gte, inArray, lt, ne, sql } from 'drizzle-orm';
 import { appendAuditEvent } from '../db/audit-chain';
-import { exceptions, reviews } from '../db/schema';
-import { calendarDateIn, hourIn } from '../domain/calendar';
+import type { Tx } from '../db/client';
+import { auditEvents, exceptions, reviews, type AuditEventKind } from '../db/schema';
+import { addCalendarDays, calendarDateIn, hourIn, type CalendarDate } from '../domain/calendar';
 import { EXCEPTION_STATUSES, type ExceptionStatus } from '../domain/exception';
-import { firstMondayOfQuarter, pastOriginalExpiry, quarterOf } from '../domain/follow-ups';
+import { firstDayOfQuarter, firstMondayOfQuarter, pastOriginalExpiry, quarterOf } from '../domain/follow-ups';
+import { mondayOf, weeklySeries, type WeekFigures, type WeekPoint } from '../domain/metrics';
 import { SCHEDULER_ACTOR, type ServiceContext } from './context';
 import { queueNotifications, type Notification } from './notifications';
+import type { Reader } from './exception-record';
+import { weeklyHistory } from './weekly-metrics';
+
+/** What the quarter just ended saw happen, for the review at the start of the next: counts of events, not statuses. */
+export interface QuarterFigures {
+  quarter: string;
+  from: CalendarDate;
+  through: CalendarDate;
+  events: Record<string, number>;
+  /** Its weeks, from the weekly snapshots; a week without a post is a gap. */
+  series: WeekPoint[];
+  /** The quarter's first week, for the charts to compare the last with. */
+  start: (WeekFigures & { monday: CalendarDate }) | null;
+}
+
+const COUNTED: Partial<Record<AuditEventKind, string>> = {
+  'exception.requested': 'requested',
+  'exception.approved': 'approved',
+  'exception.rejected': 'rejected',
+  'renewal.approved': 'renewed',
+  'exception.reapproved': 'reapproved',
+  'exception.expired': 'expired',
+  'exception.closed': 'closed',
+  'exception.revoked': 'revoked',
+};
+
+/** The quarter of the latest review posted: an older review's items are decided in the latest one. */
+export function latestReviewQuarter(db: Reader): string | undefined {
+  return db.select({ quarter: reviews.quarter }).from(reviews).orderBy(desc(reviews.quarter)).limit(1).get()?.quarter;
+}
+
+function quarterFigures(ctx: ServiceContext, tx: Tx, today: CalendarDate): QuarterFigures {
+  const next = firstDayOfQuarter(today);
+  const through = addCalendarDays(next, -1);
+  const from = firstDayOfQuarter(through);
+  const events: Record<string, number> = Object.fromEntries(Object.values(COUNTED).map((name) => [name, 0]));
+  // A day of slack either side in SQL, then each event's own day in TZ decides.
+  for (const event of tx
+    .select({ kind: auditEvents.kind, occurredAt: auditEvents.occurredAt })
+    .from(auditEvents)
+    .where(and(inArray(auditEvents.kind, Object.keys(COUNTED) as AuditEventKind[]), gte(auditEvents.occurredAt, `${addCalendarDays(from, -1)}T00:00:00.000Z`), lt(auditEvents.occurredAt, `${addCalendarDays(next, 1)}T00:00:00.000Z`)))
+    .all()) {
+    const day = calendarDateIn(new Date(event.occurredAt), ctx.timeZone);
+    if (day >= from && day <= through) events[COUNTED[event.kind]!]!++;
+  }
+  const history = weeklyHistory({ db: tx });
+  const series = weeklySeries(history, mondayOf(from) < from ? addCalendarDays(mondayOf(from), 7) : from, mondayOf(through));
+  const first = series.find((p) => p.active !== null);
+  const start = first ? (history.find((s) => s.week === first.week) ?? null) : null;
+  return { quarter: quarterOf(through), from, through, events, series, start: start && first ? { ...start, monday: first.monday } : null };
+}
 
 /**
  * Block Kit caps a message at 50 blocks and about 12,000 characters of text: a re-approval item takes two blocks and
- * up to ~500 characters, a register line up to ~220.
+ * up to ~900 characters (its risk, renewals and latest progress with it), a register line up to ~220.
  */
-export const OVERDUE_PER_MESSAGE = 20;
+export const OVERDUE_PER_MESSAGE = 12;
 export const REGISTER_PER_MESSAGE = 40;
 
 function chunks<T>(items: T[], size: number): T[][] {
@@ -49,10 +102,14 @@ export function postQuarterlyReview(ctx: ServiceContext, now: Date): string | un
       const rest = active.filter((e) => !pastExpiry.has(e.id)).map((e) => e.id);
       const channel = ctx.channels.committee;
       const notifications: Notification[] = [
-        { kind: 'channel_post', channel, message: 'review_summary', quarter, counts, overdue: overdue.length },
+        { kind: 'channel_post', channel, message: 'review_summary', quarter, counts, overdue: overdue.length, reviewed: quarterFigures(ctx, tx, today) },
         ...chunks(overdue, OVERDUE_PER_MESSAGE).map((exceptionIds) => ({ kind: 'channel_post' as const, channel, message: 'review_overdue' as const, quarter, exceptionIds })),
         ...chunks(rest, REGISTER_PER_MESSAGE).map((exceptionIds) => ({ kind: 'channel_post' as const, channel, message: 'review_register' as const, quarter, exceptionIds })),
       ];
+      // Items still open from an earlier review move to this one: that review's posts lose their buttons.
+      if (tx.select({ id: reviews.id }).from(reviews).where(ne(reviews.quarter, quarter)).limit(1).get()) {
+        notifications.push(...overdue.map((exceptionId) => ({ kind: 'refresh_card' as const, exceptionId, card: 'triage' as const })));
+      }
       appendAuditEvent(tx, { exceptionId: null, actorId: SCHEDULER_ACTOR, kind: 'review.posted', payload: { quarter, counts, overdue, active: active.length }, occurredAt: ctx.clock().toISOString() });
       queueNotifications(tx, notifications, ctx.clock());
       return `${quarter}: ${overdue.length} past original expiry, ${rest.length} more active`;

@@ -8,6 +8,7 @@ import { DomainError } from '../domain/errors';
 import { quarterOf } from '../domain/follow-ups';
 import type { ServiceContext } from './context';
 import { getRecordFor, type ExceptionRecord } from './exception-record';
+import { queueNotifications } from './notifications';
 
 /** Checked before the re-approval modal opens: only a committee member who is not a party to it. */
 export function authorizeReapproval(ctx: ServiceContext, exceptionId: number, actorId: string): ExceptionRecord {
@@ -34,6 +35,8 @@ export function reapproveException(ctx: ServiceContext, command: { exceptionId: 
         .where(and(eq(exceptions.id, record.id), eq(exceptions.status, 'active')))
         .run();
       appendAuditEvent(tx, { exceptionId: record.id, actorId: command.actorId, kind: 'exception.reapproved', payload: { justification, quarter: quarterOf(calendarDateIn(now, ctx.timeZone)) }, occurredAt: at });
+      // The review post that asked for it loses its Re-approve and Close, as every message about the exception follows its card.
+      queueNotifications(tx, [{ kind: 'refresh_card', exceptionId: record.id, card: 'triage' }], now);
       return record;
     },
     { behavior: 'immediate' },

@@ -3,7 +3,7 @@ import { appendAuditEvent } from '../db/audit-chain';
 import { exceptions, policies } from '../db/schema';
 import { calendarDateIn, type CalendarDate } from '../domain/calendar';
 import { formatExceptionRef } from '../domain/exception';
-import { defaultExpiry, ownerProblem, validateRequest, type ExceptionRequestDraft, type FieldErrors, type OwnerAccount, type RequestField } from '../domain/request';
+import { defaultExpiry, ownerProblem, validateRequest, type ExceptionRequest, type ExceptionRequestDraft, type FieldErrors, type OwnerAccount, type RequestField } from '../domain/request';
 import type { ServiceContext } from './context';
 import { queueNotifications } from './notifications';
 import { catalogueIsEmpty } from './policy-catalogue';
@@ -33,16 +33,30 @@ export type RequestExceptionResult =
   | { ok: true; exceptionId: number; ref: string; duplicate: boolean }
   | { ok: false; errors: FieldErrors<RequestField> };
 
-export function requestException(ctx: ServiceContext, command: RequestExceptionCommand): RequestExceptionResult {
-  const now = ctx.clock();
-  const policy = command.input.policy
-    ? ctx.db.select({ id: policies.id, key: policies.key, maxDays: policies.maxDays }).from(policies).where(eq(policies.key, command.input.policy.trim())).get()
+/**
+ * The request form as submitted, checked against the catalogue's policy (and its own limit) and the owner's Slack
+ * account: one check for a new request and an amended one, so an amendment can never pass what a request may not.
+ */
+export function checkSubmittedRequest(
+  ctx: ServiceContext,
+  input: RequestExceptionCommand['input'],
+  ownerAccount: RequestExceptionCommand['ownerAccount'],
+): { ok: true; request: ExceptionRequest; policy?: { id: number; key: string; maxDays: number | null } } | { ok: false; errors: FieldErrors<RequestField> } {
+  const policy = input.policy
+    ? ctx.db.select({ id: policies.id, key: policies.key, maxDays: policies.maxDays }).from(policies).where(eq(policies.key, input.policy.trim())).get()
     : undefined;
-  const validation = validateRequest(command.input, calendarDateIn(now, ctx.timeZone), ctx.rules, policy);
-  const ownerError = ownerProblem(command.ownerAccount);
+  const validation = validateRequest(input, calendarDateIn(ctx.clock(), ctx.timeZone), ctx.rules, policy);
+  const ownerError = ownerProblem(ownerAccount);
   if (ownerError) return { ok: false, errors: { ...(validation.ok ? {} : validation.errors), owner: ownerError } };
   if (!validation.ok) return validation;
-  const request = validation.request;
+  return { ok: true, request: validation.request, policy };
+}
+
+export function requestException(ctx: ServiceContext, command: RequestExceptionCommand): RequestExceptionResult {
+  const now = ctx.clock();
+  const checked = checkSubmittedRequest(ctx, command.input, command.ownerAccount);
+  if (!checked.ok) return checked;
+  const { request, policy } = checked;
 
   return ctx.db.transaction(
     (tx) => {

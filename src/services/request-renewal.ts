@@ -24,6 +24,8 @@ export interface RenewalForm {
   maxDays: number;
   because: string;
   previousPercent?: number;
+  /** The organisation's today, for the form's days ("choose Wed 5 May at the latest"). */
+  today: string;
 }
 
 /** Checked before the renewal modal opens; returns the limits the form explains, counted from today. */
@@ -32,7 +34,7 @@ export function authorizeRenewal(ctx: ServiceContext, exceptionId: number, actor
   assertRenewable(ctx, record, actorId);
   const ceiling = durationCeiling(record.structural, ctx.rules, record.policy);
   const today = calendarDateIn(ctx.clock(), ctx.timeZone);
-  return { record, defaultExpiry: addCalendarDays(today, Math.min(ceiling.days, ctx.rules.maxExceptionDays)), maxDays: ceiling.days, because: ceiling.because, previousPercent: previousPercent(record) };
+  return { record, defaultExpiry: addCalendarDays(today, Math.min(ceiling.days, ctx.rules.maxExceptionDays)), maxDays: ceiling.days, because: ceiling.because, previousPercent: previousPercent(record), today };
 }
 
 /** The highest progress any earlier renewal reported (approved or not): the next one must report more. */
@@ -41,7 +43,8 @@ function previousPercent(record: ExceptionRecord): number | undefined {
   return reported.length > 0 ? Math.max(...reported) : undefined;
 }
 
-export type RequestRenewalResult = { ok: true; ref: string; round: number; duplicate: boolean } | { ok: false; errors: FieldErrors<RenewalField> };
+/** `expiresOn`: when the exception still ends unless the renewal is approved, for the requester's confirmation. */
+export type RequestRenewalResult = { ok: true; ref: string; round: number; duplicate: boolean; expiresOn: string | null } | { ok: false; errors: FieldErrors<RenewalField> };
 
 export function requestRenewal(ctx: ServiceContext, command: { exceptionId: number; actorId: string; input: RenewalDraft; submissionKey?: string }): RequestRenewalResult {
   const now = ctx.clock();
@@ -50,7 +53,10 @@ export function requestRenewal(ctx: ServiceContext, command: { exceptionId: numb
     (tx) => {
       if (command.submissionKey) {
         const existing = tx.select({ round: renewals.round }).from(renewals).where(eq(renewals.submissionKey, command.submissionKey)).get();
-        if (existing) return { ok: true as const, ref: getExceptionRecord(tx, command.exceptionId).ref, round: existing.round, duplicate: true };
+        if (existing) {
+          const { ref, expiresOn } = getExceptionRecord(tx, command.exceptionId);
+          return { ok: true as const, ref, round: existing.round, duplicate: true, expiresOn };
+        }
       }
       const record = getRecordFor(tx, command.exceptionId, command.actorId, ctx.roles);
       assertRenewable(ctx, record, command.actorId);
@@ -97,7 +103,7 @@ export function requestRenewal(ctx: ServiceContext, command: { exceptionId: numb
         ],
         now,
       );
-      return { ok: true as const, ref: record.ref, round, duplicate: false };
+      return { ok: true as const, ref: record.ref, round, duplicate: false, expiresOn: record.expiresOn };
     },
     { behavior: 'immediate' },
   );

@@ -10,7 +10,7 @@ import { queueNotifications, type ReminderItem } from './notifications';
 
 /**
  * Reminds owners of exceptions that expire soon: each threshold of REMINDER_DAYS once per exception, ever, and
- * one DM per owner however many of their exceptions are due.
+ * one DM per owner however many of their exceptions are due, shared with the run's other notices to them.
  */
 export function sendReminders(ctx: ServiceContext, now: Date): string[] {
   const today = calendarDateIn(now, ctx.timeZone);
@@ -18,6 +18,7 @@ export function sendReminders(ctx: ServiceContext, now: Date): string[] {
   // `now` decides what is due; the register and the outbox record when it was actually done.
   const recordedAt = ctx.clock();
   const at = recordedAt.toISOString();
+  const run = now.toISOString();
   return ctx.db.transaction(
     (tx) => {
       const soon = tx
@@ -63,7 +64,7 @@ export function sendReminders(ctx: ServiceContext, now: Date): string[] {
       }
       queueNotifications(
         tx,
-        [...byOwner].map(([recipientId, items]) => ({ kind: 'reminder_digest' as const, recipientId, items })),
+        [...byOwner].map(([recipientId, items]) => ({ kind: 'reminder_digest' as const, recipientId, items, run })),
         recordedAt,
       );
       return reminded;

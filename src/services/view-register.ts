@@ -1,20 +1,74 @@
+import { inArray, sql } from 'drizzle-orm';
 import { auditTrail, type AuditEntry } from '../db/audit-chain';
+import { exceptions } from '../db/schema';
 import { mayRevoke, maySeeEverything } from '../domain/authority';
 import { DomainError } from '../domain/errors';
 import type { ExceptionStatus } from '../domain/exception';
 import type { ServiceContext } from './context';
-import { getRecordFor, type ExceptionRecord } from './exception-record';
+import { addCalendarDays, calendarDateIn } from '../domain/calendar';
+import { getRecordFor, listWaiting, type ExceptionRecord } from './exception-record';
 import { csvLines, exportRegister } from './export-register';
 import { listExceptions, type ExceptionSummary } from './list-exceptions';
 
 /** How many lines a list in Slack shows; the rest is one export away. */
 export const LIST_LIMIT = 40;
 
+/** What needs attention first, in the order `/exception list all` shows it. */
+export const LIST_GROUPS = ['waiting', 'expiring_soon', 'needs_attention', 'active'] as const;
+export type ListGroup = (typeof LIST_GROUPS)[number];
+
+/** "Expiring soon" means within this many days, as on the weekly post and App Home. */
+export const EXPIRING_SOON_DAYS = 14;
+
+export interface RegisterGroup {
+  group: ListGroup;
+  rows: ExceptionSummary[];
+  /** How many the group holds in all; `rows` may show fewer. */
+  total: number;
+}
+
 export interface RegisterListing {
   rows: ExceptionSummary[];
   /** True when there were more than LIST_LIMIT. */
   more: boolean;
   scope: 'mine' | 'all';
+  status?: ExceptionStatus;
+  /** `/exception list all` with no status: the open register by what needs attention, and how many ended ones it leaves out. */
+  groups?: RegisterGroup[];
+  ended?: Partial<Record<ExceptionStatus, number>>;
+  /** Which of the listed exceptions wait on a renewal's assessment or decision. */
+  renewing?: number[];
+  today: string;
+}
+
+function groupOf(row: ExceptionSummary, renewing: ReadonlySet<number>, soon: string): ListGroup | undefined {
+  if (row.status === 'requested' || row.status === 'pending_approval' || renewing.has(row.id)) return 'waiting';
+  if (row.status !== 'active') return undefined;
+  if (row.expiresOn !== null && row.expiresOn <= soon) return 'expiring_soon';
+  return row.attentionReason ? 'needs_attention' : 'active';
+}
+
+/** The open register grouped by what needs attention: each group shows its share of LIST_LIMIT, oldest wait and soonest expiry first. */
+function groupedRegister(ctx: ServiceContext, today: string): Pick<RegisterListing, 'groups' | 'ended' | 'rows' | 'more' | 'renewing'> {
+  const open = listExceptions(ctx.db, { statuses: ['requested', 'pending_approval', 'active', 'expired'], limit: Number.MAX_SAFE_INTEGER });
+  const renewing = new Set(listWaiting(ctx.db).flatMap((item) => (item.open.round > 0 ? [item.id] : [])));
+  const soon = addCalendarDays(today, EXPIRING_SOON_DAYS);
+  const byGroup = new Map<ListGroup, ExceptionSummary[]>(LIST_GROUPS.map((g) => [g, []]));
+  const ended: Partial<Record<ExceptionStatus, number>> = {};
+  for (const row of open) {
+    const group = groupOf(row, renewing, soon);
+    if (group) byGroup.get(group)!.push(row);
+    else ended[row.status] = (ended[row.status] ?? 0) + 1;
+  }
+  for (const { status, n } of ctx.db.select({ status: exceptions.status, n: sql<number>`count(*)` }).from(exceptions).where(inArray(exceptions.status, ['rejected', 'closed', 'revoked'])).groupBy(exceptions.status).all()) {
+    ended[status] = n;
+  }
+  byGroup.get('waiting')!.reverse();
+  byGroup.get('expiring_soon')!.sort((a, b) => (a.expiresOn! < b.expiresOn! ? -1 : 1));
+  const share = Math.floor(LIST_LIMIT / LIST_GROUPS.length);
+  const groups = LIST_GROUPS.map((group) => ({ group, rows: byGroup.get(group)!.slice(0, share), total: byGroup.get(group)!.length })).filter((g) => g.total > 0);
+  const rows = groups.flatMap((g) => g.rows);
+  return { groups, ended, rows, more: groups.some((g) => g.total > g.rows.length), renewing: rows.flatMap((r) => (renewing.has(r.id) ? [r.id] : [])) };
 }
 
 /** Anyone lists their own exceptions; the whole register is for those who run the process and for auditors. */
@@ -22,20 +76,37 @@ export function listFor(ctx: ServiceContext, actorId: string, request: { all: bo
   if (request.all && !maySeeEverything(actorId, ctx.roles)) {
     throw new DomainError('not_authorised', 'The whole register is for the security team, approvers, the committee and auditors. `/exception list` shows the exceptions you requested or own.');
   }
+  const today = calendarDateIn(ctx.clock(), ctx.timeZone);
+  const scope = request.all ? 'all' : 'mine';
+  if (request.all && !request.status) return { scope, today, ...groupedRegister(ctx, today) };
   const rows = listExceptions(ctx.db, { statuses: request.status ? [request.status] : undefined, involving: request.all ? undefined : actorId, limit: LIST_LIMIT + 1 });
-  return { rows: rows.slice(0, LIST_LIMIT), more: rows.length > LIST_LIMIT, scope: request.all ? 'all' : 'mine' };
+  return { rows: rows.slice(0, LIST_LIMIT), more: rows.length > LIST_LIMIT, scope, status: request.status, today };
 }
 
 export interface RecordView {
   record: ExceptionRecord;
   history: AuditEntry[];
   canRevoke: boolean;
+  /** The reader is its owner or requester, and it is active with no renewal open. */
+  canRenew: boolean;
+  /** The reader is its owner or requester, and it is active. */
+  canClose: boolean;
+  today: string;
 }
 
 /** The full record with its history, for the people who may see it; auditors read, never act. */
 export function showFor(ctx: ServiceContext, actorId: string, exceptionId: number): RecordView {
   const record = getRecordFor(ctx.db, exceptionId, actorId, ctx.roles);
-  return { record, history: auditTrail(ctx.db, exceptionId), canRevoke: record.status === 'active' && mayRevoke(actorId, record, ctx.roles) };
+  const accountable = actorId === record.ownerId || actorId === record.requesterId;
+  const active = record.status === 'active';
+  return {
+    record,
+    history: auditTrail(ctx.db, exceptionId),
+    canRevoke: active && mayRevoke(actorId, record, ctx.roles),
+    canRenew: active && accountable && record.open === null,
+    canClose: active && accountable,
+    today: calendarDateIn(ctx.clock(), ctx.timeZone),
+  };
 }
 
 /** Only an auditor or the security team takes the whole register away; checked before anything is built. */

@@ -3,7 +3,7 @@ import { appendAuditEvent } from '../db/audit-chain';
 import { auditEvents, exceptions, metricSnapshots, policies, renewals } from '../db/schema';
 import { addCalendarDays, calendarDateIn, hourIn } from '../domain/calendar';
 import { firstDayOfQuarter } from '../domain/follow-ups';
-import { computeMetrics, isoWeek, mondayOf, type Metrics } from '../domain/metrics';
+import { computeMetrics, isoWeek, mondayOf, type AgeBucket, type Metrics, type WeekFigures } from '../domain/metrics';
 import { SCHEDULER_ACTOR, type ServiceContext } from './context';
 import { listWaiting } from './exception-record';
 import { queueNotifications } from './notifications';
@@ -18,20 +18,19 @@ export function gatherMetrics(ctx: ServiceContext, now: Date): Metrics {
     .where(eq(exceptions.status, 'active'))
     .all()
     .map((e) => ({ approvedOn: calendarDateIn(new Date(e.activatedAt ?? now.toISOString()), ctx.timeZone), policyKey: e.policyKey }));
-  const waitingSince = listWaiting(ctx.db).map((item) => item.open.since);
+  const waiting = listWaiting(ctx.db).map((item) => ({ exceptionId: item.id, since: item.open.since, sinceDay: calendarDateIn(new Date(item.open.since), ctx.timeZone) }));
   const count = (rows: { n: number } | undefined) => rows?.n ?? 0;
   return computeMetrics({
     today,
     active,
     policyCount: count(ctx.db.select({ n: sql<number>`count(*)` }).from(policies).get()),
-    waitingSince,
-    expiringIn14Days: count(
-      ctx.db
-        .select({ n: sql<number>`count(*)` })
-        .from(exceptions)
-        .where(and(eq(exceptions.status, 'active'), gte(exceptions.expiresOn, today), lte(exceptions.expiresOn, addCalendarDays(today, 14))))
-        .get(),
-    ),
+    waiting,
+    expiring: ctx.db
+      .select({ exceptionId: exceptions.id, expiresOn: exceptions.expiresOn })
+      .from(exceptions)
+      .where(and(eq(exceptions.status, 'active'), gte(exceptions.expiresOn, today), lte(exceptions.expiresOn, addCalendarDays(today, 14))))
+      .all()
+      .flatMap((e) => (e.expiresOn ? [{ exceptionId: e.exceptionId, expiresOn: e.expiresOn }] : [])),
     // The quarter begins at midnight in TZ: a day of slack in SQL, then each renewal's own day decides.
     renewalsThisQuarter: ctx.db
       .select({ createdAt: renewals.createdAt })
@@ -39,8 +38,20 @@ export function gatherMetrics(ctx: ServiceContext, now: Date): Metrics {
       .where(gte(renewals.createdAt, `${addCalendarDays(firstDayOfQuarter(today), -1)}T00:00:00.000Z`))
       .all()
       .filter((r) => calendarDateIn(new Date(r.createdAt), ctx.timeZone) >= firstDayOfQuarter(today)).length,
-    history: ctx.db.select({ week: metricSnapshots.week, active: metricSnapshots.active, overOneEighty: metricSnapshots.overOneEighty }).from(metricSnapshots).all(),
+    history: weeklyHistory(ctx),
   });
+}
+
+/** Every weekly snapshot, with its age groups where the snapshot kept them. */
+export function weeklyHistory(ctx: Pick<ServiceContext, 'db'>): WeekFigures[] {
+  return ctx.db
+    .select({ week: metricSnapshots.week, active: metricSnapshots.active, overOneEighty: metricSnapshots.overOneEighty, figures: metricSnapshots.figures })
+    .from(metricSnapshots)
+    .all()
+    .map(({ figures, ...snapshot }) => {
+      const ages = (JSON.parse(figures) as { ages?: Record<AgeBucket, number> }).ages;
+      return ages ? { ...snapshot, ages } : snapshot;
+    });
 }
 
 /** Whether an instant is at or after the weekly post's slot in its ISO week: Monday from METRICS_CRON's hour in TZ. */

@@ -75,6 +75,9 @@ export const RENEWAL_BLOCK_IDS: Record<RenewalField, string> = {
 
 export const REJECTION_BLOCK_ID = 'reason';
 
+/** What the requester should change, in the "Ask for changes" modal. */
+export const CHANGES_BLOCK_ID = 'what_to_change';
+
 export const CLOSING_NOTE_BLOCK_ID = 'closing_note';
 
 export const FRESH_JUSTIFICATION_BLOCK_ID = 'fresh_justification';

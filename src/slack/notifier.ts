@@ -1,33 +1,53 @@
 import { LogLevel, webApi } from '@slack/bolt';
+import { sql } from 'drizzle-orm';
 import type { Db } from '../db/client';
-import { claimForDelivery, markCardPosted, markDelivered, markMessageDelivered, outboxRow, pendingQueue, postedCheckinQuestion, recordAttemptFailed, releaseClaims, type OutboxRow, type QueuedRow } from '../db/outbox';
+import { outbox } from '../db/schema';
+import { createHash } from 'node:crypto';
+import {
+  claimForDelivery,
+  markCardPosted,
+  markDelivered,
+  markMessageDelivered,
+  markMessagesDelivered,
+  outboxRow,
+  pendingForSameDm,
+  pendingQueue,
+  postedMessagesAbout,
+  recordAttemptFailed,
+  recordShown,
+  releaseClaims,
+  type OutboxRow,
+  type QueuedRow,
+} from '../db/outbox';
+import { calendarDateIn } from '../domain/calendar';
+import { checkinStates } from '../services/answer-checkin';
 import { tallyVotes } from '../domain/decision';
 import { formatExceptionRef } from '../domain/exception';
 import { createDeliveryLoop } from '../delivery-loop';
-import type { Clock } from '../services/context';
+import type { Clock, ServiceContext } from '../services/context';
+import { homeOverview, homesConcerned } from '../services/home-overview';
+import { appHome } from './views/app-home';
 import { loadExceptionRecord, type ExceptionRecord } from '../services/exception-record';
 import type { Card, Notification } from '../services/notifications';
 import type { StructuredLogger } from '../logger';
-import { renderMetricsChart } from '../charts/metrics-chart';
-import type { Metrics } from '../domain/metrics';
+import { renderWeeklyCharts } from '../charts/metrics-chart';
+import type { AuditAnchor } from '../domain/audit-anchor';
+import { completeMetrics, type Metrics, type WeekPoint } from '../domain/metrics';
+import type { ChartReference } from '../charts/metrics-chart';
 import { directMessage } from './views/direct-messages';
-import { metricsMessage } from './views/metrics-message';
+import { isStandingMessage, sentBackDecisionMessage, standingMessage } from './views/amendment-messages';
+import { metricsMessage, type ChartFiles } from './views/metrics-message';
 import { approvalCard, triageCard, type CardContext, type SlackMessage } from './views/exception-cards';
+import { personalDigest, type OrgCalendar, type PersonalNotices } from './views/personal-digest';
 import {
   checkinAlert,
-  checkinQuestion,
-  checkinSuperseded,
-  expiryDigest,
   expirySummary,
   informalPointer,
-  reminderDigest,
   renewalRequestedNote,
-  reviewOverdue,
-  reviewRegister,
-  reviewSummary,
-  stallEscalation,
-  stallNudge,
 } from './views/follow-up-messages';
+import { reviewOverdue, reviewRegister, reviewSummary, type ReviewContext } from './views/quarterly-review-messages';
+import { latestReviewQuarter } from '../services/quarterly-review';
+import { stallEscalation, stallNotice, stallNudge } from './views/stall-messages';
 
 export interface NotifierDeps {
   db: Db;
@@ -35,6 +55,10 @@ export interface NotifierDeps {
   clock: Clock;
   logger: StructuredLogger;
   cards: CardContext;
+  /** For App Home, which is built for each reader; without it, App Home waits for its tab to be opened. */
+  services?: ServiceContext;
+  /** The organisation's time zone (TZ), where expiry days end. */
+  timeZone?: string;
   /** Slack allows about one message per second per channel; posts to one channel are spaced this far apart. */
   channelSpacingMs?: number;
   /** Real elapsed time and waiting (only once every row left is in a channel cooling down), for that spacing; replaceable in tests. */
@@ -100,6 +124,18 @@ function asExpired(records: ExceptionRecord[], expiredOn: Record<number, string>
   return records.map((record) => ({ ...record, expiresOn: expiredOn?.[record.id] ?? record.expiresOn }));
 }
 
+/** A notice to one person that joins the others of its job run in one DM. */
+type PersonalNotice = Extract<Notification, { kind: 'reminder_digest' | 'expiry_digest' | 'checkin_question' }> | (Extract<Notification, { kind: 'direct_message' }> & { message: 'expired' });
+
+function isPersonal(notification: Notification): notification is PersonalNotice {
+  return notification.kind === 'reminder_digest' || notification.kind === 'expiry_digest' || notification.kind === 'checkin_question' || (notification.kind === 'direct_message' && notification.message === 'expired');
+}
+
+/** What a message shows, in a few characters: a refresh that would show the same calls nobody. */
+function shownAs(message: SlackMessage): string {
+  return createHash('sha256').update(JSON.stringify(message)).digest('base64url').slice(0, 22);
+}
+
 function orderingKey(notification: Notification): string {
   switch (notification.kind) {
     case 'direct_message':
@@ -147,6 +183,8 @@ export function createNotifier(deps: NotifierDeps): Notifier {
   const lastPostAt = new Map<string, number>();
   // A person's DM channel, once opened, so that a DM to someone just written to waits without asking Slack again.
   const dmChannels = new Map<string, string>();
+  // For each person, the newest outbox row their last published App Home already reflected.
+  const homeCovers = new Map<string, number>();
   let interruptPause: (() => void) | undefined;
   // Set by wake(): something queued during a pass is not in the rows that pass read, so no pause before the next.
   let wokenDuringPass = false;
@@ -155,6 +193,8 @@ export function createNotifier(deps: NotifierDeps): Notifier {
   const claimed = new Set<number>();
   // The notifications of the pending rows read so far, and the newest of them: what a pass need not read again.
   const readRows = new Map<number, Notification>();
+  // Rows this pass delivered along with an earlier one in the same DM: skipped, not mistaken for another process's.
+  const deliveredAlong = new Set<number>();
   let readThrough = 0;
 
   /** When the channel may be posted to again, if not yet. */
@@ -190,6 +230,8 @@ export function createNotifier(deps: NotifierDeps): Notifier {
   }
 
   function render(card: Card, record: ExceptionRecord, threaded: boolean): SlackMessage {
+    // A decision message whose request was sent back at its decision keeps saying so; the amended one gets its own.
+    if (card === 'approval' && !record.route && (record.sentBack || record.amended)) return sentBackDecisionMessage(record);
     if (card === 'triage' || !record.route) return triageCard(record, deps.cards);
     const tally = tallyVotes(record.decisions, record.route, deps.cards.committeeQuorum);
     return approvalCard(record, tally, deps.cards, { threaded });
@@ -207,33 +249,91 @@ export function createNotifier(deps: NotifierDeps): Notifier {
   }
 
   function channelMessage(notification: Extract<Notification, { kind: 'channel_post' }>): SlackMessage | undefined {
-    if (notification.message === 'review_summary') return reviewSummary(notification.quarter, notification.counts, notification.overdue);
-    if (notification.message === 'weekly_metrics') return metricsMessage(notification.metrics, notification.anchor);
+    if (notification.message === 'weekly_metrics') return metricsMessage(completeMetrics(notification.metrics), notification.anchor);
+    if (notification.message === 'review_summary') return reviewSummary(notification.quarter, notification.counts, notification.overdue, notification.reviewed);
     const listed = records(notification.exceptionIds);
     if (listed.length === 0) return undefined;
     switch (notification.message) {
       case 'expiry_summary':
-        return expirySummary(asExpired(listed, notification.expiredOn));
+        return expirySummary(asExpired(listed, notification.expiredOn), calendar());
       case 'stall_escalation':
-        return stallEscalation(listed, notification.workingDays);
+        return stallEscalation(listed, notification.workingDays, notification.to ?? 'committee', deps.cards);
       case 'checkin_alert':
-        return checkinAlert(listed, notification.reason, deps.cards.approverIds);
+        return checkinAlert(listed, notification.reason, deps.cards.approverIds, calendar());
       case 'review_overdue':
-        return reviewOverdue(listed);
+        return reviewOverdue(listed, notification.quarter, reviewContext());
       case 'review_register':
-        return reviewRegister(listed);
+        return reviewRegister(listed, reviewContext());
     }
   }
 
-  /** The chart goes in the post's thread; if it cannot be drawn or uploaded, the figures have gone out regardless. */
-  async function attachChart(channel: string, threadTs: string | undefined, metrics: Metrics): Promise<void> {
+  /**
+   * The chart panels, uploaded without sharing them to any channel: the post shows them through image blocks, in
+   * the post itself. If they cannot be drawn or uploaded, the figures go out without them.
+   */
+  async function uploadCharts(name: string, points: readonly WeekPoint[], reference: ChartReference | null): Promise<ChartFiles | undefined> {
     try {
-      const png = await renderMetricsChart(metrics);
-      const file = { file: png, filename: `exception-metrics-${metrics.week}.png`, title: `Active exceptions and their ages, week ${metrics.week}` };
-      await client.filesUploadV2(threadTs ? { channel_id: channel, thread_ts: threadTs, ...file } : { channel_id: channel, ...file });
+      const charts = await renderWeeklyCharts(points, reference);
+      const filename = (panel: keyof ChartFiles) => `${name}-${panel}.png`;
+      const uploaded = await client.filesUploadV2({
+        file_uploads: (['active', 'ages'] as const).map((panel) => ({ file: charts[panel], filename: filename(panel), title: `${panel === 'active' ? 'Active exceptions' : 'Age since first approval'}, ${name}` })),
+      });
+      const files = (uploaded.files as { files?: { id?: string; name?: string }[] }[]).flatMap((completion) => completion.files ?? []);
+      const idOf = (panel: keyof ChartFiles) => files.find((f) => f.name === filename(panel))?.id;
+      const active = idOf('active');
+      const ages = idOf('ages');
+      if (!active || !ages) throw new Error('Slack did not return both chart files');
+      return { active, ages };
     } catch (error) {
-      logger.event(LogLevel.WARN, 'the weekly chart could not be attached; the figures were posted without it', { week: metrics.week, error });
+      logger.event(LogLevel.WARN, 'the chart could not be attached; the figures were posted without it', { chart: name, error });
+      return undefined;
     }
+  }
+
+  /**
+   * Slack finishes an upload asynchronously and may refuse an image block naming the file for a moment: one more try
+   * after a pause, then the figures go out without the charts rather than not at all.
+   */
+  async function postWithCharts(channel: string, charts: ChartFiles | undefined, render: (charts?: ChartFiles) => SlackMessage): Promise<void> {
+    const message = (withCharts: boolean) => ({ channel, ...render(withCharts ? charts : undefined), unfurl_links: false, unfurl_media: false });
+    if (!charts) {
+      await post(message(false));
+      return;
+    }
+    for (const attempt of [1, 2]) {
+      try {
+        await (attempt === 1 ? post(message(true)) : client.chat.postMessage(message(true)));
+        return;
+      } catch (error) {
+        if (platformError(error) !== 'invalid_blocks') throw error;
+        await sleep(Math.max(spacingMs, 2000));
+      }
+    }
+    logger.event(LogLevel.WARN, 'Slack refused the chart; the figures were posted without it', { channel });
+    await client.chat.postMessage(message(false));
+  }
+
+  /** Waits its turn before drawing and uploading anything: a post put back for later would upload its charts again. */
+  function awaitTurn(channel: string): void {
+    const cooling = coolingUntil(channel);
+    if (cooling !== undefined) throw new ChannelCooling(cooling);
+  }
+
+  async function postWeekly(channel: string, queued: Metrics, anchor: AuditAnchor | undefined): Promise<void> {
+    awaitTurn(channel);
+    const metrics = completeMetrics(queued);
+    const charts = metrics.series.length === 0 ? undefined : await uploadCharts(`exception-metrics-${metrics.week}`, metrics.series, metrics.quarterAgo && { ...metrics.quarterAgo, label: 'the same week last quarter' });
+    const named = new Map(records([...metrics.waitingItems, ...metrics.expiringItems].map((i) => i.exceptionId)).map((r) => [r.id, r]));
+    await postWithCharts(channel, charts, (shown) => metricsMessage(metrics, anchor, { anchor, records: named, ...(shown ? { charts: shown } : {}) }));
+  }
+
+  async function postReviewSummary(notification: Extract<Notification, { message: 'review_summary' }>): Promise<void> {
+    awaitTurn(notification.channel);
+    const { reviewed } = notification;
+    const charts = reviewed && reviewed.series.some((p) => p.active !== null)
+      ? await uploadCharts(`exception-review-${reviewed.quarter}`, reviewed.series, reviewed.start && { ...reviewed.start, label: `the first week of ${reviewed.quarter}` })
+      : undefined;
+    await postWithCharts(notification.channel, charts, (shown) => reviewSummary(notification.quarter, notification.counts, notification.overdue, reviewed, shown));
   }
 
   async function postDirect(recipientId: string, message: SlackMessage): Promise<webApi.ChatPostMessageResponse> {
@@ -243,18 +343,102 @@ export function createNotifier(deps: NotifierDeps): Notifier {
     return post({ channel, ...message, unfurl_links: false, unfurl_media: false });
   }
 
-  /** An older question loses its buttons before the next is asked; one Slack no longer has is left as it is. */
-  async function closeCheckinQuestions(record: ExceptionRecord, checkinIds: readonly number[]): Promise<void> {
-    for (const checkinId of checkinIds) {
-      const posted = postedCheckinQuestion(db, record.id, checkinId);
-      if (!posted) continue;
-      try {
-        await client.chat.update({ channel: posted.channel, ts: posted.ts, ...checkinSuperseded(record) });
-      } catch (error) {
-        if (!isRefusal(error)) throw error;
-        logger.event(LogLevel.WARN, 'an earlier check-in question could not be closed; asking the new one regardless', { exceptionId: record.ref, checkinId, error: describe(error) });
+  function reviewContext(): ReviewContext {
+    return { ...calendar(), committeeRiskThreshold: deps.cards.committeeRiskThreshold, latestQuarter: latestReviewQuarter(db) };
+  }
+
+  function calendar(): OrgCalendar {
+    const timeZone = deps.timeZone ?? 'UTC';
+    return { today: calendarDateIn(clock(), timeZone), timeZone };
+  }
+
+  /**
+   * A person's notices from one DM's rows, each item as it stands now. On first posting, what has moved on since
+   * it was queued (renewed, closed, expired) is left out; a message already posted keeps every item and says what became of it.
+   */
+  function personalNotices(notices: readonly PersonalNotice[], firstPost: boolean): PersonalNotices {
+    const out: PersonalNotices = { reminders: [], checkins: [], expired: [] };
+    const states = checkinStates(
+      db,
+      notices.flatMap((n) => (n.kind === 'checkin_question' ? [n.checkinId] : [])),
+    );
+    for (const n of notices) {
+      if (n.kind === 'reminder_digest') {
+        for (const item of n.items) {
+          const record = loadExceptionRecord(db, item.exceptionId);
+          if (!record || (firstPost && (record.status !== 'active' || record.expiresOn !== item.expiresOn))) continue;
+          out.reminders.push({ record, expiresOn: item.expiresOn });
+        }
+      } else if (n.kind === 'checkin_question') {
+        const record = loadExceptionRecord(db, n.exceptionId);
+        const checkin = states.get(n.checkinId);
+        if (!record || !checkin || (firstPost && record.status !== 'active')) continue;
+        out.checkins.push({ record, checkin });
+      } else if (n.kind === 'expiry_digest') {
+        out.expired.push(...asExpired(records(n.exceptionIds), n.expiredOn));
+      } else {
+        const record = loadExceptionRecord(db, n.exceptionId);
+        if (record) out.expired.push(...asExpired([record], n.expiredOn ? { [record.id]: n.expiredOn } : undefined));
       }
     }
+    return out;
+  }
+
+  /**
+   * One DM per person per job run: the first of the run's notices to them takes the rest still queued along, and
+   * all are marked delivered with the one message, or none are.
+   */
+  async function deliverPersonal(row: OutboxRow, notification: PersonalNotice): Promise<string | undefined> {
+    const along = notification.run ? pendingForSameDm(db, row.id, notification.recipientId, notification.run).filter((r) => claimForDelivery(db, r.id, clock(), CLAIM_MS)) : [];
+    for (const r of along) claimed.add(r.id);
+    try {
+      const notices = [notification, ...along.map((r) => JSON.parse(r.payload) as PersonalNotice)];
+      // A question this one replaces loses its buttons first, wherever it was posted.
+      for (const n of notices) if (n.kind === 'checkin_question' && (n.supersedes ?? []).length > 0) await refreshMessagesAbout(n.exceptionId);
+      const message = personalDigest(personalNotices(notices, true), calendar());
+      const ids = [row.id, ...along.map((r) => r.id)];
+      if (!message) {
+        for (const r of along) markDelivered(db, r.id, clock(), 'nothing left to tell');
+        for (const r of along) deliveredAlong.add(r.id);
+        return 'nothing left to tell';
+      }
+      const posted = await postDirect(notification.recipientId, message);
+      markMessagesDelivered(db, ids, clock(), { channel: posted.channel ?? notification.recipientId, ts: posted.ts ?? '', shown: shownAs(message) });
+      for (const r of along) deliveredAlong.add(r.id);
+      return undefined;
+    } catch (error) {
+      releaseClaims(db, along.map((r) => r.id));
+      throw error;
+    } finally {
+      for (const r of along) claimed.delete(r.id);
+    }
+  }
+
+  /**
+   * Messages stay true: every DM and needs-attention alert that showed buttons for the exception is drawn again from
+   * the register, and updated only where it now reads differently. One Slack no longer has is left as it is.
+   */
+  async function refreshMessagesAbout(exceptionId: number): Promise<void> {
+    for (const { posted, payloads } of postedMessagesAbout(db, exceptionId)) {
+      const message = postedMessage(payloads.map((p) => JSON.parse(p) as Notification));
+      if (!message) continue;
+      const shown = shownAs(message);
+      if (shown === posted.shown) continue;
+      try {
+        await client.chat.update({ channel: posted.channel, ts: posted.ts, ...message });
+      } catch (error) {
+        if (!isRefusal(error)) throw error;
+        logger.event(LogLevel.WARN, 'a message about an exception could not be brought up to date; left as it is', { exceptionId: formatExceptionRef(exceptionId), error: describe(error) });
+        continue;
+      }
+      recordShown(db, posted, shown);
+    }
+  }
+
+  function postedMessage(notices: Notification[]): SlackMessage | undefined {
+    const first = notices[0];
+    if (first?.kind === 'channel_post') return first.message === 'checkin_alert' || first.message === 'review_overdue' ? channelMessage(first) : undefined;
+    return personalDigest(personalNotices(notices.filter(isPersonal), false), calendar());
   }
 
   function records(ids: number[]): ExceptionRecord[] {
@@ -268,6 +452,30 @@ export function createNotifier(deps: NotifierDeps): Notifier {
     if (!approval) return null;
     const parent = threadFor('approval', approval.channel, record);
     return parent ? { channel: approval.channel, ts: parent } : approval;
+  }
+
+  /**
+   * App Home of everyone concerned, built for each as if they had opened it. A person Slack will not publish for
+   * (left the workspace) is skipped; anything else fails the row, which is retried whole (publishing is idempotent).
+   */
+  async function publishHomes(row: OutboxRow, exceptionId: number): Promise<string | undefined> {
+    const services = deps.services;
+    if (!services) return 'App Home is published when its tab is opened';
+    for (const userId of homesConcerned(services, exceptionId)) {
+      if (loop.stopping()) throw new DeliveryStopped();
+      // A home built since this row was queued already shows its change: a flood of requests publishes each home once.
+      if ((homeCovers.get(userId) ?? 0) >= row.id) continue;
+      const covers = db.select({ id: sql<number>`max(${outbox.id})` }).from(outbox).get()?.id ?? row.id;
+      try {
+        await client.views.publish({ user_id: userId, view: appHome(homeOverview(services, userId), deps.cards) });
+        homeCovers.set(userId, covers);
+      } catch (error) {
+        if (!isRefusal(error)) throw error;
+        logger.event(LogLevel.WARN, 'App Home could not be published for one person; the others were', { exceptionId: formatExceptionRef(exceptionId), user: userId, error: describe(error) });
+      }
+    }
+    markDelivered(db, row.id, clock());
+    return undefined;
   }
 
   /** Returns a note when there was nothing to send, e.g. the exception or its message no longer exists. */
@@ -289,6 +497,9 @@ export function createNotifier(deps: NotifierDeps): Notifier {
         return undefined;
       }
       case 'refresh_card': {
+        if (notification.card === 'home') return publishHomes(row, notification.exceptionId);
+        // Every change that moves an exception refreshes its triage card: its DMs and alerts follow.
+        if (notification.card === 'triage') await refreshMessagesAbout(notification.exceptionId);
         const record = loadExceptionRecord(db, notification.exceptionId);
         const ref = record && (notification.card === 'triage' ? record.triageMessage : record.approvalMessage);
         if (!record || !ref) return `no ${notification.card} message to update`;
@@ -297,54 +508,57 @@ export function createNotifier(deps: NotifierDeps): Notifier {
         break;
       }
       case 'direct_message': {
+        if (isPersonal(notification)) return deliverPersonal(row, notification);
         const record = loadExceptionRecord(db, notification.exceptionId);
         if (!record) return 'exception no longer exists';
-        const asOfNotice = notification.expiredOn ? asExpired([record], { [record.id]: notification.expiredOn })[0]! : record;
-        await postDirect(notification.recipientId, directMessage(notification.message, asOfNotice));
+        if (notification.message === 'stall_notice') {
+          const notice = stallNotice(record, notification, deps.cards);
+          if (!notice) return 'the request no longer waits where the notice would say';
+          await postDirect(notification.recipientId, notice);
+          break;
+        }
+        if (isStandingMessage(notification.message)) {
+          const standing = standingMessage(notification.message, record, deps.cards);
+          if (!standing) return 'the request no longer stands where the message would say';
+          await postDirect(notification.recipientId, standing);
+          break;
+        }
+        await postDirect(notification.recipientId, directMessage(notification.message, record, calendar()));
         break;
       }
       case 'thread_reply': {
         const record = loadExceptionRecord(db, notification.exceptionId);
         const thread = record && threadOf(notification.card, record);
         if (!record || !thread) return `no ${notification.card} message to reply to`;
-        const reply = notification.message === 'stall_nudge' ? stallNudge(record, notification.mentions, notification.workingDays) : renewalRequestedNote(record, notification.mentions);
+        const reply = notification.message === 'renewal_requested' ? renewalRequestedNote(record, notification.mentions) : stallNudge(record, notification.mentions, notification.workingDays, { again: notification.message === 'stall_nudge_again' });
         await post({ channel: thread.channel, thread_ts: thread.ts, ...reply, unfurl_links: false });
         break;
       }
-      case 'reminder_digest': {
-        // Delivered late (after an outage) an item may be stale: renewed, closed or expired meanwhile.
-        const items = notification.items.flatMap(({ exceptionId, daysLeft, expiresOn }) =>
-          records([exceptionId])
-            .filter((record) => record.status === 'active' && record.expiresOn === expiresOn)
-            .map((record) => ({ record, daysLeft })),
-        );
-        if (items.length === 0) return 'no exceptions left to remind about';
-        await postDirect(notification.recipientId, reminderDigest(items));
-        break;
-      }
-      case 'expiry_digest': {
-        const expired = records(notification.exceptionIds);
-        if (expired.length === 0) return 'no exceptions left to list';
-        await postDirect(notification.recipientId, expiryDigest(asExpired(expired, notification.expiredOn)));
-        break;
-      }
+      case 'reminder_digest':
+      case 'expiry_digest':
+      case 'checkin_question':
+        return deliverPersonal(row, notification);
       case 'informal_pointer': {
         await post({ channel: notification.channel, thread_ts: notification.threadTs, ...informalPointer(notification.askedBy, notification.askId), unfurl_links: false });
         break;
       }
-      case 'checkin_question': {
-        const record = loadExceptionRecord(db, notification.exceptionId);
-        if (!record || record.status !== 'active') return 'exception no longer active';
-        await closeCheckinQuestions(record, notification.supersedes ?? []);
-        const posted = await postDirect(notification.recipientId, checkinQuestion(record, notification.checkinId));
-        markMessageDelivered(db, row.id, clock(), { channel: posted.channel ?? notification.recipientId, ts: posted.ts ?? '' });
-        return undefined;
-      }
       case 'channel_post': {
+        if (notification.message === 'weekly_metrics') {
+          await postWeekly(notification.channel, notification.metrics, notification.anchor);
+          break;
+        }
+        if (notification.message === 'review_summary') {
+          await postReviewSummary(notification);
+          break;
+        }
         const message = channelMessage(notification);
         if (!message) return 'no exceptions left to list';
         const posted = await post({ channel: notification.channel, ...message, unfurl_links: false, unfurl_media: false });
-        if (notification.message === 'weekly_metrics') await attachChart(notification.channel, posted.ts, notification.metrics);
+        // The alert's Revoke and the review's Re-approve go once each exception has moved on: where it went is kept to update it.
+        if (notification.message === 'checkin_alert' || notification.message === 'review_overdue') {
+          markMessageDelivered(db, row.id, clock(), { channel: posted.channel ?? notification.channel, ts: posted.ts ?? '', shown: shownAs(message) });
+          return undefined;
+        }
         break;
       }
     }
@@ -411,13 +625,14 @@ export function createNotifier(deps: NotifierDeps): Notifier {
       soonest = Math.min(soonest ?? until, until);
     };
     const seen = since ? undefined : new Set<number>();
+    deliveredAlong.clear();
     const nowIso = now.toISOString();
     for (const queued of pendingQueue(db, throughId, readThrough)) {
       if (loop.stopping()) break;
       throughId = queued.id;
       seen?.add(queued.id);
       const notification = queuedNotification(queued);
-      if (!notification) continue;
+      if (!notification || deliveredAlong.has(queued.id)) continue;
       const key = orderingKey(notification);
       if (blocked.has(key)) continue;
       if (queued.nextAttemptAt > nowIso) {

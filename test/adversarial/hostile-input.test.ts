@@ -325,7 +325,7 @@ async function submitCloseNotes(userId: string, ref: string, notes: string[]) {
       expect(counts(), `${label}: nothing written`).toEqual(before);
       continue;
     }
-    expect(response.text, label).toBe('');
+    expect(response.json, `${label}: the modal becomes the confirmation`).toMatchObject({ response_action: 'update' });
     expect(note.trim().length <= 2000 && !CONTROL.test(note), `${label}: an over-long or control-character note must be refused`).toBe(true);
     return note.trim();
   }
@@ -344,7 +344,7 @@ async function submitRenewals(userId: string, ref: string, attempts: { form: Ren
       expect(counts(), `${label}: nothing written`).toEqual(before);
     } else {
       expect(response.status).toBe(200);
-      expect(response.text, label).toBe('');
+      expect(response.json, `${label}: the modal becomes the confirmation`).toMatchObject({ response_action: 'update' });
     }
   }
 }

@@ -133,10 +133,14 @@ const INTERACTIONS: Interaction[] = [
       'audit:exception.assessed': 1,
       'table:assessments': 1,
       'table:audit_events': 1,
-      'table:outbox': 2,
+      'table:outbox': 3,
       'outbox:post_card:approval': 1,
       'outbox:refresh_card:triage': 1,
-      'api:chat.postMessage': 1,
+      // The requester is told it was assessed and whose decision it waits for.
+      'outbox:direct_message:assessed': 1,
+      'api:chat.postMessage': 2,
+      'api:conversations.open': 1,
+      [`dm:${PEOPLE.requester}`]: 1,
       'api:chat.update': 1,
       [`channel:${CHANNELS.approvals}`]: 1,
       [`updates:${CHANNELS.approvals}`]: 1,
@@ -351,7 +355,8 @@ const INTERACTIONS: Interaction[] = [
       'outbox:channel_post:checkin_alert': 1,
       'outbox:refresh_card:triage': 1,
       'api:chat.postMessage': 1,
-      'api:chat.update': 1,
+      // The triage card, and the question in the owner's DM (updated in place: the DM may hold other notices).
+      'api:chat.update': 2,
       [`channel:${CHANNELS.approvals}`]: 1,
       [`updates:${CHANNELS.approvals}`]: 1,
     },
@@ -385,9 +390,12 @@ function effects(harness: Harness): Record<string, number> {
   const outbox = harness.app.register.sqlite.prepare('select kind, payload from outbox').all() as { kind: string; payload: string }[];
   for (const row of outbox) {
     const payload = JSON.parse(row.payload) as { message?: string; card?: string };
-    add(`outbox:${row.kind}:${payload.message ?? payload.card ?? ''}`);
+    // App Home is published whole, for whoever is concerned, as often as the app likes: replacing it is no effect to repeat.
+    if (payload.card === 'home') add('table:outbox', -1);
+    else add(`outbox:${row.kind}:${payload.message ?? payload.card ?? ''}`);
   }
   for (const call of harness.standIn.calls) {
+    if (call.method === 'views.publish') continue;
     if (call.method !== 'response_url' && !READ_ONLY_METHODS.has(call.method) && call.httpStatus === 200 && call.response.ok === true) add(`api:${call.method}`);
   }
   for (const userId of Object.values(PEOPLE)) add(`dm:${userId}`, harness.standIn.dmsTo(userId).length);

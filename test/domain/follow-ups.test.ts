@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { calendarDateIn } from '../../src/domain/calendar';
-import { dueReminder, hasExpired, stallStage, workingDaysSince } from '../../src/domain/follow-ups';
+import { checkinWorthAsking, dueReminder, escalationTarget, hasExpired, repeatNudgeDue, stallFollowUpDue, stallStage, workingDaysSince } from '../../src/domain/follow-ups';
 
 describe('hasExpired: an exception expires at the end of its expiry day', () => {
   it.each([
@@ -126,5 +126,61 @@ describe('stallStage: nudge after more than 2 working days, escalate after more 
     expect(stageOn('2026-12-04')).toBe('stall_nudge'); // Fri: 5
     expect(stageOn('2026-12-06')).toBe('stall_nudge'); // Sun: still 5
     expect(stageOn('2026-12-07')).toBe('stall_escalation'); // Mon: 6
+  });
+});
+
+describe('after the escalation: nudged again every 3 working days until someone acts', () => {
+  it.each([
+    [5, 0],
+    [6, 0],
+    [8, 0],
+    [9, 1],
+    [11, 1],
+    [12, 2],
+    [30, 8],
+  ])('%i working days waiting → nudge again number %i is due', (days, repeat) => {
+    expect(repeatNudgeDue(days)).toBe(repeat);
+  });
+
+  const nothingSent = { nudged: false, escalated: false, lastRepeat: 0 };
+  it.each<[string, number, Parameters<typeof stallFollowUpDue>[1], ReturnType<typeof stallFollowUpDue>]>([
+    ['not yet', 2, nothingSent, undefined],
+    ['the first nudge', 3, nothingSent, { kind: 'nudge' }],
+    ['nothing more before the escalation', 5, { ...nothingSent, nudged: true }, undefined],
+    ['the escalation on time', 6, { ...nothingSent, nudged: true }, { kind: 'escalation', covers: 0 }],
+    // After downtime the escalation stands in for what was due meanwhile, and the next nudge comes at least 3 working days later.
+    ['a late escalation, standing in for the nudge', 7, nothingSent, { kind: 'escalation', covers: 1 }],
+    ['a much later escalation', 11, nothingSent, { kind: 'escalation', covers: 2 }],
+    ['nothing between', 8, { nudged: true, escalated: true, lastRepeat: 0 }, undefined],
+    ['the first nudge again', 9, { nudged: true, escalated: true, lastRepeat: 0 }, { kind: 'nudge_again', repeat: 1 }],
+    ['not the same one twice', 10, { nudged: true, escalated: true, lastRepeat: 1 }, undefined],
+    ['the next one', 12, { nudged: true, escalated: true, lastRepeat: 1 }, { kind: 'nudge_again', repeat: 2 }],
+    ['only the latest after downtime', 20, { nudged: true, escalated: true, lastRepeat: 1 }, { kind: 'nudge_again', repeat: 4 }],
+    ['the escalation first, whatever the count', 12, { nudged: true, escalated: false, lastRepeat: 0 }, { kind: 'escalation', covers: 2 }],
+  ])('%s (%i working days)', (_label, days, sent, expected) => {
+    expect(stallFollowUpDue(days, sent)).toEqual(expected);
+  });
+});
+
+describe('checkinWorthAsking: no check-in for an exception that ends before an answer would be due', () => {
+  it.each([
+    ['2027-01-15', '2027-01-01', 7, true],
+    ['2027-01-09', '2027-01-01', 7, true],
+    ['2027-01-08', '2027-01-01', 7, false],
+    ['2027-01-01', '2027-01-01', 7, false],
+    [null, '2027-01-01', 7, true],
+  ] as const)('expiring %s, asked %s, %i days of grace: %s', (expiresOn, today, grace, worth) => {
+    expect(checkinWorthAsking(expiresOn, today, grace)).toBe(worth);
+  });
+});
+
+describe('escalationTarget: never back to whoever is stalling it', () => {
+  it.each([
+    ['assessment', null, 'committee'],
+    ['assessment', 'committee', 'committee'],
+    ['decision', 'fast_path', 'committee'],
+    ['decision', 'committee', 'approvers'],
+  ] as const)('%s on route %s → %s', (stage, route, target) => {
+    expect(escalationTarget(stage, route)).toBe(target);
   });
 });

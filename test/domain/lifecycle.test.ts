@@ -8,6 +8,10 @@ const ALLOWED: [ExceptionStatus, LifecycleAction, ExceptionStatus][] = [
   ['requested', 'assess', 'pending_approval'],
   ['requested', 'withdraw', 'rejected'],
   ['requested', 'reject', 'rejected'],
+  // Sent back for changes and amended, a request waits for its assessment again (issue 11).
+  ['requested', 'send_back', 'requested'],
+  ['requested', 'amend', 'requested'],
+  ['pending_approval', 'send_back', 'requested'],
   ['pending_approval', 'approve', 'active'],
   ['pending_approval', 'reject', 'rejected'],
   ['active', 'expire', 'expired'],

@@ -1,9 +1,9 @@
 import { count } from 'drizzle-orm';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { assessments, exceptions } from '../../src/db/schema';
+import { assessments, exceptions, renewals } from '../../src/db/schema';
 import { ACTION_IDS, ASSESSMENT_BLOCK_IDS, CALLBACK_IDS, INPUT_ACTION_ID } from '../../src/slack/ids';
 import { PEOPLE, startHarness, type Harness } from './harness';
-import { assess, buttons, cardFor, clickButton, ephemeralsTo, submitRequest } from './flows';
+import { assess, buttons, cardFor, clickButton, decisionCard, ephemeralsTo, submitRenewal, submitRequest } from './flows';
 
 let h: Harness;
 beforeEach(async () => {
@@ -69,5 +69,47 @@ describe('Assess risk', () => {
     await clickButton(h, staleCard, ACTION_IDS.assessRisk, PEOPLE.security2);
     expect(ephemeralsTo(h, PEOPLE.security2)).toEqual([expect.stringMatching(/waiting for approval, so it cannot be assessed/)]);
     expect(assessmentCount()).toBe(1);
+  });
+});
+
+describe('Assess risk on a renewal', () => {
+  it('shows what the renewal stands on: progress, percent complete, evidence, control-test date, new expiry and the original scope', async () => {
+    await submitRequest(h, { scope: 'The HR payroll application hr-app-01 and its 40 users & <admins>' });
+    await assess(h, 'EXC-0001', 2, 2);
+    await clickButton(h, decisionCard(h, 'EXC-0001'), ACTION_IDS.approve, PEOPLE.ciso);
+    h.clock.now = new Date('2027-01-05T09:00:00Z');
+    await submitRenewal(h, PEOPLE.owner, {
+      progress: 'SSO connector deployed to staging; 30 of 40 users migrated; cut-over planned for February.',
+      percentComplete: '60',
+      evidenceUrl: 'https://tickets.example.com/CHG-4711',
+      controlTestedOn: '2026-12-20',
+      expiresOn: '2027-03-01',
+    });
+    expect(h.app.register.db.select().from(renewals).get()).toMatchObject({ round: 1, status: 'requested' });
+
+    const opened = h.standIn.callsTo('views.open').length;
+    await clickButton(h, cardFor(h, 'EXC-0001'), ACTION_IDS.assessRisk, PEOPLE.security);
+    expect(h.standIn.callsTo('views.open')).toHaveLength(opened + 1);
+    const view = h.standIn.callsTo('views.open').at(-1)!.args.view as { callback_id: string; blocks: unknown[] };
+    expect(view.callback_id).toBe(CALLBACK_IDS.assessment);
+    const shown = JSON.stringify(view.blocks);
+    expect(shown).toContain(`*Renewal 1*, asked by <@${PEOPLE.owner}>`);
+    expect(shown).toContain('*Remediation*\\n60% complete');
+    expect(shown).toContain('*Control last tested*\\nSun 20 Dec 2026');
+    expect(shown).toContain('*New expiry asked*\\nMon 1 Mar 2027');
+    expect(shown).toContain('*Expires now*\\nFri 15 Jan 2027');
+    expect(shown).toContain('*Remediation progress*\\nSSO connector deployed to staging; 30 of 40 users migrated');
+    expect(shown).toContain('*Evidence*\\nhttps://tickets.example.com/CHG-4711');
+    // The scope a renewal keeps, escaped like every user text.
+    expect(shown).toContain('*Original scope*\\nThe HR payroll application hr-app-01 and its 40 users &amp; &lt;admins&gt;');
+    expect(h.standIn.rejected()).toEqual([]);
+  });
+
+  it('shows no renewal section when assessing a first request', async () => {
+    await submitRequest(h);
+    await clickButton(h, cardFor(h, 'EXC-0001'), ACTION_IDS.assessRisk, PEOPLE.security);
+    const shown = JSON.stringify((h.standIn.callsTo('views.open').at(-1)!.args.view as { blocks: unknown[] }).blocks);
+    expect(shown).not.toMatch(/Renewal|Original scope|Remediation/);
+    expect(shown).toContain('*Compensating control*');
   });
 });

@@ -1,7 +1,7 @@
 import { eq } from 'drizzle-orm';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { auditEvents, checkins, exceptions } from '../../src/db/schema';
-import { ACTION_IDS } from '../../src/slack/ids';
+import { ACTION_IDS, CALLBACK_IDS, CLOSING_NOTE_BLOCK_ID, INPUT_ACTION_ID } from '../../src/slack/ids';
 import type { StoredMessage } from '../support/slack-stand-in';
 import { CHANNELS, PEOPLE, startHarness, type Harness } from './harness';
 import { assess, buttons, cardFor, clickButton, decisionCard, ephemeralsTo, submitClose, submitRequest, type RequestForm } from './flows';
@@ -82,6 +82,11 @@ function replacements(userId: string) {
   return h.standIn.responseUrlPosts.filter((p) => p.userId === userId && (p.body.replace_original === true || p.body.replace_original === 'true'));
 }
 
+/** The updates the app made to a posted message (from the outbox, after the answer was recorded). */
+function updatesOf(message: StoredMessage) {
+  return h.standIn.callsTo('chat.update').filter((c) => c.args.ts === message.ts);
+}
+
 describe('the check-in question', () => {
   it('reaches the owner 30 days after activation, once, across repeated runs and a restart, with Yes and No buttons', async () => {
     await activeException();
@@ -153,7 +158,7 @@ describe('the check-in question', () => {
 });
 
 describe('answering', () => {
-  it('Yes from the owner records the check-in date, replaces the question through the response_url and alerts nobody', async () => {
+  it('Yes from the owner records the check-in date, updates the question in place without its buttons and alerts nobody', async () => {
     await activeException();
     at('2026-12-25T12:00:00Z');
     await h.runJobs();
@@ -165,10 +170,12 @@ describe('answering', () => {
     expect(exception()).toMatchObject({ status: 'active', lastCheckinOn: '2026-12-25', attentionReason: null });
     expect(checkinRows()).toMatchObject([{ answer: 'yes', answeredBy: PEOPLE.owner }]);
     expect(answerEvents()).toMatchObject([{ exceptionId: 1, actorId: PEOPLE.owner }]);
-    // The question in the DM is replaced through the response_url: no buttons left to press twice.
-    const replaced = replacements(PEOPLE.owner);
-    expect(replaced).toHaveLength(1);
-    expect(String(replaced[0]!.body.text)).toContain('EXC-0001');
+    // The question in the DM is updated in place (it may share the DM with other notices): no buttons left to press twice.
+    expect(replacements(PEOPLE.owner)).toEqual([]);
+    const updated = updatesOf(question);
+    expect(updated).toHaveLength(1);
+    expect(String(updated[0]!.args.text)).toContain('EXC-0001: you answered Yes');
+    expect(JSON.stringify(updated[0]!.args.blocks)).toContain('You answered *Yes*');
     const stored = h.standIn.dmsTo(PEOPLE.owner).find((m) => m.ts === question.ts)!;
     expect(stored.updates).toBe(1);
     expect(buttons(stored)).toEqual([]);
@@ -205,7 +212,8 @@ describe('answering', () => {
     expect(alerts).toHaveLength(1);
     expect(alerts[0]!.threadTs).toBeUndefined();
     expect(`${alerts[0]!.text} ${JSON.stringify(alerts[0]!.blocks)}`).toContain('EXC-0001');
-    expect(replacements(PEOPLE.owner)).toHaveLength(1);
+    expect(updatesOf(question)).toHaveLength(1);
+    expect(JSON.stringify(updatesOf(question)[0]!.args.blocks)).toContain('You answered *No*');
     expect(buttons(h.standIn.dmsTo(PEOPLE.owner).find((m) => m.ts === question.ts)!)).toEqual([]);
 
     // The No was the answer: the grace period passing later does not alert a second time.
@@ -316,7 +324,7 @@ describe('refusals', () => {
     expect(exception()).toMatchObject({ lastCheckinOn: '2026-12-25', attentionReason: null });
     expect(answerEvents()).toHaveLength(1);
     expect(h.standIn.messages(CHANNELS.approvals)).toHaveLength(approvalsBefore);
-    expect(replacements(PEOPLE.owner)).toHaveLength(1);
+    expect(updatesOf(question)).toHaveLength(1);
   });
 });
 
@@ -327,7 +335,11 @@ describe('after the exception ends', () => {
     await h.runJobs();
     const question = theOpenQuestion();
     const closed = await submitClose(h, PEOPLE.owner, 'MFA enforced for every HR user since this morning.');
-    expect(closed.response?.text).toBe('');
+    expect(closed.response?.json).toMatchObject({ response_action: 'update', view: { title: { text: 'Exception closed' } } });
+    // The question left in the DM loses its buttons and says why.
+    const stored = h.standIn.dmsTo(PEOPLE.owner).find((m) => m.ts === question.ts)!;
+    expect(buttons(stored)).toEqual([]);
+    expect(JSON.stringify(stored.blocks)).toContain('EXC-0001 was *closed*');
     await press(question, ACTION_IDS.checkinNo, PEOPLE.owner);
     expect(ephemeralsTo(h, PEOPLE.owner)).toEqual([expect.stringMatching(/no longer active/)]);
     expect(exception()).toMatchObject({ status: 'closed', attentionReason: null });
@@ -364,5 +376,69 @@ describe('only the latest question can be answered (issue 10)', () => {
     expect(exception()).toMatchObject({ attentionReason: flagged, lastCheckinOn: null });
     expect(answerEvents()).toHaveLength(1);
     expect(h.standIn.rejected()).toEqual([]);
+  });
+});
+
+describe('messages stay true (issue 11)', () => {
+  it('offers approvers Revoke on the needs-attention alert; once revoked, the alert and the question say so without buttons', async () => {
+    await activeException();
+    at('2026-12-25T12:00:00Z');
+    await h.runJobs();
+    const question = theOpenQuestion();
+    await press(question, ACTION_IDS.checkinNo, PEOPLE.owner);
+    const [alert] = attentionAlerts();
+    expect(buttons(alert!)).toEqual([ACTION_IDS.revoke, ACTION_IDS.viewRecord]);
+    expect(JSON.stringify(alert!.blocks)).toContain('expires Fri 15 Jan 2027 (in 21 days)');
+
+    await clickButton(h, alert!, ACTION_IDS.revoke, PEOPLE.ciso);
+    const opened = h.standIn.callsTo('views.open').at(-1)!.response.view as { id: string; private_metadata: string; callback_id: string };
+    expect(opened.callback_id).toBe(CALLBACK_IDS.close);
+    const submitted = await h.driver.viewSubmission({
+      userId: PEOPLE.ciso,
+      callbackId: CALLBACK_IDS.close,
+      viewId: opened.id,
+      privateMetadata: opened.private_metadata,
+      values: { [CLOSING_NOTE_BLOCK_ID]: { [INPUT_ACTION_ID]: { type: 'plain_text_input', value: 'The VPN gateway no longer checks device certificates; the gap is open.' } } },
+    });
+    await h.settle();
+    expect(exception().status).toBe('revoked');
+    // The approver sees what happened and who was told.
+    expect(submitted.json).toMatchObject({ response_action: 'update', view: { title: { text: 'Exception revoked' } } });
+    expect(JSON.stringify((submitted.json as { view: unknown }).view)).toContain(`<@${PEOPLE.owner}> and <@${PEOPLE.requester}> are told by DM`);
+
+    const alertNow = h.standIn.messages(CHANNELS.approvals).find((m) => m.ts === alert!.ts)!;
+    expect(buttons(alertNow)).toEqual([]);
+    expect(JSON.stringify(alertNow.blocks)).toContain('*Revoked*; nothing more to decide.');
+    const questionNow = h.standIn.dmsTo(PEOPLE.owner).find((m) => m.ts === question.ts)!;
+    expect(buttons(questionNow)).toEqual([]);
+    expect(h.standIn.rejected()).toEqual([]);
+  });
+
+  it('the alert says so once the owner confirms the control after all, and Revoke goes', async () => {
+    await activeException();
+    at('2026-12-25T12:00:00Z');
+    await h.runJobs();
+    const question = theOpenQuestion();
+    at('2027-01-02T12:00:00Z');
+    await h.runJobs();
+    const [alert] = attentionAlerts();
+    expect(buttons(alert!)).toContain(ACTION_IDS.revoke);
+
+    await press(question, ACTION_IDS.checkinYes, PEOPLE.owner);
+    const alertNow = h.standIn.messages(CHANNELS.approvals).find((m) => m.ts === alert!.ts)!;
+    expect(buttons(alertNow)).toEqual([]);
+    expect(JSON.stringify(alertNow.blocks)).toContain('The owner has since confirmed the compensating control (Sat 2 Jan)');
+  });
+
+  it('asks no check-in for an exception that expires within CHECKIN_GRACE_DAYS: the expiry reminders cover it', async () => {
+    await activeException({ expiresOn: '2026-12-31' });
+    at('2026-12-25T12:00:00Z'); // 30 days after activation, 6 days before the expiry
+    await h.runJobs();
+    expect(questionPosts()).toHaveLength(0);
+    expect(checkinRows()).toEqual([]);
+    // The owner gets the reminder, in one DM, and nothing else.
+    const dms = h.standIn.dmsTo(PEOPLE.owner).filter((m) => /expires soon/.test(m.text ?? ''));
+    expect(dms).toHaveLength(1);
+    expect(buttons(dms[0]!)).toEqual([ACTION_IDS.renew, ACTION_IDS.close, ACTION_IDS.viewRecord]);
   });
 });

@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { decisions, exceptions } from '../../src/db/schema';
 import { ACTION_IDS, CALLBACK_IDS } from '../../src/slack/ids';
 import { CHANNELS, PEOPLE, startHarness, type Harness } from './harness';
+import { slackTime } from '../../src/slack/views/mrkdwn';
 import { approvalCardsIn, assess, buttons, clickButton, decisionCard, ephemeralsTo, reject, submitRequest, triageMessage } from './flows';
 
 let h: Harness;
@@ -17,6 +18,9 @@ const decisionCount = () => h.app.register.db.select({ n: count() }).from(decisi
 const exception = (id = 1) => h.app.register.db.select().from(exceptions).where(eq(exceptions.id, id)).get()!;
 const committeeCard = (ref = 'EXC-0001') => decisionCard(h, ref, CHANNELS.committee);
 
+/** A card waiting for a decision: the decision, sending it back, and the whole record. */
+const DECIDING = [ACTION_IDS.approve, ACTION_IDS.reject, ACTION_IDS.askForChanges, ACTION_IDS.viewRecord];
+
 const STRUCTURAL_REASON = 'The mainframe vendor ships one release a year; a 90-day clock would force an unsupported hot patch.';
 
 describe('committee route', () => {
@@ -26,7 +30,7 @@ describe('committee route', () => {
 
     expect(exception()).toMatchObject({ status: 'pending_approval', route: 'committee', riskScore: 16 });
     const card = committeeCard();
-    expect(buttons(card)).toEqual([ACTION_IDS.approve, ACTION_IDS.reject]);
+    expect(buttons(card)).toEqual(DECIDING);
     const blocks = JSON.stringify(card.blocks);
     expect(blocks).toContain('*0 of 2* committee approvals');
     expect(blocks).not.toContain(`<@${PEOPLE.ciso}>`);
@@ -37,6 +41,42 @@ describe('committee route', () => {
     expect(buttons(triage)).toEqual([]);
     expect(JSON.stringify(triage.blocks)).toContain('= *16* (high)');
     expect(h.standIn.rejected()).toEqual([]);
+  });
+
+  it('leads with the ask: mentions who may vote and who still has to, with the buttons, and the triage card points to the committee', async () => {
+    await submitRequest(h);
+    await assess(h, 'EXC-0001', 4, 4);
+    const lead = () => (committeeCard().blocks as { type: string; text?: { text: string } }[]).slice(0, 3);
+    expect(lead().map((b) => b.type)).toEqual(['header', 'section', 'actions']);
+    const since = slackTime('2026-11-25T10:00:00.000Z');
+    expect(lead()[1]!.text!.text).toBe(
+      `:hourglass_flowing_sand: *Waiting for the steering committee*: 0 of 2 approvals, since ${since} · Risk *16* (high)\n` +
+        `May vote: <@${PEOPLE.committee1}> <@${PEOPLE.committee2}> <@${PEOPLE.committee3}>\n` +
+        `Still to vote: <@${PEOPLE.committee1}> <@${PEOPLE.committee2}> <@${PEOPLE.committee3}> · 2 more approvals decide; any rejection rejects.`,
+    );
+    const before = JSON.stringify(committeeCard().blocks);
+    expect(before).toContain('*Decision by*\\nThe steering committee: 2 of the 3 members who may vote must approve');
+    expect(before).not.toContain('Decided by');
+    const triageLead = (triageMessage(h, 'EXC-0001').blocks as { text?: { text: string } }[])[1]!.text!.text;
+    expect(triageLead).toContain(`*Waiting for the steering committee* in <#${CHANNELS.committee}>: 0 of 2 approvals`);
+
+    await clickButton(h, committeeCard(), ACTION_IDS.approve, PEOPLE.committee2);
+    expect(lead()[1]!.text!.text).toContain(`: 1 of 2 approvals, since ${since}`);
+    expect(lead()[1]!.text!.text).toContain(`Still to vote: <@${PEOPLE.committee1}> <@${PEOPLE.committee3}> · 1 more approval decides; any rejection rejects.`);
+    expect(h.standIn.rejected()).toEqual([]);
+  });
+
+  it('leaves the assessor out of who may vote on a round they assessed', async () => {
+    const harness = await startHarness({ env: { SECURITY_TEAM_IDS: `${PEOPLE.security},${PEOPLE.committee3}` } });
+    try {
+      await submitRequest(harness);
+      await assess(harness, 'EXC-0001', 4, 4, PEOPLE.committee3);
+      const text = JSON.stringify(decisionCard(harness, 'EXC-0001', CHANNELS.committee).blocks);
+      expect(text).toContain(`May vote: <@${PEOPLE.committee1}> <@${PEOPLE.committee2}>\\n`);
+      expect(text).toContain('2 of the 2 members who may vote must approve');
+    } finally {
+      await harness.close();
+    }
   });
 
   it('routes a structural request (with a reason, expiry within 365 days) to the committee even at a low score and fixes its long expiry', async () => {
@@ -53,7 +93,7 @@ describe('committee route', () => {
     await clickButton(h, card, ACTION_IDS.approve, PEOPLE.committee1);
     await clickButton(h, committeeCard(), ACTION_IDS.approve, PEOPLE.committee3);
     expect(exception()).toMatchObject({ status: 'active', expiresOn: '2027-10-01', originalExpiresOn: '2027-10-01' });
-    expect(JSON.stringify(committeeCard().blocks)).toContain('Expires on *2027-10-01*');
+    expect(JSON.stringify(committeeCard().blocks)).toContain('Expires at the end of *Fri 1 Oct 2027*');
     expect(h.standIn.rejected()).toEqual([]);
   });
 
@@ -76,7 +116,7 @@ describe('committee route', () => {
     expect(h.standIn.callsTo('chat.update').length).toBe(updatesBefore + 1);
     expect(JSON.stringify(afterFirst.blocks)).toContain('*1 of 2* committee approvals');
     expect(JSON.stringify(afterFirst.blocks)).toContain(`Approved by <@${PEOPLE.committee1}>`);
-    expect(buttons(afterFirst)).toEqual([ACTION_IDS.approve, ACTION_IDS.reject]);
+    expect(buttons(afterFirst)).toEqual(DECIDING);
     expect(ephemeralsTo(h, PEOPLE.committee1)).toEqual([expect.stringContaining('1 of 2')]);
     // Nobody is told the outcome before there is one: the owner has only the note that they were named.
     expect(h.standIn.dmsTo(PEOPLE.owner).map((m) => m.text)).toEqual(['You were named owner of EXC-0001.']);
@@ -89,11 +129,13 @@ describe('committee route', () => {
     expect(buttons(done)).toEqual([]);
     const blocks = JSON.stringify(done.blocks);
     expect(blocks).toContain('*2 of 2* committee approvals');
-    expect(blocks).toContain(`*Approved* by <@${PEOPLE.committee2}>`);
-    expect(blocks).toContain('Expires on *2027-01-15*');
+    // Every approver is credited, not only whoever cast the deciding vote.
+    expect(blocks).toContain(`*Approved* by <@${PEOPLE.committee1}> and <@${PEOPLE.committee2}> (steering committee, 2 of 2 approvals)`);
+    expect(blocks).toContain('Expires at the end of *Fri 15 Jan 2027*');
+    expect(blocks).toContain(`*Decided by*\\n<@${PEOPLE.committee1}> and <@${PEOPLE.committee2}> (steering committee)`);
     expect(ephemeralsTo(h, PEOPLE.committee2)).toEqual([]);
     expect(h.standIn.dmsTo(PEOPLE.owner).map((m) => m.text)).toEqual(['You were named owner of EXC-0001.', expect.stringContaining('approved')]);
-    expect(h.standIn.dmsTo(PEOPLE.requester).map((m) => m.text)).toEqual([expect.stringContaining('received'), expect.stringContaining('approved')]);
+    expect(h.standIn.dmsTo(PEOPLE.requester).map((m) => m.text)).toEqual([expect.stringContaining('received'), expect.stringContaining('was assessed'), expect.stringContaining('approved')]);
     expect(h.standIn.rejected()).toEqual([]);
   });
 
@@ -113,7 +155,7 @@ describe('committee route', () => {
     // Private replies through the response_url must leave the committee card itself in place.
     const replies = h.standIn.responseUrlPosts.filter((p) => p.userId === PEOPLE.ciso);
     expect(replies.map((p) => p.body.replace_original)).toEqual([false, false]);
-    expect(buttons(committeeCard())).toEqual([ACTION_IDS.approve, ACTION_IDS.reject]);
+    expect(buttons(committeeCard())).toEqual(DECIDING);
     expect(h.standIn.callsTo('views.open')).toHaveLength(opened);
     expect(decisionCount()).toBe(0);
     expect(exception().status).toBe('pending_approval');

@@ -92,7 +92,8 @@ async function renewalWaitingForDecision(firstDecision?: (card: StoredMessage) =
   await clickButton(h, decisionCard(h, 'EXC-0001'), ACTION_IDS.approve, PEOPLE.ciso);
   expect(exception()).toMatchObject({ status: 'active', expiresOn: '2027-01-15' });
   at('2027-01-05T09:00:00Z');
-  expect((await submitRenewal(h, PEOPLE.owner, RENEWAL)).response?.text).toBe('');
+  // The modal turns into the confirmation of what happens next.
+  expect(JSON.parse((await submitRenewal(h, PEOPLE.owner, RENEWAL)).response!.text)).toMatchObject({ response_action: 'update', view: { type: 'modal' } });
   await assess(h, 'EXC-0001', 2, 2, PEOPLE.security2);
   expect(renewalRow()).toMatchObject({ round: 1, status: 'pending_approval' });
 }

@@ -159,17 +159,22 @@ describe('user text is escaped for mrkdwn everywhere it is shown', () => {
     expectNoRawMarkup(renderingCalls());
   });
 
-  it('shows plain text at the field limits in full', async () => {
+  it('shortens plain text at the field limits on the cards, pointing to View details for the rest', async () => {
     const L = REQUEST_TEXT_LIMITS;
     const words = (length: number) => 'lorem ipsum dolor sit amet '.repeat(Math.ceil(length / 27)).slice(0, length - 1) + '.';
     const justification = words(L.justification.max);
     const compensatingControls = words(L.compensatingControls.max);
     await submitRequest(h, { title: 'T'.repeat(L.title.max), justification, compensatingControls });
     await assess(h, 'EXC-0001', 1, 1);
+    expect(h.app.register.db.select().from(exceptions).get()).toMatchObject({ justification, compensatingControls });
     const texts = textObjects(decisionCard(h, 'EXC-0001').blocks).map((t) => t.text).join('\n');
     const triage = textObjects(triageMessage(h, 'EXC-0001').blocks).map((t) => t.text).join('\n');
-    expect(triage).toContain(justification.trim());
-    expect(triage).toContain(compensatingControls.trim());
+    // The ask stays near the top of a busy channel; the register and "View details" keep the whole text.
+    expect(triage).toContain(`*Business justification*\n${justification.slice(0, 250)}`);
+    expect(triage).toContain(`*Compensating control*\n${compensatingControls.slice(0, 250)}`);
+    expect(triage).not.toContain(justification.trim());
+    expect(triage).toContain('*View details* shows the whole request');
+    expect(JSON.stringify(triageMessage(h, 'EXC-0001').blocks)).toContain(`"action_id":"${ACTION_IDS.viewRecord}"`);
     expect(`${texts}\n${triage}`).toContain('T'.repeat(100));
     expect(h.standIn.rejected()).toEqual([]);
   });

@@ -124,7 +124,7 @@ describe('the first weekly report', () => {
     h.clock.now = new Date('2026-12-07T09:00:00Z'); // the next Monday's scheduled run
     expect(weeklyResult(await h.runJobs())).toBe('2026-W50: 0 active');
     expect(posts()).toHaveLength(1);
-    expect(JSON.stringify(posts()[0]!.blocks)).toContain('Waiting for assessment or a decision: *1*');
+    expect(JSON.stringify(posts()[0]!.blocks)).toContain('*Waiting for assessment or a decision*, oldest first: *1*');
     expect(h.standIn.rejected()).toEqual([]);
   });
 

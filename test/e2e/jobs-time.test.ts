@@ -140,6 +140,6 @@ describe('exceptions jobs run --at', () => {
     const reports = await harness.runJobs();
     expect(reports.find((r) => r.job === 'weekly_metrics')).toMatchObject({ ran: true, result: '2030-W02: 0 active' });
     expect(reports.find((r) => r.job === 'quarterly_review')).toMatchObject({ ran: true, result: expect.stringMatching(/^2030-Q1: /) });
-    expect(weeklyPosts(harness).map((m) => m.text)).toEqual(['Exception register, week 2030-W02: 0 active']);
+    expect(weeklyPosts(harness).map((m) => m.text)).toEqual([expect.stringMatching(/^Exception register, week 2030-W02 \(from Mon 7 Jan\): First report: 0 active exceptions/)]);
   });
 });

@@ -50,7 +50,7 @@ describe('outbox delivery when Slack fails', () => {
     expect(exception()).toMatchObject({ status: 'requested', triageTs: null });
     expect(failedCalls().length).toBeGreaterThan(0);
     expect(h.standIn.messages()).toEqual([]);
-    expect(pendingRows()).toHaveLength(3); // receipt, owner-named DM, triage card
+    expect(pendingRows()).toHaveLength(4); // receipt, owner-named DM, triage card, App Home of those concerned
     expect(pendingRows()[0]).toMatchObject({ attempts: 1, lastError: expect.stringContaining('500') });
 
     h.standIn.clearFailures();
@@ -62,7 +62,7 @@ describe('outbox delivery when Slack fails', () => {
     expect(dmTexts(PEOPLE.requester)).toEqual([expect.stringContaining('EXC-0001')]);
     expect(dmTexts(PEOPLE.owner)).toEqual(['You were named owner of EXC-0001.']);
     expect(topLevel(CHANNELS.approvals)).toHaveLength(1);
-    expect(buttons(triageMessage(h, 'EXC-0001'))).toEqual([ACTION_IDS.assessRisk]);
+    expect(buttons(triageMessage(h, 'EXC-0001'))).toEqual([ACTION_IDS.assessRisk, ACTION_IDS.askForChanges, ACTION_IDS.viewRecord]);
     expect(exception()!.triageTs).toBe(triageMessage(h, 'EXC-0001').ts);
     expect(pendingRows()).toEqual([]);
 
@@ -81,7 +81,7 @@ describe('outbox delivery when Slack fails', () => {
     h.standIn.fail({ status: 429, retryAfterSeconds: 30 });
     for (let minute = 0; minute < 10; minute++) await advance(60 * SECOND);
     expect(h.standIn.messages()).toEqual([]);
-    expect((await health()).body.outbox).toMatchObject({ pending: 3, dead: 0 });
+    expect((await health()).body.outbox).toMatchObject({ pending: 4, dead: 0 });
 
     h.standIn.clearFailures();
     await advance(2 * 60 * 60 * SECOND);
@@ -137,7 +137,7 @@ describe('outbox delivery when Slack fails', () => {
     expect(exception()).toMatchObject({ status: 'active', expiresOn: '2027-01-15' });
     expect(h.app.register.db.select().from(decisions).all()).toHaveLength(1);
     expect(h.standIn.calls.some((c) => c.httpStatus === 429)).toBe(true);
-    expect(pendingRows().length).toBe(4); // approval card, triage card, requester DM, owner DM
+    expect(pendingRows().length).toBe(5); // approval card, triage card, requester DM, owner DM, App Home of those concerned
 
     h.standIn.clearFailures();
     await advance(29 * SECOND);
@@ -181,13 +181,13 @@ describe('outbox delivery when Slack fails', () => {
 describe('outbox across a restart', () => {
   it('delivers notifications queued before a restart from the restarted app, exactly once', async () => {
     await submitWhileFailing({ status: 500 });
-    expect(pendingRows()).toHaveLength(3);
+    expect(pendingRows()).toHaveLength(4);
     const oldApp = h.app;
 
     await h.restart();
     expect(h.app).not.toBe(oldApp);
     expect(exception()).toMatchObject({ status: 'requested' });
-    expect(pendingRows()).toHaveLength(3);
+    expect(pendingRows()).toHaveLength(4);
 
     h.standIn.clearFailures();
     await advance(2 * SECOND);
@@ -200,7 +200,8 @@ describe('outbox across a restart', () => {
     await assess(h, 'EXC-0001', 2, 2);
     await clickButton(h, decisionCard(h, 'EXC-0001'), ACTION_IDS.approve, PEOPLE.deputy);
     expect(exception()).toMatchObject({ status: 'active' });
-    expect(dmTexts(PEOPLE.requester)).toHaveLength(2);
+    // Filed, assessed (and whose decision it waits for), approved.
+    expect(dmTexts(PEOPLE.requester)).toHaveLength(3);
     expect(h.standIn.rejected().filter((c) => c.httpStatus === 200)).toEqual([]);
   });
 
@@ -234,7 +235,7 @@ describe('GET /healthz', () => {
     await submitWhileFailing({ status: 500 });
     const backlog = await health();
     expect(backlog.status).toBe(200);
-    expect(backlog.body.outbox).toMatchObject({ pending: 3, dead: 0 });
+    expect(backlog.body.outbox).toMatchObject({ pending: 4, dead: 0 });
 
     h.standIn.clearFailures();
     await advance(2 * SECOND);

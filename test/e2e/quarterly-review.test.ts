@@ -1,6 +1,6 @@
 import { and, asc, eq } from 'drizzle-orm';
 import { afterEach, describe, expect, it } from 'vitest';
-import { auditEvents, exceptions, type AuditEventKind } from '../../src/db/schema';
+import { auditEvents, exceptions, metricSnapshots, type AuditEventKind } from '../../src/db/schema';
 import { assessRisk } from '../../src/services/assess-risk';
 import { decideException } from '../../src/services/decide-exception';
 import { requestException } from '../../src/services/request-exception';
@@ -48,6 +48,11 @@ function countFor(summary: StoredMessage, label: string): number | undefined {
   const plain = (summary.blocks as { text?: { text?: string } }[]).map((b) => b.text?.text ?? '').join('\n');
   const match = new RegExp(`${label}\\W*(\\d+)`, 'i').exec(plain);
   return match ? Number(match[1]) : undefined;
+}
+
+/** The review's messages in the committee channel: not the weekly metrics post, which also names exceptions. */
+function reviewPosts(harness: Harness): StoredMessage[] {
+  return harness.standIn.messages(CHANNELS.committee).filter((m) => !(m.text ?? '').startsWith('Exception register, week'));
 }
 
 function refsIn(message: StoredMessage): string[] {
@@ -112,7 +117,7 @@ describe('when the review is posted', () => {
     expect(summaries(harness, '2027-Q1')).toHaveLength(1);
     expect(allSummaries(harness)).toHaveLength(1);
     // The one active exception is in the register part of that review.
-    expect(harness.standIn.messages(CHANNELS.committee).flatMap(refsIn)).toEqual(['EXC-0001']);
+    expect(reviewPosts(harness).flatMap(refsIn)).toEqual(['EXC-0001']);
 
     at(harness, '2027-04-04T12:00:00Z'); // Sunday before the first Monday of 2027-Q2
     await harness.runJobs();
@@ -178,7 +183,7 @@ describe('when the review is posted', () => {
     expect(summaries(harness, '2027-Q1')).toHaveLength(1);
   });
 
-  it('shows counts by status', async () => {
+  it('counts what happened in the quarter just ended, not since the register began, and what is open now in words', async () => {
     const harness = await start(); // 2026-11-25
     await approved(harness, 'EXC-0001'); // stays active
     await approved(harness, 'EXC-0002', { expiresOn: '2026-12-20' }); // expires before the review
@@ -200,13 +205,44 @@ describe('when the review is posted', () => {
     await harness.runJobs();
     const [summary] = summaries(harness, '2027-Q1');
     expect(summary).toBeDefined();
-    expect(countFor(summary!, 'active')).toBe(1);
-    expect(countFor(summary!, 'expired')).toBe(1);
-    expect(countFor(summary!, 'rejected')).toBe(1);
-    expect(countFor(summary!, 'pending.approval')).toBe(1);
-    expect(countFor(summary!, 'requested')).toBe(1);
-    expect(countFor(summary!, 'closed')).toBe(0);
-    expect(countFor(summary!, 'revoked')).toBe(0);
+    const during = (summary!.blocks as { text?: { text?: string } }[])[1]!.text!.text!;
+    expect(during).toBe(
+      '*During 2026-Q4* (Thu 1 Oct – Thu 31 Dec 2026): requested: *5* · approved: *2* · rejected: *1* · renewed: *0* · re-approved in review: *0* · expired: *0* · closed as fixed: *0* · revoked: *0*',
+    );
+    // EXC-0002's last day was Sun 20 Dec, but the register recorded it expired when the sweep next ran, in 2027-Q1.
+    expect(JSON.stringify(summary!.blocks)).toContain('*Now:* active: *1* · waiting for an assessment: *1* · waiting for a decision: *1*');
+    expect(harness.standIn.rejected()).toEqual([]);
+
+    // The next quarter's review counts only that quarter: nothing was requested in 2027-Q1.
+    at(harness, '2027-04-05T09:30:00Z');
+    await harness.runJobs();
+    const [next] = summaries(harness, '2027-Q2');
+    expect(JSON.stringify(next!.blocks)).toContain('*During 2027-Q1* (Fri 1 Jan – Wed 31 Mar 2027): requested: *0* · approved: *0* · rejected: *0* · renewed: *0* · re-approved in review: *0* · expired: *1*');
+  });
+});
+
+describe('the review chart', () => {
+  it("carries the quarter's weekly chart in the summary post, from the weekly snapshots, a week without a post as a gap", async () => {
+    const harness = await start(); // 2026-11-25
+    await approved(harness, 'EXC-0001');
+    const ages = (n: number) => JSON.stringify({ ages: { '0–90': n, '91–180': 0, '181–365': 0, 'over 365': 0 } });
+    // 2026-Q4's weeks begin Mon 5 Oct (2026-W41) and end with Mon 28 Dec (2026-W53); W50 had no post.
+    const weeks = ['2026-W41', '2026-W42', '2026-W43', '2026-W44', '2026-W45', '2026-W46', '2026-W47', '2026-W48', '2026-W49', '2026-W51', '2026-W52', '2026-W53'];
+    harness.app.register.db.insert(metricSnapshots).values(weeks.map((week, i) => ({ week, active: i < 7 ? 0 : 1, overOneEighty: 0, figures: ages(i < 7 ? 0 : 1), takenAt: '2026-10-05T09:00:00.000Z' }))).run();
+
+    at(harness, '2027-01-04T09:30:00Z');
+    await harness.runJobs();
+    const [summary] = summaries(harness, '2027-Q1');
+    const images = (summary!.blocks as { type: string; slack_file?: { id: string }; title?: { text: string }; alt_text?: string }[]).filter((b) => b.type === 'image');
+    const uploads = harness.standIn.uploads.filter((u) => u.filename.startsWith('exception-review-'));
+    expect(uploads.map((u) => [u.filename, u.channelId])).toEqual([
+      ['exception-review-2026-Q4-active.png', undefined],
+      ['exception-review-2026-Q4-ages.png', undefined],
+    ]);
+    expect(images.map((b) => b.slack_file?.id)).toEqual(uploads.map((u) => u.id));
+    expect(images[0]!.title!.text).toBe('Active exceptions each week of 2026-Q4');
+    expect(images[0]!.alt_text).toContain('13 weeks: Mon 5 Oct 0');
+    expect(images[0]!.alt_text).toContain('Mon 30 Nov 1, Mon 7 Dec no post, Mon 14 Dec 1');
     expect(harness.standIn.rejected()).toEqual([]);
   });
 });
@@ -245,7 +281,7 @@ describe('exceptions open past their original expiry', () => {
         [R.expiresOn]: { [INPUT_ACTION_ID]: { type: 'datepicker', selected_date: RENEWAL.expiresOn } },
       },
     });
-    expect(submitted.text).toBe('');
+    expect(submitted.status).toBe(200);
     await harness.settle();
     await assess(harness, 'EXC-0001', 2, 2);
     await clickButton(harness, renewalDecisionCard(harness, 'EXC-0001', 1), ACTION_IDS.approve, PEOPLE.deputy);
@@ -255,9 +291,9 @@ describe('exceptions open past their original expiry', () => {
     expect(record(harness, 2)).toMatchObject({ status: 'active', originalExpiresOn: '2027-02-25', renewalCount: 0 });
 
     at(harness, '2027-01-04T09:30:00Z');
-    const before = harness.standIn.messages(CHANNELS.committee).length;
+    const before = reviewPosts(harness).length;
     await harness.runJobs();
-    const review = harness.standIn.messages(CHANNELS.committee).slice(before);
+    const review = reviewPosts(harness).slice(before);
     const withButtons = review.filter((m) => buttons(m).length > 0);
     expect(withButtons, 'one message with the exceptions to re-approve or close').toHaveLength(1);
     return { harness, review, overdue: withButtons[0]! };
@@ -315,15 +351,39 @@ describe('exceptions open past their original expiry', () => {
       lastReviewedAt: '2027-01-04T10:15:00.000Z',
       lastReviewedBy: PEOPLE.committee1,
     });
-    // The record gives the review's day in each reader's own time zone, not the day in UTC unlabelled.
+    // The record gives the review's time in each reader's own time zone, not the day in UTC unlabelled.
     const shown = await harness.driver.slashCommand({ userId: PEOPLE.committee1, text: 'show EXC-0001' });
-    expect(JSON.stringify(shown.json)).toContain(`Last review: <!date^${Date.parse('2027-01-04T10:15:00Z') / 1000}^{date_short}|2027-01-04 UTC> by <@${PEOPLE.committee1}>`);
+    expect(JSON.stringify(shown.json)).toContain(`<!date^${Date.parse('2027-01-04T10:15:00Z') / 1000}^`);
+    expect(JSON.stringify(shown.json)).toContain(`<@${PEOPLE.committee1}> re-approved it`);
     const events = eventsOf(harness, 'exception.reapproved');
     expect(events).toHaveLength(1);
     expect(events[0]).toMatchObject({ exceptionId: 1, actorId: PEOPLE.committee1 });
     expect(events[0]!.payload).toContain('The payroll replacement slipped to March');
     // Only the exception re-approved is marked reviewed.
     expect(record(harness, 2)).toMatchObject({ lastReviewedAt: null, lastReviewedBy: null });
+    expect(harness.standIn.rejected()).toEqual([]);
+  });
+
+  it("shows each item's risk, renewals and latest progress, and once it is re-approved, its buttons go and the post says who", async () => {
+    const { harness, overdue } = await reviewWithRenewedException();
+    const item = JSON.stringify(overdue.blocks);
+    expect(item).toContain(`Risk 4 (low) · owner <@${PEOPLE.owner}> · renewed 1× · originally until Tue 15 Dec 2026, now until Sat 20 Feb (in 47 days)`);
+    expect(item).toContain('Latest progress (60% done, control tested Fri 20 Nov 2026): SSO connector deployed to staging');
+    expect(overdue.blocks).toContainEqual(expect.objectContaining({ accessory: expect.objectContaining({ action_id: ACTION_IDS.viewRecord, value: '1' }) }));
+
+    at(harness, '2027-01-04T10:15:00Z');
+    const modal = await modalOpenedBy(harness, () => press(harness, overdue, ACTION_IDS.reapprove, PEOPLE.committee1));
+    await harness.driver.viewSubmission({
+      userId: PEOPLE.committee1,
+      callbackId: CALLBACK_IDS.reapproval,
+      viewId: modal!.id,
+      privateMetadata: modal!.private_metadata,
+      values: { [FRESH_JUSTIFICATION_BLOCK_ID]: { [INPUT_ACTION_ID]: text(FRESH) } },
+    });
+    await harness.settle();
+    const now = harness.standIn.messages(CHANNELS.committee).find((m) => m.ts === overdue.ts)!;
+    expect(buttons(now)).toEqual([]);
+    expect(JSON.stringify(now.blocks)).toContain(`:white_check_mark: Re-approved by <@${PEOPLE.committee1}> on <!date^${Date.parse('2027-01-04T10:15:00Z') / 1000}^{date_short}|2027-01-04 UTC>.`);
     expect(harness.standIn.rejected()).toEqual([]);
   });
 
@@ -388,7 +448,7 @@ describe('exceptions open past their original expiry', () => {
       values: { [CLOSING_NOTE_BLOCK_ID]: { [INPUT_ACTION_ID]: text('Closed in the 2027-Q1 review: the committee will not extend it again.') } },
     });
     expect(closed.status).toBe(200);
-    expect(closed.json?.response_action).toBeUndefined();
+    expect(closed.json?.response_action).not.toBe('errors');
     await harness.settle();
 
     expect(record(harness, 1)).toMatchObject({ status: 'revoked', closedAt: '2027-01-04T11:00:00.000Z' });
@@ -400,6 +460,10 @@ describe('exceptions open past their original expiry', () => {
       .all();
     expect(events).toMatchObject([{ actorId: PEOPLE.committee2 }]);
     expect(record(harness, 2).status).toBe('active');
+    // The review item says so, with nothing left to press.
+    const now = harness.standIn.messages(CHANNELS.committee).find((m) => m.ts === overdue.ts)!;
+    expect(buttons(now)).toEqual([]);
+    expect(JSON.stringify(now.blocks)).toContain('Revoked on <!date^');
     expect(harness.standIn.rejected()).toEqual([]);
   });
 });
@@ -428,9 +492,9 @@ describe('a long register', () => {
     expect(harness.app.register.db.select({ status: exceptions.status }).from(exceptions).all().filter((e) => e.status === 'active')).toHaveLength(TOTAL);
 
     at(harness, '2027-01-04T09:30:00Z');
-    const before = harness.standIn.messages(CHANNELS.committee).length;
+    const before = reviewPosts(harness).length;
     await harness.runJobs();
-    const review = harness.standIn.messages(CHANNELS.committee).slice(before);
+    const review = reviewPosts(harness).slice(before);
     expect(summaries(harness, '2027-Q1')).toHaveLength(1);
     expect(countFor(summaries(harness, '2027-Q1')[0]!, 'active')).toBe(TOTAL);
 

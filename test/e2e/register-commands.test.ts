@@ -36,6 +36,28 @@ async function command(userId: string, text: string) {
 
 const refs = (content: string) => [...new Set(content.match(/EXC-\d{4}/g))].sort();
 
+describe('/exception list all', () => {
+  it('groups the open register by what needs attention, counting what it leaves out', async () => {
+    const listed = await command(PEOPLE.security, 'list all');
+    expect(listed.content).toMatch(/Waiting for assessment or a decision\* \(1\)[\s\S]*EXC-0003[\s\S]*\*Active\* \(1\)[\s\S]*EXC-0001/);
+    expect(listed.content).toContain('Not shown: 1 rejected');
+    expect(listed.content).not.toContain('EXC-0002 ·');
+  });
+
+  it('says how many more a group holds than it shows', async () => {
+    for (let i = 0; i < 12; i++) await submitRequest(h, { title: `Waiting ${i}` });
+    const listed = await command(PEOPLE.ciso, 'list all');
+    expect(listed.content).toMatch(/Waiting for assessment or a decision\* \(13\)/);
+    expect(listed.content).toContain('…and 3 more.');
+  });
+
+  it('lists expired exceptions, and says so plainly when there are none', async () => {
+    expect((await command(PEOPLE.owner, 'list expired')).text).toBe('No exceptions have expired among those you requested or own.');
+    expect((await command(AUDITOR, 'list all expired')).text).toBe('No exceptions have expired.');
+    expect((await command(AUDITOR, 'list all expired')).text).not.toContain('You have no exceptions');
+  });
+});
+
 describe('/exception list', () => {
   it('shows a person the exceptions they requested or own, and nobody else’s', async () => {
     expect(refs((await command(PEOPLE.requester, 'list')).content)).toEqual(['EXC-0001', 'EXC-0002']);
@@ -45,7 +67,8 @@ describe('/exception list', () => {
 
   it('lets the security team, approvers, the committee and auditors list the whole register, by status', async () => {
     for (const who of [PEOPLE.security, PEOPLE.ciso, PEOPLE.committee1, AUDITOR]) {
-      expect(refs((await command(who, 'list all')).content)).toEqual(['EXC-0001', 'EXC-0002', 'EXC-0003']);
+      // The open register; what has ended is counted, and listed by its status.
+      expect(refs((await command(who, 'list all')).content)).toEqual(['EXC-0001', 'EXC-0003']);
     }
     expect(refs((await command(AUDITOR, 'list all rejected')).content)).toEqual(['EXC-0002']);
   });
@@ -63,7 +86,10 @@ describe('/exception show', () => {
       const shown = await command(who, 'show EXC-0001');
       expect(shown.content).toContain('EXC-0001 · Legacy HR system without MFA');
       expect(shown.content).toContain('History');
-      expect(shown.content).toMatch(/exception requested[\s\S]*exception assessed[\s\S]*exception approved/);
+      // The history in plain words: who did what, with the score and its band, never a raw event name.
+      expect(shown.content).toMatch(/<@U0REQUEST> requested it[\s\S]*<@U0SEC1> assessed the risk: 2 × 2 = 4, low; one approver decides[\s\S]*<@U0CISO> approved it until Fri 15 Jan 2027/);
+      expect(shown.content).not.toMatch(/exception\.(requested|assessed|approved)|exception requested/);
+      expect(shown.content).toContain(ACTION_IDS.viewRecord);
       expect(shown.content).not.toContain(ACTION_IDS.revoke);
     }
   });
@@ -75,7 +101,37 @@ describe('/exception show', () => {
     const history = (shown.blocks as { text?: { text?: string } }[]).map((b) => b.text?.text ?? '').find((text) => text.startsWith('*History*'))!;
     const lines = history.split('\n').slice(1);
     expect(lines.length).toBeGreaterThanOrEqual(3);
+    expect(history.replace(/<!date\^[^>]*>/g, '')).not.toContain('UTC');
     for (const line of lines) expect(line.startsWith(`${when} · `)).toBe(true);
+  });
+
+  it('understands EXC-1, EXC-0001, exc-1 and 1 as the same exception', async () => {
+    for (const ref of ['EXC-1', 'EXC-0001', 'exc-1', '1']) {
+      expect((await command(PEOPLE.owner, `show ${ref}`)).content).toContain('EXC-0001 · Legacy HR system without MFA');
+    }
+    expect((await command(PEOPLE.owner, 'show EXC-')).text).toMatch(/^Name the exception/);
+  });
+
+  it("includes the rejection reason, the assessor's rationale and the decision by whom", async () => {
+    const shown = await command(PEOPLE.requester, 'show EXC-2');
+    expect(shown.content).toContain('*Rejected*');
+    expect(shown.content).toContain('*Why it was rejected*\\n<@U0CISO>: Segment the lab first, then ask again.');
+    expect(shown.content).toContain('<@U0CISO> rejected it: “Segment the lab first, then ask again.”');
+    expect(shown.content).toMatch(/assessed the risk: 2 × 2 = 4, low; one approver decides: “\S/);
+    // A rejected exception offers nothing to renew or close.
+    expect(shown.content).not.toContain(ACTION_IDS.renew);
+    expect(shown.content).not.toContain(ACTION_IDS.close);
+  });
+
+  it('gives the owner Renew and Close, and nobody else', async () => {
+    const owner = await command(PEOPLE.owner, 'show EXC-0001');
+    expect(owner.content).toContain(ACTION_IDS.renew);
+    expect(owner.content).toContain(ACTION_IDS.close);
+    for (const who of [AUDITOR, PEOPLE.security]) {
+      const other = await command(who, 'show EXC-0001');
+      expect(other.content).not.toContain(ACTION_IDS.renew);
+      expect(other.content).not.toContain(ACTION_IDS.close);
+    }
   });
 
   it('refuses someone who is not a party and has no role', async () => {

@@ -74,7 +74,7 @@ describe('rejecting an exception', () => {
     expect(rows(auditEvents)).toBe(audit);
     expect(exception().status).toBe('pending_approval');
     expect(h.standIn.calls.length, 'no Slack call at all').toBe(calls);
-    expect(buttons(decisionCard(h, 'EXC-0001'))).toEqual([ACTION_IDS.approve, ACTION_IDS.reject]);
+    expect(buttons(decisionCard(h, 'EXC-0001'))).toEqual([ACTION_IDS.approve, ACTION_IDS.reject, ACTION_IDS.askForChanges, ACTION_IDS.viewRecord]);
   });
 
   it('rejects with a proper reason: the card loses its buttons and shows the escaped reason; requester and owner are told', async () => {
@@ -114,7 +114,7 @@ describe('rejecting an exception', () => {
     }
     expect(h.standIn.dmsTo(PEOPLE.owner)).toHaveLength(2); // named owner, rejection
     expect(h.standIn.dmsTo(PEOPLE.owner)[0]!.text).toBe('You were named owner of EXC-0001.');
-    expect(h.standIn.dmsTo(PEOPLE.requester)).toHaveLength(2); // receipt, rejection
+    expect(h.standIn.dmsTo(PEOPLE.requester).map((m) => m.text)).toEqual([expect.stringContaining('received'), 'EXC-0001 was assessed: risk 6. It now waits for a decision.', expect.stringContaining('rejected')]);
 
     // A late Approve on the old card is refused and changes nothing.
     await clickButton(h, before, ACTION_IDS.approve, PEOPLE.ciso);
@@ -151,7 +151,7 @@ describe('rejecting an exception whose requester is also its owner', () => {
     await assess(h, 'EXC-0001', 2, 3);
     await reject(h, decisionCard(h, 'EXC-0001'), PEOPLE.ciso, 'The scope is far wider than the justification supports.');
     expect(exception().status).toBe('rejected');
-    expect(h.standIn.dmsTo(PEOPLE.requester).map((m) => m.text)).toEqual([expect.stringContaining('received'), expect.stringContaining('rejected')]);
+    expect(h.standIn.dmsTo(PEOPLE.requester).map((m) => m.text)).toEqual([expect.stringContaining('received'), expect.stringContaining('was assessed'), expect.stringContaining('rejected')]);
   });
 
   it('refuses the owner who tries to reject their own exception (separation of duties), opening no modal', async () => {

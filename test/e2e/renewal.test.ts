@@ -62,9 +62,13 @@ describe('renewal', () => {
 
     const { response } = await renew(PEOPLE.owner);
     expect(response?.status).toBe(200);
-    expect(response?.text).toBe('');
+    // The modal becomes a confirmation saying what happens next and until when the exception still runs.
+    const confirmation = response?.json as { response_action: string; view: { title: { text: string }; blocks: unknown[] } };
+    expect(confirmation).toMatchObject({ response_action: 'update', view: { title: { text: 'Renewal requested' } } });
+    expect(JSON.stringify(confirmation.view.blocks)).toContain('the security team assesses its risk afresh');
+    expect(JSON.stringify(confirmation.view.blocks)).toContain('still expires Fri 15 Jan (in 10 days), ending at midnight');
     expect(h.app.register.db.select().from(renewals).get()).toMatchObject({ round: 1, status: 'requested', percentComplete: 60 });
-    expect(buttons(cardFor(h, 'EXC-0001'))).toEqual([ACTION_IDS.assessRisk]);
+    expect(buttons(cardFor(h, 'EXC-0001'))[0]).toBe(ACTION_IDS.assessRisk);
 
     await assess(h, 'EXC-0001', 2, 2);
     const decision = renewalDecisionCard(h, 'EXC-0001', 1);

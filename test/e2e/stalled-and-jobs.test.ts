@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startApplication, type Application } from '../../src/application';
 import { runCli } from '../../src/cli/main';
 import { openRegister, type Register } from '../../src/db/client';
-import { auditEvents, exceptions, followUps, JOB_NAMES, jobRuns, outbox } from '../../src/db/schema';
+import { auditEvents, exceptions, followUps, JOB_NAMES, jobRuns, outbox, renewals } from '../../src/db/schema';
 import { runJobs } from '../../src/jobs/run-jobs';
 import { createLogger } from '../../src/logger';
 import { createServiceContext } from '../../src/services/context';
@@ -43,9 +43,15 @@ const nudgesUnder = (harness: Harness, parent: StoredMessage) =>
 /** Every nudge anywhere, top-level or threaded. */
 const allNudges = (harness: Harness) => harness.standIn.messages().filter((m) => STALL.test(m.text ?? ''));
 const escalations = (harness: Harness) => harness.standIn.messages(CHANNELS.committee).filter((m) => !m.threadTs && ESCALATION.test(m.text ?? ''));
+const stallNotices = (harness: Harness, userId: string) => harness.standIn.dmsTo(userId).filter((m) => /is still waiting for/.test(m.text ?? ''));
 const escalationsAnywhere = (harness: Harness) => harness.standIn.messages().filter((m) => ESCALATION.test(m.text ?? ''));
 const status = (harness: Harness, id = 1) => harness.app.register.db.select().from(exceptions).where(eq(exceptions.id, id)).get()!.status;
 const reminderDms = (harness: Harness, userId: string) => harness.standIn.dmsTo(userId).filter((m) => /expires? soon/.test(m.text ?? ''));
+/** Reminders as they were posted: a reminder DM is redrawn once its exception moves on, so its text does not stay. */
+const remindersPosted = (harness: Harness, userId: string) => {
+  const channel = harness.standIn.dmsTo(userId)[0]?.channel;
+  return harness.standIn.callsTo('chat.postMessage').filter((c) => c.args.channel === channel && /expires? soon/.test(String(c.args.text ?? '')));
+};
 const expiredDms = (harness: Harness, userId: string, ref: string) => harness.standIn.dmsTo(userId).filter((m) => m.text?.startsWith(`${ref} has expired`));
 const expirySummaries = (harness: Harness) => harness.standIn.messages(CHANNELS.approvals).filter((m) => !m.threadTs && /^\d+ exceptions? expired/.test(m.text ?? ''));
 
@@ -57,7 +63,7 @@ async function activeException(harness: Harness, ref: string, form: RequestForm 
   expect(harness.app.register.db.select().from(exceptions).where(eq(exceptions.id, Number(ref.slice(4)))).get()!.status).toBe('active');
 }
 
-describe('stalled requests: one nudge after 2 working days, one escalation after 5', () => {
+describe('stalled requests: a nudge after 2 working days, an escalation after 5, then a nudge again every 3', () => {
   it('nudges a request waiting for assessment once, in its triage thread, mentioning the security team only', async () => {
     const harness = await start();
     await submitRequest(harness); // Wednesday
@@ -130,9 +136,11 @@ describe('stalled requests: one nudge after 2 working days, one escalation after
     expect(escalationsAnywhere(harness)).toHaveLength(1);
     expect(JSON.stringify(posted[0]!.blocks)).toContain('EXC-0001');
     expect(JSON.stringify(posted[0]!.blocks)).toContain('risk assessment');
-    expect(allNudges(harness)).toHaveLength(1);
+    expect(JSON.stringify(posted[0]!.blocks)).toContain('Escalated to the steering committee');
+    // The nudge, then (Thursday 10 Dec, 11 working days) the first nudge again after the escalation.
+    expect(allNudges(harness)).toHaveLength(2);
     const events = harness.app.register.db.select().from(auditEvents).where(inArray(auditEvents.kind, ['exception.nudged', 'exception.escalated'])).all();
-    expect(events.map((e) => e.kind)).toEqual(['exception.nudged', 'exception.escalated']);
+    expect(events.map((e) => e.kind)).toEqual(['exception.nudged', 'exception.escalated', 'exception.nudged']);
     expect(events.every((e) => e.actorId === 'scheduler')).toBe(true);
   });
 
@@ -250,7 +258,8 @@ describe('stalled requests: one nudge after 2 working days, one escalation after
       controlTestedOn: '2026-12-20',
       expiresOn: '2027-03-01',
     });
-    expect(response?.text).toBe('');
+    expect(response?.status).toBe(200);
+    expect(harness.app.register.db.select().from(renewals).get()).toMatchObject({ round: 1, status: 'requested' });
     const triage = triageMessage(harness, 'EXC-0001');
 
     at(harness, '2027-01-07T17:00:00Z'); // Thursday: 2 working days
@@ -269,6 +278,119 @@ describe('stalled requests: one nudge after 2 working days, one escalation after
     expect(harness.app.register.db.select({ kind: followUps.kind, key: followUps.key }).from(followUps).where(eq(followUps.kind, 'stall_nudge')).all()).toEqual([
       { kind: 'stall_nudge', key: '1:assessment' },
     ]);
+    // Whoever asked for the renewal hears that it stalls, not the original requester.
+    expect(stallNotices(harness, PEOPLE.owner).map((m) => m.text)).toEqual(['EXC-0001 is still waiting for a risk assessment.']);
+    expect(JSON.stringify(stallNotices(harness, PEOPLE.owner)[0]!.blocks)).toContain('Your renewal 1 of *EXC-0001*');
+    expect(stallNotices(harness, PEOPLE.requester)).toEqual([]);
+  });
+
+  it('keeps nudging every 3 working days after the escalation until someone acts, then stops', async () => {
+    const harness = await start();
+    await submitRequest(harness); // Wednesday 25 Nov
+    const triage = triageMessage(harness, 'EXC-0001');
+    const again = () => nudgesUnder(harness, triage).filter((m) => JSON.stringify(m.blocks).includes('It was escalated to the steering committee'));
+    for (const [day, expected] of [
+      ['2026-11-30T09:00:00Z', 0], // 3 working days: the first nudge
+      ['2026-12-03T09:00:00Z', 0], // 6: the escalation
+      ['2026-12-07T09:00:00Z', 0], // 8
+      ['2026-12-08T09:00:00Z', 1], // 9: nudged again
+      ['2026-12-09T09:00:00Z', 1], // 10
+      ['2026-12-10T09:00:00Z', 1], // 11
+      ['2026-12-11T09:00:00Z', 2], // 12: and again
+    ] as const) {
+      at(harness, day);
+      await harness.runJobs();
+      await harness.runJobs();
+      expect(again(), day).toHaveLength(expected);
+    }
+    const [latest] = again().slice(-1);
+    const said = JSON.stringify(latest!.blocks);
+    expect(said).toContain('has waited *12 working days* for a risk assessment');
+    expect(said).toContain(mention(PEOPLE.security));
+    expect(said).toContain('this reminder comes every 3 working days until someone does');
+    expect(escalationsAnywhere(harness)).toHaveLength(1);
+    expect(
+      harness.app.register.db
+        .select({ key: followUps.key })
+        .from(followUps)
+        .where(eq(followUps.kind, 'stall_nudge'))
+        .all()
+        .map((f) => f.key),
+    ).toEqual(['0:assessment', '0:assessment:again:1', '0:assessment:again:2']);
+
+    // Assessed (fast path) that Friday: the assessment stops being nudged, and the decision counts from now.
+    at(harness, '2026-12-11T10:00:00Z');
+    await assess(harness, 'EXC-0001', 2, 2);
+    at(harness, '2026-12-15T09:00:00Z'); // Tuesday: 2 working days waiting for a decision
+    await harness.runJobs();
+    expect(again()).toHaveLength(2);
+    expect(nudgesUnder(harness, triage)).toHaveLength(3);
+  });
+
+  it('escalates a stalled committee decision to the CISO and delegates in the approvals channel, never back to the committee', async () => {
+    const harness = await start();
+    await submitRequest(harness);
+    await assess(harness, 'EXC-0001', 4, 4);
+    await clickButton(harness, decisionCard(harness, 'EXC-0001', CHANNELS.committee), ACTION_IDS.approve, PEOPLE.committee1);
+    at(harness, '2026-12-03T09:00:00Z'); // 6 working days since the assessment
+    const [, , stalled] = await harness.runJobs();
+    expect(stalled!.result).toBe('nudged: none; escalated: EXC-0001');
+
+    expect(escalations(harness)).toEqual([]);
+    const posted = harness.standIn.messages(CHANNELS.approvals).filter((m) => !m.threadTs && ESCALATION.test(m.text ?? ''));
+    expect(posted).toHaveLength(1);
+    const said = JSON.stringify(posted[0]!.blocks);
+    expect(said).toContain(`${mention(PEOPLE.ciso)} ${mention(PEOPLE.deputy)} *Escalated to the CISO:*`);
+    expect(said).toContain('no committee chair is configured');
+    expect(said).not.toContain('Escalated to the steering committee');
+    expect(said).toContain(`still to vote: ${mention(PEOPLE.committee2)} ${mention(PEOPLE.committee3)}`);
+    const [event] = harness.app.register.db.select().from(auditEvents).where(eq(auditEvents.kind, 'exception.escalated')).all();
+    expect(JSON.parse(event!.payload)).toMatchObject({ escalatedTo: 'approvers', waitingFor: 'decision' });
+
+    // Nudged again in the committee card's thread, naming who it was escalated to.
+    at(harness, '2026-12-08T09:00:00Z');
+    await harness.runJobs();
+    const [nudgeAgain] = nudgesUnder(harness, decisionCard(harness, 'EXC-0001', CHANNELS.committee)).filter((m) => JSON.stringify(m.blocks).includes('It was escalated'));
+    expect(JSON.stringify(nudgeAgain!.blocks)).toContain('It was escalated to the CISO and delegated approvers (no committee chair is configured)');
+    expect(JSON.stringify(nudgeAgain!.blocks)).toContain(mention(PEOPLE.committee2));
+    expect(harness.standIn.rejected()).toEqual([]);
+  });
+
+  it('tells the requester when the request stalls and when it is escalated: whom it waits on, since when, who was reminded', async () => {
+    const harness = await start();
+    await submitRequest(harness);
+    at(harness, '2026-11-30T09:00:00Z');
+    await harness.runJobs();
+    const since = `since <!date^${Date.parse('2026-11-25T10:00:00Z') / 1000}^{date_short_pretty} {time}|2026-11-25 10:00 UTC>`;
+    const [stalledNotice] = stallNotices(harness, PEOPLE.requester);
+    const first = JSON.stringify(stalledNotice!.blocks);
+    expect(first).toContain(`Your request *EXC-0001* · Legacy HR system without MFA is still waiting for a risk assessment by the security team ${since}.`);
+    expect(first).toContain(`so we reminded the security team in <#${CHANNELS.approvals}> today`);
+    expect(first).toContain(`"action_id":"${ACTION_IDS.viewRecord}"`);
+
+    at(harness, '2026-12-03T09:00:00Z');
+    await harness.runJobs();
+    at(harness, '2026-12-08T09:00:00Z'); // nudged again: whoever asked is not told again
+    await harness.runJobs();
+    const notices = stallNotices(harness, PEOPLE.requester);
+    expect(notices).toHaveLength(2);
+    expect(JSON.stringify(notices[1]!.blocks)).toContain('so we escalated it to the steering committee');
+    expect(stallNotices(harness, PEOPLE.owner)).toEqual([]);
+  });
+
+  it('drops a stall notice that reaches Slack after the request was assessed', async () => {
+    const harness = await start();
+    await submitRequest(harness);
+    at(harness, '2026-11-30T09:00:00Z');
+    harness.standIn.fail({ status: 500 });
+    await harness.runJobs();
+    harness.standIn.clearFailures();
+    await assess(harness, 'EXC-0001', 2, 2);
+    harness.clock.advance(10 * 60_000);
+    await harness.settle();
+    expect(stallNotices(harness, PEOPLE.requester)).toEqual([]);
+    const row = harness.app.register.db.select().from(outbox).all().find((r) => r.payload.includes('"stall_notice"'));
+    expect(row).toMatchObject({ state: 'delivered', lastError: 'the request no longer waits where the notice would say' });
   });
 });
 
@@ -363,8 +485,9 @@ describe('a Slack outage during an expiry sweep', () => {
     expect(harness.standIn.callsTo('chat.postMessage')).toHaveLength(postsBefore);
     expect(cards().map((c) => c.updates)).toEqual(updatesBefore);
     const pending = harness.app.register.db.select().from(outbox).where(eq(outbox.state, 'pending')).orderBy(asc(outbox.id)).all();
-    // Two card updates each, DMs to owner and requester of EXC-0001 and the one person behind EXC-0002, one summary.
-    expect(pending.filter((r) => r.kind === 'refresh_card')).toHaveLength(4);
+    // Two card updates each (and App Home of those concerned), DMs to owner and requester of EXC-0001 and the one person behind EXC-0002, one summary.
+    expect(pending.filter((r) => r.kind === 'refresh_card' && !r.payload.includes('"card":"home"'))).toHaveLength(4);
+    expect(pending.filter((r) => r.payload.includes('"card":"home"'))).toHaveLength(2);
     expect(pending.filter((r) => r.kind === 'direct_message')).toHaveLength(3);
     const summaryRows = pending.filter((r) => r.kind === 'channel_post' && (JSON.parse(r.payload) as { message: string }).message === 'expiry_summary');
     expect(summaryRows).toHaveLength(1);
@@ -447,7 +570,7 @@ describe('exceptions jobs run [--at ISO]', () => {
     expect(expiredDms(harness, PEOPLE.owner, 'EXC-0001')).toHaveLength(1);
     expect(expirySummaries(harness)).toHaveLength(1);
     // As of the expiry day itself nothing was due any more: the 7- and 1-day reminders were never sent late.
-    expect(reminderDms(harness, PEOPLE.owner)).toHaveLength(1);
+    expect(remindersPosted(harness, PEOPLE.owner)).toHaveLength(1);
 
     const again = await cli(harness, ['jobs', 'run', '--at', '2027-01-16T00:30:00Z']);
     expect(again.out.split('\n').find((line) => line.startsWith('expiry_sweep'))).toMatch(/expired: none$/);

@@ -57,6 +57,8 @@ describe('assessRisk (SPEC §1: the security team scores likelihood × impact; t
     expect(outboxRows(t.register).slice(outboxBefore).map((row) => row.payload)).toEqual([
       { kind: 'refresh_card', exceptionId: id, card: 'triage' },
       { kind: 'post_card', exceptionId: id, card: 'approval', channel },
+      // The requester learns it was assessed and whose decision it now waits for.
+      { kind: 'direct_message', exceptionId: id, recipientId: REQUESTER, message: 'assessed' },
     ]);
   });
 

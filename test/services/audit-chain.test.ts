@@ -152,8 +152,8 @@ describe('the outbox across a whole flow (SPEC §4 etiquette: cards in the right
     expect(queuedBy(() => (committee = fileRequest(t.ctx, { owner: REQUESTER }, REQUESTER)))).toEqual(
       rows(['direct_message', 2, 'receipt', REQUESTER], ['post_card', 2, 'triage', APPROVALS_CHANNEL]),
     );
-    expect(queuedBy(() => assess(t.ctx, fast, LOW_RISK))).toEqual(rows(['refresh_card', 1, 'triage', null], ['post_card', 1, 'approval', APPROVALS_CHANNEL]));
-    expect(queuedBy(() => assess(t.ctx, committee, HIGH_RISK))).toEqual(rows(['refresh_card', 2, 'triage', null], ['post_card', 2, 'approval', COMMITTEE_CHANNEL]));
+    expect(queuedBy(() => assess(t.ctx, fast, LOW_RISK))).toEqual(rows(['refresh_card', 1, 'triage', null], ['post_card', 1, 'approval', APPROVALS_CHANNEL], ['direct_message', 1, 'assessed', REQUESTER]));
+    expect(queuedBy(() => assess(t.ctx, committee, HIGH_RISK))).toEqual(rows(['refresh_card', 2, 'triage', null], ['post_card', 2, 'approval', COMMITTEE_CHANNEL], ['direct_message', 2, 'assessed', REQUESTER]));
     expect(queuedBy(() => decideException(t.ctx, { exceptionId: fast, deciderId: APPROVERS[0], outcome: 'approve' }))).toEqual(
       rows(
         ['refresh_card', 1, 'approval', null],
@@ -189,7 +189,7 @@ describe('numbering across two connections to the same file', () => {
       const stored = t.register.sqlite.prepare('select id from exceptions order by id').all() as { id: number }[];
       expect(stored.map((row) => row.id)).toEqual(expected);
       expectIntactChain(auditRows(t.register));
-      expect(countRows(t.register).outbox).toBe(3 * n); // receipt, owner-named DM (the owner is not the requester), triage card
+      expect(countRows(t.register).outbox).toBe(4 * n); // App Home's refresh, receipt, owner-named DM (the owner is not the requester), triage card
     } finally {
       second.close();
     }

@@ -79,7 +79,8 @@ describe('the notifier', () => {
       await n.deliverDue();
       advance(11 * 60_000);
     }
-    expect(rows().map((r) => r.state)).toEqual(['pending', 'pending']);
+    // The triage card, the receipt, and App Home's refresh waiting behind the card.
+    expect(rows().map((r) => r.state)).toEqual(['pending', 'pending', 'pending']);
     expect(rows()[0]!.attempts).toBe(30);
     expect(rows()[0]!.lastError).toContain('internal_error');
   });

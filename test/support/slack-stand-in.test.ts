@@ -268,6 +268,22 @@ describe('files.uploadV2', () => {
     await slack.files.uploadV2({ content: '{"ok":true}', filename: 'export.json' });
     expect(nth(standIn.uploads).bytes.toString()).toBe('{"ok":true}');
   });
+
+  it('shows an unshared image in an image block by slack_file, only once Slack has processed it, and only an image the bot uploaded', async () => {
+    await slack.files.uploadV2({ file: Buffer.from('png'), filename: 'chart.png' });
+    await slack.files.uploadV2({ content: 'a,b', filename: 'register.csv' });
+    const [chart, csv] = standIn.uploads.map((u) => u.id);
+    const image = (slack_file: Record<string, string>, extra: Record<string, string> = {}) => slack.chat.postMessage({ channel: CHANNEL, text: 'x', blocks: [{ type: 'image', alt_text: 'chart', slack_file, ...extra }] as never });
+    await expect(image({ id: chart! })).resolves.toMatchObject({ ok: true });
+    await expect(image({ url: `https://files.stand-in.slack.com/files-pri/T0STANDIN-${chart}/chart.png` })).resolves.toMatchObject({ ok: true });
+    expect(await slackError(image({ id: 'F0NOSUCHFILE' }))).toBe('invalid_blocks');
+    expect(await slackError(image({ id: csv! }))).toBe('invalid_blocks');
+    expect(await slackError(image({ id: chart!, url: 'https://files.stand-in.slack.com/x.png' }))).toBe('invalid_blocks');
+    expect(await slackError(image({ id: chart! }, { image_url: 'https://example.com/x.png' }))).toBe('invalid_blocks');
+    standIn.processFilesFor(60_000);
+    await slack.files.uploadV2({ file: Buffer.from('png'), filename: 'later.png' });
+    expect(await slackError(image({ id: nth(standIn.uploads, 2).id }))).toBe('invalid_blocks');
+  });
 });
 
 describe('trigger ids', () => {

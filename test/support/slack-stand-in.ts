@@ -15,7 +15,7 @@ export interface SlackChannel { id: string; name?: string; isPrivate?: boolean; 
 export interface StoredMessage { channel: string; ts: string; threadTs?: string; text?: string; blocks?: unknown[]; user: string; updates: number }
 export interface FailureRule { status: 500 | 429 | 503; times?: number; untilMs?: number; retryAfterSeconds?: number; methods?: string[] }
 export interface StoredView { id: string; view: Record<string, unknown>; userId?: string }
-export interface StoredUpload { filename: string; bytes: Buffer; channelId?: string; title?: string }
+export interface StoredUpload { id: string; filename: string; bytes: Buffer; channelId?: string; title?: string }
 /** Where an interaction happened; lets response_url `replace_original`/`delete_original` act on the right message. */
 export interface InteractionOrigin { channel?: string; ts?: string; /** Who the interaction came from: whom an ephemeral reply reaches. */ userId?: string }
 
@@ -41,6 +41,8 @@ export interface SlackStandIn {
   /** Records a message written by a person (not the bot), e.g. the origin of a thread reply or a shortcut. */
   seedMessage(message: { channel: string; user: string; text?: string; ts?: string; threadTs?: string; blocks?: unknown[] }): StoredMessage;
   fail(rule: FailureRule): void;
+  /** Uploads become usable in image blocks only `ms` after they complete, as Slack finishes processing a file asynchronously; until reset(). */
+  processFilesFor(ms: number): void;
   /** Answers `method` only after `ms` from now on (a slow Slack), until `slowDown(method, 0)`. */
   slowDown(method: string, ms: number): void;
   /** Serves a method that takes the app-level token (xapp-…), as apps.connections.open does; other tokens are refused. */
@@ -204,6 +206,8 @@ class StandIn implements SlackStandIn {
   private failures: ActiveRule[] = [];
   private readonly appLevelHandlers = new Map<string, { appToken: string; handler: (args: Args) => Reply }>();
   private readonly delays = new Map<string, number>();
+  private fileProcessingMs = 0;
+  private readonly fileReadyAt = new Map<string, number>();
   private lastTsMicros = 0;
 
   private readonly handlers: Record<string, (args: Args) => Reply> = {
@@ -307,6 +311,10 @@ class StandIn implements SlackStandIn {
     this.failures.push({ ...rule, remaining: rule.times });
   }
 
+  processFilesFor(ms: number): void {
+    this.fileProcessingMs = ms;
+  }
+
   slowDown(method: string, ms: number): void {
     if (ms > 0) this.delays.set(method, ms);
     else this.delays.delete(method);
@@ -332,6 +340,8 @@ class StandIn implements SlackStandIn {
     this.pendingUploads = new Map();
     this.failures = [];
     this.revokedScopes = new Set();
+    this.fileProcessingMs = 0;
+    this.fileReadyAt.clear();
   }
 
   async waitFor(predicate: () => boolean, timeoutMs = 5000): Promise<void> {
@@ -545,7 +555,25 @@ class StandIn implements SlackStandIn {
     const errors = validateBlocks(blocks, 'message');
     if (errors.length > 0) throw new Refusal('invalid_blocks', errors);
     if (blockTextLength(blocks) > MESSAGE_BLOCK_TEXT_LIMIT) throw new Refusal('msg_blocks_too_long');
+    const fileErrors = this.slackFileErrors(blocks);
+    if (fileErrors.length > 0) throw new Refusal('invalid_blocks', fileErrors);
     return blocks;
+  }
+
+  /** An image block's slack_file names exactly one of id and url, of an image file the bot uploaded, as on Slack. */
+  private slackFileErrors(blocks: unknown[]): string[] {
+    return blocks.flatMap((block, i) => {
+      if (!isRecord(block) || block.type !== 'image' || block.slack_file === undefined) return [];
+      const pointer = `[json-pointer:/blocks/${i}/slack_file]`;
+      const file = block.slack_file;
+      if (block.image_url !== undefined) return [`[ERROR] must provide either image_url or slack_file, not both ${pointer}`];
+      if (!isRecord(file) || (file.id === undefined) === (file.url === undefined)) return [`[ERROR] must provide exactly one of url or id ${pointer}`];
+      if (typeof file.id === 'string' && !/^F[A-Z0-9]{8,}$/.test(file.id)) return [`[ERROR] input must match regex pattern: ^[F][A-Z0-9]{8,}$ ${pointer}/id`];
+      const upload = this.uploads.find((u) => u.id === file.id || (typeof file.url === 'string' && file.url.includes(`-${u.id}/`)));
+      if (!upload || performance.now() < (this.fileReadyAt.get(upload.id) ?? 0)) return [`[ERROR] invalid slack file ${pointer}`];
+      if (!/\.(png|jpe?g|gif)$/i.test(upload.filename)) return [`[ERROR] unsupported slack file type ${pointer}`];
+      return [];
+    });
   }
 
   private textArg(args: Args): string | undefined {
@@ -893,8 +921,10 @@ class StandIn implements SlackStandIn {
     return {
       files: completed.map(({ id, pending, title }) => {
         this.pendingUploads.delete(id);
-        this.uploads.push({ filename: pending.filename, bytes: pending.bytes as Buffer, channelId, title });
-        return { id, name: pending.filename, title: title ?? pending.filename, size: pending.bytes?.length, user: this.botUserId };
+        this.uploads.push({ id, filename: pending.filename, bytes: pending.bytes as Buffer, channelId, title });
+        if (this.fileProcessingMs > 0) this.fileReadyAt.set(id, performance.now() + this.fileProcessingMs);
+        const urlPrivate = `https://files.stand-in.slack.com/files-pri/${this.teamId}-${id}/${pending.filename}`;
+        return { id, name: pending.filename, title: title ?? pending.filename, size: pending.bytes?.length, user: this.botUserId, url_private: urlPrivate };
       }),
     };
   }

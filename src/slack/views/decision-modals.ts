@@ -4,7 +4,7 @@ import type { Closing } from '../../services/close-exception';
 import type { ExceptionRecord } from '../../services/exception-record';
 import { ASSESSMENT_BLOCK_IDS as A, CALLBACK_IDS, CLOSING_NOTE_BLOCK_ID, FRESH_JUSTIFICATION_BLOCK_ID, INPUT_ACTION_ID, REJECTION_BLOCK_ID } from '../ids';
 import { shownForValue } from '../shown-for-value';
-import { escapeMrkdwn, labelledSection, plainText } from './mrkdwn';
+import { calendarDay, escapeMrkdwn, labelledSection, mention, plainText, slackTime } from './mrkdwn';
 
 function ratingSelect(blockId: string, label: string, labels: readonly string[]): types.InputBlock {
   return {
@@ -20,12 +20,35 @@ function ratingSelect(blockId: string, label: string, labels: readonly string[])
   };
 }
 
+/**
+ * What a renewal asks the assessor to weigh: its progress and evidence, the control test, the new expiry, and the
+ * scope first approved, which a renewal keeps.
+ */
+function renewalSummary(record: ExceptionRecord): types.KnownBlock[] {
+  const renewal = record.renewal;
+  if (!renewal) return [];
+  return [
+    {
+      type: 'section',
+      text: { type: 'mrkdwn', text: `*Renewal ${renewal.round}*, asked by ${mention(renewal.requestedBy)} ${slackTime(renewal.createdAt)}` },
+      fields: [
+        { type: 'mrkdwn', text: `*Remediation*\n${renewal.percentComplete}% complete` },
+        { type: 'mrkdwn', text: `*Control last tested*\n${calendarDay(renewal.controlTestedOn)}` },
+        { type: 'mrkdwn', text: `*New expiry asked*\n${calendarDay(renewal.requestedExpiresOn)}` },
+        { type: 'mrkdwn', text: `*Expires now*\n${record.expiresOn ? calendarDay(record.expiresOn) : 'not set'}${record.originalExpiresOn && record.renewalCount > 0 ? ` (first approved to ${calendarDay(record.originalExpiresOn)})` : ''}` },
+      ],
+    },
+    labelledSection('Remediation progress', renewal.progress),
+    ...(renewal.evidenceUrl ? [labelledSection('Evidence', renewal.evidenceUrl, 600)] : []),
+    labelledSection('Original scope', record.scope),
+    { type: 'divider' },
+  ];
+}
+
 function summary(record: ExceptionRecord): types.KnownBlock[] {
   return [
     { type: 'section', text: { type: 'mrkdwn', text: `*${record.ref}* · ${escapeMrkdwn(record.title)}\nPolicy: ${escapeMrkdwn(record.policy.key)} · ${escapeMrkdwn(record.policy.title)}` } },
-    ...(record.renewal
-      ? [{ type: 'context' as const, elements: [{ type: 'mrkdwn' as const, text: `*Renewal ${record.round}*: ${record.renewal.percentComplete}% remediated, new expiry asked ${record.renewal.requestedExpiresOn}.` }] }]
-      : []),
+    ...renewalSummary(record),
     labelledSection('Business justification', record.justification),
     labelledSection('Compensating control', record.compensatingControls),
   ];

@@ -4,7 +4,8 @@ import type { DirectMessage } from '../../services/notifications';
 import { ACTION_IDS } from '../ids';
 import type { ExceptionRecord } from '../../services/exception-record';
 import type { SlackMessage } from './exception-cards';
-import { escapeMrkdwn, labelledSection, mention, plainText } from './mrkdwn';
+import { calendarDay, escapeMrkdwn, labelledSection, mention, plainText, slackTime } from './mrkdwn';
+import { endOfDay, personalDigest, type OrgCalendar } from './personal-digest';
 
 function section(text: string): types.SectionBlock {
   return { type: 'section', text: { type: 'mrkdwn', text } };
@@ -14,14 +15,14 @@ function link(record: ExceptionRecord): string {
   return `*${record.ref}* (${escapeMrkdwn(record.title)})`;
 }
 
-function ownerNamedBlocks(record: ExceptionRecord): types.KnownBlock[] {
+function ownerNamedBlocks(record: ExceptionRecord, cal?: OrgCalendar): types.KnownBlock[] {
   return [
     section(
       `${mention(record.requesterId)} named you the *owner* of the exception request ${link(record)}.\n` +
         'As owner you are accountable for its compensating control and for remediation before it expires; reminders will come to you. ' +
         'Until you accept, the request shows its owner as not yet confirmed; if you should not be the owner, decline: the requester is told, and it cannot be approved with you as owner.',
     ),
-    section(`*Policy:* ${escapeMrkdwn(record.policy.key)} · *Requested expiry:* ${record.requestedExpiresOn}`),
+    section(`*Policy:* ${escapeMrkdwn(record.policy.key)} · *Requested expiry:* ${calendarDay(record.requestedExpiresOn, cal?.today)}`),
   ];
 }
 
@@ -50,7 +51,8 @@ export function ownerAnswered(record: ExceptionRecord, answer: OwnerAnswer): Sla
   return { text: `You ${answer === 'accept' ? 'accepted' : 'declined'} being the owner of ${record.ref}.`, blocks: [...ownerNamedBlocks(record), ownerAnswerBlock(record, answer)] };
 }
 
-export function directMessage(kind: DirectMessage, record: ExceptionRecord): SlackMessage {
+/** Days are the organisation's (an expiry day ends at midnight in TZ); instants render in each reader's own zone. */
+export function directMessage(kind: DirectMessage, record: ExceptionRecord, cal: OrgCalendar): SlackMessage {
   switch (kind) {
     case 'receipt':
       return {
@@ -60,14 +62,14 @@ export function directMessage(kind: DirectMessage, record: ExceptionRecord): Sla
             `Your exception request ${link(record)} was received and recorded in the register.\n` +
               `Next, the security team assesses its risk; then ${record.structural ? 'the steering committee decides, as it is structural' : 'an approver decides, or the steering committee if the risk is high'}. You will get a message here either way.`,
           ),
-          section(`*Policy:* ${escapeMrkdwn(record.policy.key)} · *Owner:* ${mention(record.ownerId)} · *Requested expiry:* ${record.requestedExpiresOn}`),
+          section(`*Policy:* ${escapeMrkdwn(record.policy.key)} · *Owner:* ${mention(record.ownerId)} · *Requested expiry:* ${calendarDay(record.requestedExpiresOn, cal.today)}`),
         ],
       };
     case 'owner_named':
       return {
         text: `You were named owner of ${record.ref}.`,
         // Rendered when delivered: an owner who already answered gets their answer instead of the buttons.
-        blocks: [...ownerNamedBlocks(record), record.ownerConfirmation === 'unconfirmed' ? ownerButtons(record) : ownerAnswerBlock(record, record.ownerConfirmation === 'declined' ? 'decline' : 'accept')],
+        blocks: [...ownerNamedBlocks(record, cal), record.ownerConfirmation === 'unconfirmed' ? ownerButtons(record) : ownerAnswerBlock(record, record.ownerConfirmation === 'declined' ? 'decline' : 'accept')],
       };
     case 'owner_declined':
       return {
@@ -81,24 +83,17 @@ export function directMessage(kind: DirectMessage, record: ExceptionRecord): Sla
       };
     case 'approved':
       return {
-        text: `${record.ref} was approved. It expires on ${record.expiresOn}.`,
+        text: `${record.ref} was approved. It expires on ${calendarDay(record.expiresOn ?? record.requestedExpiresOn, cal.today)}.`,
         blocks: [
           section(
-            `:white_check_mark: ${link(record)} was *approved*. It is active until *${record.expiresOn}*, and then it expires by itself.\n` +
+            `:white_check_mark: ${link(record)} was *approved*. It is active until *${endOfDay(record.expiresOn ?? record.requestedExpiresOn, cal)}*, and then it expires by itself.\n` +
               `Keep the compensating control in place; the owner (${mention(record.ownerId)}) gets reminders before the expiry date.`,
           ),
         ],
       };
     case 'expired':
-      return {
-        text: `${record.ref} has expired; the policy applies again in full.`,
-        blocks: [
-          section(
-            `:hourglass: ${link(record)} *expired* at the end of ${record.expiresOn}. The ${escapeMrkdwn(record.policy.key)} policy applies again in full.\n` +
-              'If the gap is not fixed yet, request a new exception with `/exception request`.',
-          ),
-        ],
-      };
+      // The same words as in the run's DM, where expiry notices usually go.
+      return personalDigest({ reminders: [], checkins: [], expired: [record] }, cal)!;
     case 'closed':
       return {
         text: `${record.ref} was closed.`,
@@ -117,10 +112,10 @@ export function directMessage(kind: DirectMessage, record: ExceptionRecord): Sla
       };
     case 'renewal_approved':
       return {
-        text: `The renewal of ${record.ref} was approved. It now expires on ${record.expiresOn}.`,
+        text: `The renewal of ${record.ref} was approved. It now expires on ${calendarDay(record.expiresOn ?? record.requestedExpiresOn, cal.today)}.`,
         blocks: [
           section(
-            `:white_check_mark: The renewal of ${link(record)} was *approved*. It is active until *${record.expiresOn}* (originally ${record.originalExpiresOn}); renewed ${record.renewalCount} time${record.renewalCount === 1 ? '' : 's'}.\n` +
+            `:white_check_mark: The renewal of ${link(record)} was *approved*. It is active until *${endOfDay(record.expiresOn ?? record.requestedExpiresOn, cal)}* (originally ${calendarDay(record.originalExpiresOn ?? record.requestedExpiresOn, cal.today)}); renewed ${record.renewalCount} time${record.renewalCount === 1 ? '' : 's'}.\n` +
               'A further renewal needs more remediation progress than this one reported, and goes to the steering committee.',
           ),
         ],
@@ -131,7 +126,7 @@ export function directMessage(kind: DirectMessage, record: ExceptionRecord): Sla
         text: `The renewal of ${record.ref} was rejected.`,
         blocks: [
           section(
-            `:x: The renewal of ${link(record)} was *rejected*. ${record.status === 'active' ? `It still expires at the end of ${record.expiresOn}.` : 'It stays expired; the policy applies in full.'}`,
+            `:x: The renewal of ${link(record)} was *rejected*. ${record.status === 'active' ? `It still expires ${endOfDay(record.expiresOn ?? record.requestedExpiresOn, cal)}.` : 'It stays expired; the policy applies in full.'}`,
           ),
           ...(rejection?.comment ? [labelledSection('Reason', rejection.comment)] : []),
         ],
@@ -141,7 +136,7 @@ export function directMessage(kind: DirectMessage, record: ExceptionRecord): Sla
       const rejection = record.decisions.find((d) => d.outcome === 'reject');
       const blocks: types.KnownBlock[] = [
         section(
-          `:x: ${link(record)} was *rejected*${rejection ? ` by ${mention(rejection.deciderId)}` : ''}. The policy applies as written.\n` +
+          `:x: ${link(record)} was *rejected*${rejection ? ` by ${mention(rejection.deciderId)} ${slackTime(rejection.decidedAt)}` : ''}. The policy applies as written.\n` +
             'If the reason can be addressed, submit a new request with `/exception request`.',
         ),
       ];

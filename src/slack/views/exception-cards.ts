@@ -2,11 +2,14 @@ import type { types } from '@slack/bolt';
 import { eligibleDeciders, OWNER_CONFIRMATION_NOTES } from '../../domain/authority';
 import { STATUS_LABELS, type ApprovalRoute } from '../../domain/exception';
 import { IMPACT_LABELS, LIKELIHOOD_LABELS, riskBand } from '../../domain/risk';
-import type { Tally } from '../../domain/decision';
+import { tallyVotes, type Tally } from '../../domain/decision';
+import type { OpenStage } from '../../domain/shown-for';
 import { currentRoundOf, type ExceptionRecord } from '../../services/exception-record';
 import { ACTION_IDS } from '../ids';
 import { shownForValue } from '../shown-for-value';
-import { escapeMrkdwn, escapeMrkdwnWithin, labelledSection, mention, plainText, slackTime, truncate } from './mrkdwn';
+import { calendarDay, escapeMrkdwn, escapeMrkdwnWithin, labelledSection, mention, plainText, slackTime, truncate } from './mrkdwn';
+import { viewDetailsButton } from './record-modal';
+import { amendmentBlocks, sentBackLine } from './amendment-messages';
 
 export interface SlackMessage {
   text: string;
@@ -22,22 +25,119 @@ export interface CardContext {
 }
 
 /**
- * Characters of escaped user text each field may show on a card, so that a card full of the longest answers (and
- * of characters that grow when escaped) stays within Slack's 12,000 for a whole message. The register keeps it all.
+ * Characters of each long field a card shows: enough to recognise the request in a busy channel, while the ask
+ * stays near the top. "View details" opens the whole record; the register keeps it all.
  */
-const BUDGET = { scope: 700, justification: 1500, controls: 1500, systems: 300, reference: 200, structural: 700, progress: 1100, rationale: 1100, reason: 700 };
+const SHORT = 300;
+
+/** A rejection's reason is what the requester has to act on, so more of it stays on the card. */
+const REASON_ROOM = 700;
 
 const SLACK_PERMALINK = /^https:\/\/[a-z0-9-]+(\.enterprise)?\.slack\.com\/archives\/[A-Z0-9]+\/p\d+(\?[A-Za-z0-9_=&.]+)?$/;
 
-const ROUTE_LABELS: Record<ApprovalRoute, string> = { fast_path: 'Fast path (one approver)', committee: 'Steering committee' };
+const ROUTE_LABELS: Record<ApprovalRoute, string> = { fast_path: 'one approver', committee: 'the steering committee' };
 
 function header(text: string): types.HeaderBlock {
   return { type: 'header', text: plainText(text, 150) };
 }
 
+function section(text: string, accessory?: types.Button): types.SectionBlock {
+  return { type: 'section', text: { type: 'mrkdwn', text: truncate(text, 3000) }, ...(accessory ? { accessory } : {}) };
+}
+
 function statusLine(record: ExceptionRecord): string {
+  if (record.sentBack) return 'Sent back for changes';
   const open = record.renewal && record.open ? ` · renewal ${record.round} waiting for ${record.open.stage === 'assessment' ? 'risk assessment' : 'a decision'}` : '';
   return `${STATUS_LABELS[record.status]}${open}`;
+}
+
+const decisionParties = (record: ExceptionRecord) => ({ requesterId: record.requesterId, ownerId: record.ownerId, assessorId: record.assessment?.assessorId });
+
+const names = (ids: readonly string[]) => (ids.length <= 2 ? ids.map(mention).join(' and ') : `${ids.slice(0, -1).map(mention).join(', ')} and ${mention(ids.at(-1)!)}`);
+
+/** Who of the committee may still vote on the round: eligible (separation of duties) and not yet voted. */
+function stillToVote(record: ExceptionRecord, ctx: CardContext): string[] {
+  const voted = new Set(record.decisions.map((d) => d.deciderId));
+  return eligibleDeciders(ctx.committeeIds, decisionParties(record)).filter((id) => !voted.has(id));
+}
+
+/** The risk as of the round being decided; a renewal waiting for assessment shows the last one, said as such. */
+function riskText(record: ExceptionRecord, ctx: CardContext): string {
+  if (record.riskScore === null) return '';
+  const band = `*${record.riskScore}* (${riskBand(record.riskScore, ctx.committeeRiskThreshold)})`;
+  return record.open?.stage === 'assessment' ? ` · Last assessed risk ${band}` : ` · Risk ${band}`;
+}
+
+const approvalsOf = (record: ExceptionRecord) => record.decisions.filter((d) => d.outcome === 'approve');
+
+/** Where a record that waits for nobody stands: its status, who decided, until when. */
+function settledLine(record: ExceptionRecord): string {
+  const rejection = record.decisions.find((d) => d.outcome === 'reject');
+  const label = `*${STATUS_LABELS[record.status]}*`;
+  switch (record.status) {
+    case 'active': {
+      const renewal = record.renewal?.status === 'rejected' && rejection ? ` · renewal ${record.round} rejected by ${mention(rejection.deciderId)}` : '';
+      return `:white_check_mark: ${label} until the end of ${record.expiresOn ? calendarDay(record.expiresOn) : 'its expiry day'}${renewal}`;
+    }
+    case 'rejected':
+      return `:x: ${label}${rejection ? ` by ${mention(rejection.deciderId)} ${slackTime(rejection.decidedAt)}` : ''}`;
+    case 'expired':
+      return `:hourglass: ${label} at the end of ${record.expiresOn ? calendarDay(record.expiresOn) : 'its expiry day'}`;
+    default:
+      return label;
+  }
+}
+
+/**
+ * The line a reader needs first: where it stands, whom it waits on and since when, and its risk. On the triage
+ * card a decision asked elsewhere says where.
+ */
+function nowLine(record: ExceptionRecord, ctx: CardContext, card: 'triage' | 'approval'): string {
+  const open = record.open;
+  const risk = riskText(record, ctx);
+  // An exception can expire while its renewal waits: the card says so before anything else.
+  const waiting = !record.renewal ? 'Waiting' : record.status === 'active' ? `Renewal ${record.round} waiting` : `${STATUS_LABELS[record.status]} · renewal ${record.round} waiting`;
+  if (record.sentBack) return sentBackLine(record, record.sentBack);
+  if (open?.stage === 'assessment') return `:hourglass_flowing_sand: *${waiting} for risk assessment* by the security team since ${slackTime(open.since)}${risk}`;
+  if (open?.stage === 'decision' && record.route === 'committee') {
+    const tally = tallyVotes(record.decisions, 'committee', ctx.committeeQuorum);
+    const where = card === 'triage' ? ` in <#${ctx.committeeChannel}>` : '';
+    return `:hourglass_flowing_sand: *${waiting} for the steering committee*${where}: ${tally.approvals} of ${tally.needed} approvals, since ${slackTime(open.since)}${risk}`;
+  }
+  if (open?.stage === 'decision') {
+    const approvers = eligibleDeciders(ctx.approverIds, decisionParties(record));
+    const by = card === 'triage' && approvers.length > 0 ? ` by ${approvers.map(mention).join(' or ')}` : ' by one approver';
+    const where = card === 'triage' ? ', in the thread below' : '';
+    return `:hourglass_flowing_sand: *${waiting} for a decision*${by} since ${slackTime(open.since)}${where}${risk}`;
+  }
+  return `${settledLine(record)}${risk}`;
+}
+
+/** Who may decide, under the first line of a decision card: on the committee, who may vote and who still has to. */
+function decidersLine(record: ExceptionRecord, tally: Tally, ctx: CardContext): string | undefined {
+  if (record.route === 'committee') {
+    const eligible = eligibleDeciders(ctx.committeeIds, decisionParties(record));
+    if (eligible.length === 0) return undefined;
+    const left = stillToVote(record, ctx);
+    const more = tally.needed - tally.approvals;
+    return `May vote: ${eligible.map(mention).join(' ')}\nStill to vote: ${left.length > 0 ? left.map(mention).join(' ') : 'nobody'} · ${more} more approval${more === 1 ? '' : 's'} decide${more === 1 ? 's' : ''}; any rejection rejects.`;
+  }
+  const approvers = eligibleDeciders(ctx.approverIds, decisionParties(record));
+  return approvers.length > 0 ? `Approvers: ${approvers.map(mention).join(' ')} (any one of them decides)` : undefined;
+}
+
+/** Who decides, said only as what will happen until it has: "Decided by" names people once they did. */
+function decisionField(record: ExceptionRecord, ctx: CardContext): string | undefined {
+  if (!record.route) return undefined;
+  if (record.open?.stage === 'decision') {
+    if (record.route === 'fast_path') return '*Decision by*\nOne approver (the CISO or a delegate)';
+    const eligible = eligibleDeciders(ctx.committeeIds, decisionParties(record)).length;
+    return `*Decision by*\nThe steering committee: ${ctx.committeeQuorum} of the ${eligible} members who may vote must approve`;
+  }
+  if (record.open || record.decisions.length === 0) return undefined;
+  const rejection = record.decisions.find((d) => d.outcome === 'reject');
+  const deciders = rejection ? [rejection.deciderId] : approvalsOf(record).map((d) => d.deciderId);
+  return `*Decided by*\n${names(deciders)}${record.route === 'committee' ? ' (steering committee)' : ''}`;
 }
 
 /** The evidence a renewal stands on, shown to whoever assesses and decides it. */
@@ -46,41 +146,40 @@ function renewalDetails(record: ExceptionRecord): types.KnownBlock[] {
   if (!renewal) return [];
   const facts = [
     `*Renewal ${renewal.round}* requested by ${mention(renewal.requestedBy)} ${slackTime(renewal.createdAt)}`,
-    `Remediation *${renewal.percentComplete}%* complete · compensating control last tested on *${renewal.controlTestedOn}* · new expiry asked: *${renewal.requestedExpiresOn}*`,
+    `Remediation *${renewal.percentComplete}%* complete · compensating control last tested on *${calendarDay(renewal.controlTestedOn)}* · new expiry asked: *${calendarDay(renewal.requestedExpiresOn)}*`,
     ...(renewal.evidenceUrl ? [`Evidence: ${escapeMrkdwnWithin(renewal.evidenceUrl, 600)}`] : []),
   ];
-  return [{ type: 'divider' }, { type: 'section', text: { type: 'mrkdwn', text: facts.join('\n') } }, labelledSection('Remediation progress', renewal.progress, BUDGET.progress)];
+  return [{ type: 'divider' }, section(facts.join('\n')), labelledSection('Remediation progress', renewal.progress, SHORT)];
 }
 
 function summaryFields(record: ExceptionRecord, ctx: CardContext): types.SectionBlock {
+  const expiry = record.expiresOn ? calendarDay(record.expiresOn) : `${calendarDay(record.requestedExpiresOn)} (requested)`;
   const fields = [
     `*Policy*\n${escapeMrkdwnWithin(`${record.policy.key} · ${record.policy.title}`, 300)}`,
-    `*Status*\n${statusLine(record)}`,
     `*Requester*\n${mention(record.requesterId)}`,
     `*Owner*\n${mention(record.ownerId)}${OWNER_CONFIRMATION_NOTES[record.ownerConfirmation]}`,
-    `*Expiry date*\n${record.expiresOn ?? `${record.requestedExpiresOn} (requested)`}${record.renewalCount > 0 ? ` (originally ${record.originalExpiresOn}, renewed ${record.renewalCount}×)` : ''}`,
+    `*Expiry date*\n${expiry}${record.renewalCount > 0 && record.originalExpiresOn ? ` (originally ${calendarDay(record.originalExpiresOn)}, renewed ${record.renewalCount}×)` : ''}`,
   ];
   if (record.structural) fields.push('*Structural*\nYes');
-  if (record.riskScore !== null) fields.push(`*Risk score*\n${record.riskScore} (${riskBand(record.riskScore, ctx.committeeRiskThreshold)})`);
-  if (record.route) fields.push(`*Decided by*\n${ROUTE_LABELS[record.route]}`);
+  const decision = decisionField(record, ctx);
+  if (decision) fields.push(decision);
   return { type: 'section', fields: fields.map((text) => ({ type: 'mrkdwn', text })) };
 }
 
-/** Room on a card for the request's own text; anything that fits is shown whole, only an outsized request is cut. */
-const REQUEST_TEXT_ROOM = 6500;
-
+/** The request's own text, each field cut to a few lines; says so when anything was cut, and where the rest is. */
 function requestDetails(record: ExceptionRecord): types.KnownBlock[] {
-  const fields: [label: string, value: string | null, budget: number][] = [
-    ['Scope', record.scope, BUDGET.scope],
-    ['Business justification', record.justification, BUDGET.justification],
-    ['Compensating control', record.compensatingControls, BUDGET.controls],
-    ['Affected systems', record.affectedSystems, BUDGET.systems],
-    ['External reference', record.externalRef, BUDGET.reference],
-    ['Why structural', record.structuralReason, BUDGET.structural],
+  const fields: [label: string, value: string | null][] = [
+    ['Scope', record.scope],
+    ['Business justification', record.justification],
+    ['Compensating control', record.compensatingControls],
+    ['Affected systems', record.affectedSystems],
+    ['External reference', record.externalRef],
+    ['Why structural', record.structuralReason],
   ];
-  const present = fields.filter((field): field is [string, string, number] => Boolean(field[1]));
-  const fits = present.reduce((sum, [, value]) => sum + escapeMrkdwn(value).length, 0) <= REQUEST_TEXT_ROOM;
-  return present.map(([label, value, budget]) => labelledSection(label, value, fits ? 2900 : budget));
+  const present = fields.filter((field): field is [string, string] => Boolean(field[1]));
+  const blocks: types.KnownBlock[] = present.map(([label, value]) => labelledSection(label, value, SHORT));
+  if (present.some(([, value]) => escapeMrkdwn(value).length > SHORT)) blocks.push(context('Shortened here: *View details* shows the whole request and its history.'));
+  return blocks;
 }
 
 function assessmentLine(record: ExceptionRecord, ctx: CardContext): string | undefined {
@@ -99,32 +198,26 @@ function title(record: ExceptionRecord): string {
   return `${record.ref} · ${record.title}`;
 }
 
-/** The one message per exception in the approvals channel: the request, its assessment, and any renewal. */
+/** The first line, then the buttons when someone has to act; otherwise "View details" sits beside that line. */
+function leadBlocks(line: string, record: ExceptionRecord, blockId: string, ask: types.Button[]): types.KnownBlock[] {
+  if (ask.length === 0) return [section(line, viewDetailsButton(record.id))];
+  return [section(line), { type: 'actions', block_id: blockId, elements: [...ask, viewDetailsButton(record.id)] }];
+}
+
+/** The one message per exception in the approvals channel: where it stands and the ask first, then the request, its assessment, and any renewal. */
 export function triageCard(record: ExceptionRecord, ctx: CardContext): SlackMessage {
-  const blocks: types.KnownBlock[] = [header(title(record)), summaryFields(record, ctx), ...requestDetails(record), ...renewalDetails(record)];
-  const assessed = assessmentLine(record, ctx);
-  if (record.open?.stage === 'assessment') {
-    blocks.push({
-      type: 'actions',
-      block_id: `triage_${record.id}_${record.round}`,
-      elements: [assessButton(record)],
-    });
-    const asked = record.renewal ? `Renewal ${record.round} requested by ${mention(record.renewal.requestedBy)} ${slackTime(record.renewal.createdAt)}` : `Requested by ${mention(record.requesterId)} ${slackTime(record.createdAt)}`;
-    blocks.push(context(`${asked}. A member of the security team scores likelihood × impact.`));
-  } else if (assessed) {
-    blocks.push(context(assessed));
-    if (record.open?.stage === 'decision') {
-      blocks.push(
-        context(
-          record.route === 'committee'
-            ? `Decision requested from the steering committee in <#${ctx.committeeChannel}>.`
-            : `Decision requested from ${eligibleDeciders(ctx.approverIds, decisionParties(record)).map(mention).join(' ')} in this thread.`,
-        ),
-      );
-    }
-  }
+  const assessing = record.open?.stage === 'assessment';
+  const blocks: types.KnownBlock[] = [
+    header(title(record)),
+    ...leadBlocks(nowLine(record, ctx, 'triage'), record, `triage_${record.id}_${record.round}`, assessing ? [assessButton(record), askForChangesButton(record, 'assessment')] : []),
+  ];
+  blocks.push(...amendmentBlocks(record));
   for (const conflict of conflicts(record, ctx)) blocks.push(context(conflict));
   if (record.attentionReason) blocks.push(context(`:warning: *Needs attention:* ${escapeMrkdwn(record.attentionReason)}`));
+  // A renewal is what is asked now: its evidence comes before the request it renews.
+  blocks.push(summaryFields(record, ctx), ...renewalDetails(record), ...requestDetails(record));
+  const assessed = assessmentLine(record, ctx);
+  if (assessed && !assessing) blocks.push(context(assessed));
   // Only a link Slack itself made is shown as a link, so a stored value can never forge one.
   if (record.originPermalink && SLACK_PERMALINK.test(record.originPermalink)) blocks.push(context(`Started from <${record.originPermalink.replace(/&/g, '&amp;')}|this conversation>.`));
   return { text: `${record.ref} requested: ${escapeMrkdwn(record.title)} (${statusLine(record)})`, blocks };
@@ -137,27 +230,29 @@ function votesLine(record: ExceptionRecord, tally: Tally): string | undefined {
   return [`*${tally.approvals} of ${tally.needed}* committee approvals${rule}.`, ...votes].join('\n');
 }
 
-function outcomeLine(record: ExceptionRecord): string | undefined {
-  const last = record.decisions.at(-1);
+/** Every approver is credited: on the committee the quorum approved it, not whoever happened to vote last. */
+function approvedBy(record: ExceptionRecord, quorum: number): string {
+  const approvals = approvalsOf(record);
+  const last = approvals.at(-1)!;
+  const committee = record.route === 'committee' ? ` (steering committee, ${approvals.length} of ${quorum} approvals)` : '';
+  return `by ${names(approvals.map((d) => d.deciderId))}${committee} ${slackTime(last.decidedAt)}`;
+}
+
+function outcomeLine(record: ExceptionRecord, quorum: number): string | undefined {
   const rejection = record.decisions.find((d) => d.outcome === 'reject');
+  const now = record.status === 'active' ? '' : ` Now ${STATUS_LABELS[record.status].toLowerCase()}.`;
+  const approved = approvalsOf(record).length > 0;
   if (record.renewal) {
-    if (record.renewal.status === 'approved' && last) {
-      const now = record.status === 'active' ? '' : ` Now ${STATUS_LABELS[record.status].toLowerCase()}.`;
-      return `:white_check_mark: *Renewal approved* by ${mention(last.deciderId)} ${slackTime(last.decidedAt)}. Expires on *${record.renewal.newExpiresOn}*.${now}`;
+    if (record.renewal.status === 'approved' && approved && record.renewal.newExpiresOn) {
+      return `:white_check_mark: *Renewal approved* ${approvedBy(record, quorum)}. Expires at the end of *${calendarDay(record.renewal.newExpiresOn)}*.${now}`;
     }
     if (record.renewal.status === 'rejected' && rejection) return `:x: *Renewal rejected* by ${mention(rejection.deciderId)} ${slackTime(rejection.decidedAt)}.`;
     return undefined;
   }
   if (record.status === 'rejected' && rejection) return `:x: *Rejected* by ${mention(rejection.deciderId)} ${slackTime(rejection.decidedAt)}.`;
-  const approval = record.decisions.filter((d) => d.outcome === 'approve').at(-1);
-  if (record.originalExpiresOn && approval) {
-    const now = record.status === 'active' ? '' : ` Now ${STATUS_LABELS[record.status].toLowerCase()}.`;
-    return `:white_check_mark: *Approved* by ${mention(approval.deciderId)} ${slackTime(approval.decidedAt)}. Expires on *${record.expiresOn}*.${now}`;
-  }
+  if (record.originalExpiresOn && record.expiresOn && approved) return `:white_check_mark: *Approved* ${approvedBy(record, quorum)}. Expires at the end of *${calendarDay(record.expiresOn)}*.${now}`;
   return undefined;
 }
-
-const decisionParties = (record: ExceptionRecord) => ({ requesterId: record.requesterId, ownerId: record.ownerId, assessorId: record.assessment?.assessorId });
 
 /**
  * Where a person holds two roles that separation of duties keeps apart, the card says so: an owner who is also an
@@ -227,34 +322,42 @@ export function voteRecordedNote(ref: string, tally: Tally): string {
 }
 
 /**
- * The decision message: Approve and Reject while a decision is open, then the outcome with no live buttons.
- * In a thread under the triage card it leaves out what the card above already shows.
+ * "Ask for changes": sends the request back to its requester instead of rejecting it, bound like the other buttons
+ * to the round and stage it was shown for.
+ */
+export function askForChangesButton(record: ExceptionRecord, stage: OpenStage): types.Button {
+  return { type: 'button', action_id: ACTION_IDS.askForChanges, text: plainText('Ask for changes'), value: shownForValue(record, stage) };
+}
+
+/**
+ * The decision message: where it stands, who may decide and the buttons first while a decision is open, then the
+ * outcome with no live buttons. In a thread under the triage card it leaves out what the card above already shows.
  */
 export function approvalCard(record: ExceptionRecord, tally: Tally, ctx: CardContext, options: { threaded: boolean }): SlackMessage {
   const pending = record.open?.stage === 'decision';
   const subject = record.renewal ? `renewal ${record.round} of ${title(record)}` : title(record);
   const heading = pending ? `Decision needed: ${subject}` : `Decision: ${subject} · ${record.renewal ? `renewal ${record.renewal.status.replace('_', ' ')}` : STATUS_LABELS[record.status]}`;
   const blocks: types.KnownBlock[] = [header(heading)];
-  if (!options.threaded) blocks.push(summaryFields(record, ctx), ...requestDetails(record));
-  blocks.push(...renewalDetails(record));
-  const assessed = assessmentLine(record, ctx);
-  if (assessed) blocks.push(context(assessed));
-  if (record.assessment) blocks.push(labelledSection('Risk rationale', record.assessment.rationale, BUDGET.rationale));
-  const votes = votesLine(record, tally);
-  if (votes) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: votes } });
-  const rejection = record.decisions.find((d) => d.outcome === 'reject');
-  if ((record.status === 'rejected' || record.renewal?.status === 'rejected') && rejection?.comment) blocks.push(labelledSection('Reason for rejecting', rejection.comment, BUDGET.reason));
-  const outcome = outcomeLine(record);
   if (pending) {
-    const approvers = eligibleDeciders(ctx.approverIds, decisionParties(record));
-    if (record.route !== 'committee' && approvers.length > 0) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: `Approvers: ${approvers.map(mention).join(' ')}` } });
+    const deciders = decidersLine(record, tally, ctx);
+    blocks.push(section([nowLine(record, ctx, 'approval'), ...(deciders ? [deciders] : [])].join('\n')));
     for (const conflict of conflicts(record, ctx)) blocks.push(context(conflict));
     const unreachable = unreachableQuorum(record, tally, ctx);
-    if (unreachable) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: unreachable } });
-    blocks.push({ type: 'actions', block_id: `decision_${record.id}`, elements: decisionButtons(record) });
-  } else if (outcome) {
-    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: outcome } });
+    if (unreachable) blocks.push(section(unreachable));
+    blocks.push({ type: 'actions', block_id: `decision_${record.id}`, elements: [...decisionButtons(record), askForChangesButton(record, 'decision'), viewDetailsButton(record.id)] });
+  } else {
+    blocks.push(section(outcomeLine(record, ctx.committeeQuorum) ?? settledLine(record), viewDetailsButton(record.id)));
+    const rejection = record.decisions.find((d) => d.outcome === 'reject');
+    if ((record.status === 'rejected' || record.renewal?.status === 'rejected') && rejection?.comment) blocks.push(labelledSection('Reason for rejecting', rejection.comment, REASON_ROOM));
   }
+  if (!options.threaded) blocks.push(summaryFields(record, ctx));
+  blocks.push(...renewalDetails(record));
+  if (!options.threaded) blocks.push(...requestDetails(record));
+  const assessed = assessmentLine(record, ctx);
+  if (assessed) blocks.push(context(assessed));
+  if (record.assessment) blocks.push(labelledSection('Risk rationale', record.assessment.rationale, SHORT));
+  const votes = votesLine(record, tally);
+  if (votes) blocks.push(section(votes));
   const text = pending ? `Decision needed on ${record.renewal ? `renewal ${record.round} of ` : ''}${record.ref}: ${escapeMrkdwn(record.title)}` : `${record.ref} ${statusLine(record).toLowerCase()}: ${escapeMrkdwn(record.title)}`;
   return { text, blocks };
 }

@@ -2,7 +2,8 @@ import type { types } from '@slack/bolt';
 import { CONTROL_TEST_MAX_AGE_DAYS, PROGRESS_MIN_LENGTH, type RenewalDraft } from '../../domain/renewal';
 import type { ExceptionRecord } from '../../services/exception-record';
 import { CALLBACK_IDS, INPUT_ACTION_ID, RENEWAL_BLOCK_IDS as R } from '../ids';
-import { escapeMrkdwn, labelledSection, plainText } from './mrkdwn';
+import { addCalendarDays } from '../../domain/calendar';
+import { calendarDay, calendarDayFrom, escapeMrkdwn, labelledSection, plainText } from './mrkdwn';
 import { readInput, type ViewState } from './view-state';
 
 export interface RenewalModalOptions {
@@ -11,10 +12,12 @@ export interface RenewalModalOptions {
   maxDays: number;
   because: string;
   previousPercent?: number;
+  today: string;
 }
 
 /** Renewal asks for more than the first request did: progress, a recent control test and a new date. */
-export function renewalModal({ record, defaultExpiry, maxDays, because, previousPercent }: RenewalModalOptions): types.ModalView {
+export function renewalModal({ record, defaultExpiry, maxDays, because, previousPercent, today }: RenewalModalOptions): types.ModalView {
+  const expiry = record.expiresOn ? calendarDayFrom(record.expiresOn, today) : 'its expiry day';
   const progressHint = previousPercent === undefined ? 'How far remediation is, 1 to 100: no progress, no renewal.' : `An earlier renewal reported ${previousPercent}%: no progress, no renewal.`;
   return {
     type: 'modal',
@@ -28,7 +31,7 @@ export function renewalModal({ record, defaultExpiry, maxDays, because, previous
         type: 'section',
         text: {
           type: 'mrkdwn',
-          text: `*${record.ref}* · ${escapeMrkdwn(record.title)}\nExpires at the end of *${record.expiresOn}* (originally ${record.originalExpiresOn}). A renewal is assessed and decided again, never on a lighter path than before.`,
+          text: `*${record.ref}* · ${escapeMrkdwn(record.title)}\nExpires at the end of *${expiry}*${record.originalExpiresOn && record.originalExpiresOn !== record.expiresOn ? ` (originally ${calendarDay(record.originalExpiresOn, today)})` : ''}. A renewal is assessed and decided again, never on a lighter path than before.`,
         },
       },
       labelledSection('Compensating control', record.compensatingControls),
@@ -58,14 +61,14 @@ export function renewalModal({ record, defaultExpiry, maxDays, because, previous
         type: 'input',
         block_id: R.controlTestedOn,
         label: plainText('Compensating control last tested', 2000),
-        hint: plainText(`Must be within the last ${CONTROL_TEST_MAX_AGE_DAYS} days.`, 2000),
+        hint: plainText(`Must be within the last ${CONTROL_TEST_MAX_AGE_DAYS} days: ${calendarDay(addCalendarDays(today, -CONTROL_TEST_MAX_AGE_DAYS), today)} or later.`, 2000),
         element: { type: 'datepicker', action_id: INPUT_ACTION_ID },
       },
       {
         type: 'input',
         block_id: R.expiresOn,
         label: plainText('New expiry date', 2000),
-        hint: plainText(`${because}, counted from today (at most ${maxDays} days).`, 2000),
+        hint: plainText(`${because}, counted from today: choose ${calendarDay(addCalendarDays(today, maxDays), today)} at the latest. The exception then ends at midnight on that day.`, 2000),
         element: { type: 'datepicker', action_id: INPUT_ACTION_ID, initial_date: defaultExpiry },
       },
     ],

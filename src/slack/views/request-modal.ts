@@ -2,7 +2,8 @@ import type { types } from '@slack/bolt';
 import { REQUEST_TEXT_LIMITS, type ExceptionRequestDraft } from '../../domain/request';
 import { ACTION_IDS, CALLBACK_IDS, INPUT_ACTION_ID, REQUEST_BLOCK_IDS as B } from '../ids';
 import { z } from 'zod';
-import { plainText } from './mrkdwn';
+import type { RequestLimits } from '../../services/request-limits';
+import { calendarDay, escapeMrkdwn, plainText, truncate } from './mrkdwn';
 import { readInput, type ViewState } from './view-state';
 
 export interface RequestModalOptions {
@@ -16,6 +17,19 @@ export interface RequestModalOptions {
   startsEmpty?: boolean;
   /** Nothing can be requested until the catalogue has a policy, so the form says so before anyone types. */
   catalogueEmpty?: boolean;
+  /** An amendment: the same form, filled in with the request as it stands, under its own callback and words. */
+  prefill?: RequestPrefill;
+}
+
+export interface RequestPrefill {
+  callbackId: string;
+  title: string;
+  submit: string;
+  privateMetadata: string;
+  /** Shown first: what to change, and why. */
+  lead: types.KnownBlock[];
+  policy: { key: string; label: string };
+  values: { title: string; ownerId: string; scope: string; justification: string; compensatingControls: string; affectedSystems: string | null; externalRef: string | null; structural: boolean; structuralReason: string | null };
 }
 
 /** What fills an empty catalogue, as whoever runs the app types it where it is installed. */
@@ -58,16 +72,72 @@ function textInput(
   };
 }
 
-export function requestModal(options: RequestModalOptions): types.ModalView {
-  const L = REQUEST_TEXT_LIMITS;
+/** Asked for only when Structural is ticked; until then it says plainly that it can stay empty. */
+function structuralReasonInput(structural: boolean, maxDays: number, initialValue?: string): types.InputBlock {
+  return textInput(B.structuralReason, structural ? 'Structural reason' : 'Structural reason, if structural', {
+    multiline: true,
+    optional: true,
+    maxLength: REQUEST_TEXT_LIMITS.structuralReason.max,
+    hint: structural
+      ? `Required for a structural exception: why this cannot be fixed within ${maxDays} days, and why a shorter clock would force an unsafe workaround.`
+      : 'Leave empty unless you tick Structural above.',
+    initialValue,
+  });
+}
+
+const POLICY_ABOUT_BLOCK_ID = 'policy_about';
+
+/**
+ * The request form once a policy is chosen or Structural ticked: the policy's description under the picker, the limit
+ * that applies next to the expiry date, and the structural reason asked for when it is needed. Built from the form
+ * Slack shows, so it keeps the form's own words (a new request or an amendment) and what was typed, by block id.
+ */
+export function refineRequestModal(view: { callback_id?: string; title: types.PlainTextElement; submit?: types.PlainTextElement; close?: types.PlainTextElement; private_metadata?: string; blocks: types.KnownBlock[] }, limits: RequestLimits, maxExceptionDays: number): types.ModalView {
+  const blocks: types.KnownBlock[] = [];
+  for (const block of view.blocks) {
+    if (block.block_id === POLICY_ABOUT_BLOCK_ID) continue;
+    if (block.block_id === B.expiresOn && block.type === 'input') {
+      blocks.push({ ...block, hint: plainText(`${limits.because}: choose ${calendarDay(limits.lastDay, limits.today)} at the latest. The exception ends at midnight on this day.`, 2000) });
+      continue;
+    }
+    if (block.block_id === B.structuralReason && block.type === 'input') {
+      const { label, hint, optional } = structuralReasonInput(limits.structural, maxExceptionDays);
+      blocks.push({ ...block, label, hint, optional });
+      continue;
+    }
+    blocks.push(block);
+    if (block.block_id === B.policy && limits.policy) {
+      const { key, title, description, maxDays } = limits.policy;
+      const own = maxDays ? `\nIts own limit: exceptions of at most ${maxDays} days.` : '';
+      const about = `*${escapeMrkdwn(truncate(`${key} · ${title}`, 200))}*${description ? `\n${escapeMrkdwn(truncate(description, 2000))}` : ''}${own}`;
+      blocks.push({ type: 'context', block_id: POLICY_ABOUT_BLOCK_ID, elements: [{ type: 'mrkdwn', text: about }] });
+    }
+  }
   return {
     type: 'modal',
-    callback_id: CALLBACK_IDS.request,
-    title: plainText('Request an exception', 24),
-    submit: plainText('Submit request', 24),
+    ...(view.callback_id ? { callback_id: view.callback_id } : {}),
+    title: view.title,
+    ...(view.submit ? { submit: view.submit } : {}),
+    ...(view.close ? { close: view.close } : {}),
+    ...(view.private_metadata ? { private_metadata: view.private_metadata } : {}),
+    blocks,
+  };
+}
+
+export function requestModal(options: RequestModalOptions): types.ModalView {
+  const L = REQUEST_TEXT_LIMITS;
+  const filled = options.prefill;
+  const initial = (value: string | null | undefined) => value ?? undefined;
+  return {
+    type: 'modal',
+    callback_id: filled?.callbackId ?? CALLBACK_IDS.request,
+    title: plainText(filled?.title ?? 'Request an exception', 24),
+    submit: plainText(filled?.submit ?? 'Submit request', 24),
     close: plainText('Cancel', 24),
     ...(options.origin ? { private_metadata: JSON.stringify({ channel: options.origin.channel, ts: options.origin.ts }) } : {}),
+    ...(filled ? { private_metadata: filled.privateMetadata } : {}),
     blocks: [
+      ...(filled?.lead ?? []),
       ...(options.catalogueEmpty
         ? [
             {
@@ -87,7 +157,7 @@ export function requestModal(options: RequestModalOptions): types.ModalView {
         elements: [
           {
             type: 'mrkdwn',
-            text: `An exception needs a compensating control, an owner and an expiry date: at most ${options.maxExceptionDays} days, or ${options.structuralMaxDays} for a structural case decided by the steering committee.`,
+            text: 'An exception needs a compensating control, an owner and an expiry date. A structural case is decided by the steering committee.',
           },
         ],
       },
@@ -98,46 +168,55 @@ export function requestModal(options: RequestModalOptions): types.ModalView {
         type: 'input',
         block_id: B.policy,
         label: plainText('Policy', 2000),
+        // Choosing a policy, or ticking Structural, redraws the form with that policy's words and limit.
+        dispatch_action: true,
         element: {
           type: 'external_select',
           action_id: ACTION_IDS.policyPicker,
           min_query_length: 0,
           placeholder: plainText(options.catalogueEmpty ? 'The catalogue is empty: ask an admin to import it' : 'Search the policy catalogue', 150),
+          ...(filled ? { initial_option: { text: plainText(filled.policy.label), value: filled.policy.key } } : {}),
         },
       },
-      textInput(B.title, 'Title', { maxLength: L.title.max, placeholder: 'e.g. Legacy HR system without MFA' }),
-      textInput(B.scope, 'Scope', { multiline: true, maxLength: L.scope.max, hint: 'Which systems, people or data the exception covers.' }),
+      textInput(B.title, 'Title', { maxLength: L.title.max, placeholder: 'e.g. Legacy HR system without MFA', initialValue: filled?.values.title }),
+      textInput(B.scope, 'Scope', { multiline: true, maxLength: L.scope.max, hint: 'Which systems, people or data the exception covers.', initialValue: filled?.values.scope }),
       textInput(B.justification, 'Business justification', {
         multiline: true,
         maxLength: L.justification.max,
         hint: `Why the policy cannot be met, and the plan to meet it. At least ${L.justification.min} characters.`,
-        initialValue: options.origin?.text,
+        initialValue: filled?.values.justification ?? options.origin?.text,
       }),
       textInput(B.compensatingControls, 'Compensating control', {
         multiline: true,
         maxLength: L.compensatingControls.max,
         hint: 'What reduces the risk while the exception is active. No compensating control, no exception.',
+        initialValue: filled?.values.compensatingControls,
       }),
       {
         type: 'input',
         block_id: B.owner,
         label: plainText('Owner', 2000),
         hint: plainText('The person accountable for the exception and its remediation.', 2000),
-        element: { type: 'users_select', action_id: INPUT_ACTION_ID, initial_user: options.requesterId },
+        element: { type: 'users_select', action_id: INPUT_ACTION_ID, initial_user: filled?.values.ownerId ?? options.requesterId },
       },
       {
         type: 'input',
         block_id: B.expiresOn,
         label: plainText('Expiry date', 2000),
+        hint: plainText(
+          `At most ${options.maxExceptionDays} days from today, or ${options.structuralMaxDays} for a structural exception; a policy may set a shorter limit, shown here once you choose it. The exception ends at midnight on this day.`,
+          2000,
+        ),
         element: { type: 'datepicker', action_id: INPUT_ACTION_ID, initial_date: options.defaultExpiry },
       },
-      textInput(B.affectedSystems, 'Affected systems', { optional: true, maxLength: L.affectedSystems.max, placeholder: 'e.g. hr-app-01, payroll-db' }),
-      textInput(B.externalRef, 'External reference', { optional: true, maxLength: L.externalRef.max, placeholder: 'Change ticket or IdP group, e.g. CHG-1234' }),
+      textInput(B.affectedSystems, 'Affected systems', { optional: true, maxLength: L.affectedSystems.max, placeholder: 'e.g. hr-app-01, payroll-db', initialValue: initial(filled?.values.affectedSystems) }),
+      textInput(B.externalRef, 'External reference', { optional: true, maxLength: L.externalRef.max, placeholder: 'Change ticket or IdP group, e.g. CHG-1234', initialValue: initial(filled?.values.externalRef) }),
       {
         type: 'input',
         block_id: B.structural,
         label: plainText('Structural exception', 2000),
         optional: true,
+        dispatch_action: true,
         element: {
           type: 'checkboxes',
           action_id: INPUT_ACTION_ID,
@@ -147,14 +226,10 @@ export function requestModal(options: RequestModalOptions): types.ModalView {
               value: STRUCTURAL_OPTION,
             },
           ],
+          ...(filled?.values.structural ? { initial_options: [{ text: plainText('Structural: a shorter clock would force an unsafe workaround'), value: STRUCTURAL_OPTION }] } : {}),
         },
       },
-      textInput(B.structuralReason, 'Structural reason', {
-        multiline: true,
-        optional: true,
-        maxLength: L.structuralReason.max,
-        hint: 'Required when structural: why this cannot be fixed within the normal limit.',
-      }),
+      structuralReasonInput(filled?.values.structural ?? false, options.maxExceptionDays, initial(filled?.values.structuralReason)),
     ],
   };
 }

@@ -4,7 +4,6 @@ import { answerCheckin } from '../../../services/answer-checkin';
 import { authorizeReapproval } from '../../../services/reapprove-exception';
 import { ACTION_IDS } from '../../ids';
 import { reapprovalModal } from '../../views/decision-modals';
-import { checkinAnswered } from '../../views/follow-up-messages';
 import type { ListenerDeps } from '../deps';
 import { parseExceptionId, refusalText, tellPrivately } from '../refusals';
 import { registerModalButton } from './modal-button';
@@ -18,10 +17,9 @@ export function registerFollowUpButtons(app: App, deps: ListenerDeps): void {
       const checkinId = parseExceptionId(action.value);
       if (!checkinId) return;
       try {
-        const record = answerCheckin(deps.services, { checkinId, actorId: body.user.id, answer: value });
+        answerCheckin(deps.services, { checkinId, actorId: body.user.id, answer: value });
+        // The answer takes the question's buttons away through the outbox: the DM may hold other notices too.
         deps.wakeNotifier();
-        // The question is answered: the buttons go, so nobody answers twice from the same DM.
-        await respond({ replace_original: true, ...checkinAnswered(record, value) });
       } catch (error) {
         const logger = requestLogger(context, deps.logger);
         await tellPrivately(replyTo(body, client, respond, logger), refusalText(error, logger, { checkinId, action: action.action_id }));

@@ -21,8 +21,11 @@ export function registerModalButton(app: App, deps: ListenerDeps, actionId: stri
     if (!shown) return;
     const { exceptionId } = shown;
     try {
-      // The trigger id is valid for three seconds: the check is a local read, then the modal opens.
-      await client.views.open({ trigger_id: body.trigger_id, view: modalFor(deps.services, exceptionId, body.user.id, shown) });
+      // The trigger id is valid for three seconds: the check is a local read, then the modal opens. A button inside a
+      // modal (the record's Renew, Close, Revoke) stacks its form on top of it: Slack refuses to open a second one.
+      const view = modalFor(deps.services, exceptionId, body.user.id, shown);
+      if (body.view?.type === 'modal') await client.views.push({ trigger_id: body.trigger_id, view });
+      else await client.views.open({ trigger_id: body.trigger_id, view });
     } catch (error) {
       if (modalAlreadyOpened(error)) return;
       const logger = requestLogger(context, deps.logger);

@@ -27,6 +27,12 @@ const MODALS: Record<string, { needsId: boolean; modal: ModalFor }> = {
   renew: { needsId: true, modal: (deps, command, id) => renewalModal(authorizeRenewal(deps.services, id as number, command.user_id)) },
 };
 
+/** People type EXC-0001, EXC-1, exc-1, #1 or 1 for the same exception. */
+function readExceptionNumber(word: string): number | undefined {
+  const digits = /^(?:EXC-?|#)?(\d{1,15})$/i.exec(word.trim())?.[1];
+  return digits ? parseExceptionRef(`EXC-${digits.padStart(4, '0')}`) : undefined;
+}
+
 /** Sub-commands that answer at once, privately, from the register. */
 function answer(deps: ListenerDeps, command: SlashCommand, words: string[]): SlackMessage | undefined {
   const [subCommand = '', ...rest] = words;
@@ -34,11 +40,11 @@ function answer(deps: ListenerDeps, command: SlashCommand, words: string[]): Sla
     case 'list': {
       const all = rest.some((word) => word.toLowerCase() === 'all');
       const status = rest.map((word) => word.toLowerCase()).find((word) => (EXCEPTION_STATUSES as readonly string[]).includes(word)) as ExceptionStatus | undefined;
-      return registerList(listFor(deps.services, command.user_id, { all, status }));
+      return registerList(listFor(deps.services, command.user_id, { all, status }), deps.cards);
     }
     case 'show': {
-      const id = parseExceptionRef(rest[0] ?? '');
-      if (!id) return { text: `Name the exception: \`${SLASH_COMMAND} show EXC-0001\`.`, blocks: [] };
+      const id = readExceptionNumber(rest[0] ?? '');
+      if (!id) return { text: `Name the exception: \`${SLASH_COMMAND} show EXC-1\` (or EXC-0001, or just 1).`, blocks: [] };
       return recordDetails(showFor(deps.services, command.user_id, id), deps.cards);
     }
     case 'metrics':
@@ -72,7 +78,7 @@ export function registerExceptionCommand(app: App, deps: ListenerDeps): void {
       await ack({ response_type: 'ephemeral', text: helpText() });
       return;
     }
-    const id = parseExceptionRef(argument);
+    const id = readExceptionNumber(argument);
     if (handler.needsId && !id) {
       await ack({ response_type: 'ephemeral', text: `Name the exception: \`${SLASH_COMMAND} ${subCommand.toLowerCase()} EXC-0001\`.` });
       return;

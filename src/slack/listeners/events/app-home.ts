@@ -11,7 +11,7 @@ export function registerAppHome(app: App, deps: ListenerDeps): void {
   app.event('app_home_opened', async ({ event, client, context }) => {
     if (event.tab !== 'home') return;
     try {
-      await client.views.publish({ user_id: event.user, view: appHome(homeOverview(deps.services, event.user)) });
+      await client.views.publish({ user_id: event.user, view: appHome(homeOverview(deps.services, event.user), deps.cards) });
     } catch (error) {
       // Nobody is waiting on an answer to this event; the next opening of the tab tries again.
       requestLogger(context, deps.logger).event(LogLevel.WARN, 'could not publish App Home', { user: event.user, error });

@@ -24,6 +24,8 @@ export function registerPolicyOptions(app: App, deps: ListenerDeps): void {
     await ack({
       options: found.map((policy) => ({
         text: { type: 'plain_text' as const, text: truncate(`${policy.key} · ${policy.title}`, policy.maxDays ? 60 : 75) + (policy.maxDays ? ` (max ${policy.maxDays} d)` : '') },
+        // Slack shows a line of description under each option: enough to tell similar policies apart.
+        ...(policy.description.trim() ? { description: plainText(policy.description.trim().replace(/\s+/g, ' '), 75) } : {}),
         value: policy.key,
       })),
     });

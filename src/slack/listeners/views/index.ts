@@ -1,5 +1,7 @@
 import type { App } from '@slack/bolt';
 import type { ListenerDeps } from '../deps';
+import { registerAmendmentSubmitted } from './amendment-submitted';
+import { registerChangesRequestedSubmitted } from './changes-requested-submitted';
 import { registerCloseSubmitted } from './close-submitted';
 import { registerDecisionSubmissions } from './decision-submitted';
 import { registerReapprovalSubmitted } from './reapproval-submitted';
@@ -12,4 +14,6 @@ export function registerViews(app: App, deps: ListenerDeps): void {
   registerCloseSubmitted(app, deps);
   registerRenewalSubmitted(app, deps);
   registerReapprovalSubmitted(app, deps);
+  registerChangesRequestedSubmitted(app, deps);
+  registerAmendmentSubmitted(app, deps);
 }

@@ -1,6 +1,8 @@
 import type { App } from '@slack/bolt';
 import { requestRenewal } from '../../../services/request-renewal';
 import { CALLBACK_IDS, RENEWAL_BLOCK_IDS } from '../../ids';
+import { calendarDateIn } from '../../../domain/calendar';
+import { renewalRequestedConfirmation } from '../../views/confirmations';
 import { readRenewalForm } from '../../views/renewal-modal';
 import { ViewState } from '../../views/view-state';
 import type { ListenerDeps } from '../deps';
@@ -22,7 +24,7 @@ export function registerRenewalSubmitted(app: App, deps: ListenerDeps): void {
         await ack({ response_action: 'errors', errors: blockErrors(result.errors, RENEWAL_BLOCK_IDS) });
         return;
       }
-      await ack();
+      await ack({ response_action: 'update', view: renewalRequestedConfirmation(result, calendarDateIn(deps.services.clock(), deps.services.timeZone), deps.services.timeZone) });
       deps.wakeNotifier();
     } catch (error) {
       await ack({ response_action: 'errors', errors: { [RENEWAL_BLOCK_IDS.progress]: refusalText(error, requestLogger(context, deps.logger), { exceptionId }) } });

@@ -46,7 +46,7 @@ const ACCOUNT_TTL_MS = 10 * 60_000;
 const ACCOUNTS_KEPT = 5000;
 
 /** The same owners are named again and again; asking Slack each time would put a round trip before every ack. */
-function recentAccounts() {
+export function recentAccounts() {
   const known = new Map<string, { account: OwnerAccount; until: number }>();
   return {
     async lookUp(userId: string, ask: () => Promise<OwnerAccount | undefined>): Promise<OwnerAccount | undefined> {
@@ -84,7 +84,7 @@ async function permalinkOf(client: webApi.WebClient, origin: RequestOrigin, logg
 }
 
 /** Whether the person named as owner is a bot or deactivated, when Slack says so in time. */
-async function lookUpAccount(client: webApi.WebClient, userId: string, logger: StructuredLogger): Promise<OwnerAccount | undefined> {
+export async function lookUpAccount(client: webApi.WebClient, userId: string, logger: StructuredLogger): Promise<OwnerAccount | undefined> {
   const lookup = client.users
     .info({ user: userId })
     .then((result) => (result.user ? { isBot: Boolean(result.user.is_bot || result.user.is_app_user), deleted: Boolean(result.user.deleted) } : undefined))
