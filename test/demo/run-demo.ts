@@ -10,7 +10,7 @@ import { loadConfig } from '../../src/config';
 import { createLogger } from '../../src/logger';
 import { importPolicies } from '../../src/services/policy-catalogue';
 import { runJobs } from '../../src/jobs/run-jobs';
-import { ACTION_IDS, ASSESSMENT_BLOCK_IDS, CALLBACK_IDS, INPUT_ACTION_ID, REJECTION_BLOCK_ID, RENEWAL_BLOCK_IDS } from '../../src/slack/ids';
+import { ACTION_IDS, ASSESSMENT_BLOCK_IDS, CALLBACK_IDS, CHANGES_BLOCK_ID, INPUT_ACTION_ID, REJECTION_BLOCK_ID, RENEWAL_BLOCK_IDS, REQUEST_BLOCK_IDS } from '../../src/slack/ids';
 import { requestValues, type RequestForm } from '../e2e/flows';
 import { createSlackDriver } from '../support/slack-driver';
 import { startSlackStandIn, type SlackCall, type StoredMessage } from '../support/slack-stand-in';
@@ -61,7 +61,12 @@ const driver = createSlackDriver({ appUrl: `http://127.0.0.1:${app.port}/slack/e
 importPolicies(
   app.register.db,
   () => now,
-  'key,title\nMFA-01,Multi-factor authentication\nNET-02,Network segmentation\nAUTH-04,Modern authentication for tier-0 systems',
+  [
+    'key,title,description,max_days',
+    'MFA-01,Multi-factor authentication,"Every interactive login uses a second factor; phishing-resistant where the system supports it.",60',
+    'NET-02,Network segmentation,"Production, corporate and vendor systems sit in separate network zones; traffic between them is allowed by rule only.",',
+    'AUTH-04,Modern authentication for tier-0 systems,"Tier-0 systems (identity, payroll, finance ledgers) authenticate through the identity provider with MFA.",',
+  ].join('\n'),
   'demo',
 );
 
@@ -80,7 +85,7 @@ function show(): void {
 }
 
 function printCall(call: SlackCall): void {
-  const args = call.args as { channel?: string; user?: string; text?: string; blocks?: unknown[]; view?: { title?: { text: string }; blocks: unknown[] }; ts?: string };
+  const args = call.args as { channel?: string; user?: string; user_id?: string; text?: string; blocks?: unknown[]; view?: { title?: { text: string }; blocks: unknown[] }; ts?: string };
   switch (call.method) {
     case 'chat.postMessage':
       console.log(`\n  ${where(String(args.channel ?? ''))} · ${(args as { thread_ts?: string }).thread_ts ? 'reply in the thread' : 'new message'}`);
@@ -95,7 +100,16 @@ function printCall(call: SlackCall): void {
       console.log(`  │ ${readable(String(args.text), NAMES)}`);
       break;
     case 'views.open':
-      console.log(`\n  Modal "${args.view?.title?.text}" opens`);
+    case 'views.push':
+      console.log(`\n  Modal "${args.view?.title?.text}" opens${call.method === 'views.push' ? ' on top of the last one' : ''}`);
+      console.log(blocksAsText(args.view?.blocks ?? [], NAMES));
+      break;
+    case 'views.update':
+      console.log(`\n  Modal "${args.view?.title?.text}" changes as the person fills it in`);
+      console.log(blocksAsText(args.view?.blocks ?? [], NAMES));
+      break;
+    case 'views.publish':
+      console.log(`\n  App Home of ${NAMES[String(args.user_id)]} (published again)`);
       console.log(blocksAsText(args.view?.blocks ?? [], NAMES));
       break;
   }
@@ -105,15 +119,29 @@ function say(text: string): void {
   console.log(`\n\x1b[1m▶ ${text}\x1b[0m`);
 }
 
+/** A slash command answered in its acknowledgement: what only the person who typed it sees. */
+async function command(userId: string, text: string): Promise<void> {
+  const response = await driver.slashCommand({ userId, text });
+  const reply = response.json as { text?: string; blocks?: unknown[] } | undefined;
+  console.log(`\n  /exception ${text} · only visible to ${NAMES[userId]}`);
+  console.log(reply?.blocks ? blocksAsText(reply.blocks, NAMES) : `  │ ${readable(String(reply?.text ?? response.text), NAMES)}`);
+  await settle();
+}
+
 async function settle(): Promise<void> {
   await app.idle();
   show();
 }
 
-async function request(userId: string, form: RequestForm): Promise<void> {
+async function request(userId: string, form: RequestForm, options: { showPolicyChoice?: boolean } = {}): Promise<void> {
   await driver.slashCommand({ userId, text: 'request' });
   await settle();
   const viewId = (standIn.callsTo('views.open').at(-1)!.response.view as { id: string }).id;
+  if (options.showPolicyChoice && form.policy) {
+    // Choosing the policy redraws the form with its description and the limit that applies to the expiry.
+    await driver.blockAction({ userId, actionId: ACTION_IDS.policyPicker, blockId: REQUEST_BLOCK_IDS.policy, value: form.policy, view: { id: viewId } });
+    await settle();
+  }
   const response = await driver.viewSubmission({ userId, callbackId: CALLBACK_IDS.request, viewId, values: requestValues(form) });
   if (response.json?.response_action === 'errors') {
     console.log('\n  The modal stays open with errors next to the fields:');
@@ -128,8 +156,14 @@ function card(ref: string, channel: string, decision: boolean): StoredMessage {
     .find((m) => JSON.stringify(m.blocks).includes(ref) && JSON.stringify(m.blocks).includes('"text":"Decision needed') === decision)!;
 }
 
+/** The value of the button with this action id: a message may carry several exceptions' buttons. */
+function buttonValue(blocks: unknown[] | undefined, actionId: string): string | undefined {
+  const buttons = (blocks ?? []).flatMap((b) => ((b as { elements?: unknown[]; accessory?: unknown }).elements ?? [(b as { accessory?: unknown }).accessory]) as { action_id?: string; value?: string }[]);
+  return buttons.find((e) => e?.action_id === actionId)?.value;
+}
+
 async function click(message: StoredMessage, actionId: string, userId: string): Promise<void> {
-  const value = /"value":"(\d+)"/.exec(JSON.stringify(message.blocks))?.[1];
+  const value = buttonValue(message.blocks, actionId);
   await driver.blockAction({ userId, actionId, value, message: { channel: message.channel, ts: message.ts, blocks: message.blocks } });
   await settle();
 }
@@ -181,6 +215,10 @@ async function renew(userId: string, form: { progress: string; percent: string; 
   if (response.json?.response_action === 'errors') {
     console.log('\n  The renewal form stays open with errors next to the fields:');
     for (const [field, message] of Object.entries(response.json.errors as Record<string, string>)) console.log(`  │ ${field}: ${message}`);
+  } else if (response.json?.response_action === 'update') {
+    const confirmation = response.json.view as { title?: { text: string }; blocks: unknown[] };
+    console.log(`\n  The form turns into "${confirmation.title?.text}"`);
+    console.log(blocksAsText(confirmation.blocks, NAMES));
   }
   await settle();
 }
@@ -189,8 +227,10 @@ try {
   say('Alice asks for an exception, but her justification is "because it\'s urgent" and she names no compensating control.');
   await request(PEOPLE.alice, { policy: 'MFA-01', title: 'Contractor MFA grace period', scope: 'Two contractors joining the finance team', justification: "because it's urgent", compensatingControls: '', owner: PEOPLE.alice, expiresOn: inDays(30) });
 
-  say('Alice fills the form in properly.');
-  await request(PEOPLE.alice, {
+  say('Alice fills the form in properly. Choosing the policy shows what it asks for, and how long an exception to it may last.');
+  await request(
+    PEOPLE.alice,
+    {
     policy: 'MFA-01',
     title: 'Contractor MFA grace period',
     scope: 'Two contractors joining the finance team on Monday',
@@ -198,12 +238,14 @@ try {
     compensatingControls: 'Access only from managed laptops on the VPN, sessions limited to 8 hours, logins reviewed daily by the SOC.',
     owner: PEOPLE.alice,
     expiresOn: inDays(30),
-  });
+    },
+    { showPolicyChoice: true },
+  );
 
   say('Alice tries to assess her own request; the app explains why not.');
   await click(card('EXC-0001', 'C0APPROVALS', false), ACTION_IDS.assessRisk, PEOPLE.alice);
 
-  say('Sam from the security team assesses it: likelihood 2 × impact 2 = 4, the fast path.');
+  say('Sam from the security team assesses it: likelihood 2 × impact 2 = 4, the fast path. Alice is told whose decision it now waits for.');
   await assess('EXC-0001', 2, 2, 'Two named contractors, managed devices, short window; exploitation needs a stolen password plus VPN access.');
 
   say('The CISO approves it.');
@@ -225,7 +267,7 @@ try {
   say('Sam scores it 4 × 4 = 16: it goes to the steering committee.');
   await assess('EXC-0002', 4, 4, 'Tier-0 system holding payroll data; a compromise would be severe even with the VLAN isolation in place.');
 
-  say('Dana approves (1 of 2), Erin approves (2 of 2): the exception is active.');
+  say('The committee card names who may vote and who still has to. Dana approves (1 of 2), Erin approves (2 of 2): both are credited, and the exception is active.');
   await click(card('EXC-0002', 'C0COMMITTEE', true), ACTION_IDS.approve, PEOPLE.dana);
   await click(card('EXC-0002', 'C0COMMITTEE', true), ACTION_IDS.approve, PEOPLE.erin);
 
@@ -251,8 +293,58 @@ try {
   });
   await settle();
 
-  say('Time passes. Sixteen days on, Alice gets her first reminder, with Renew and Close buttons.');
-  await timePasses(16);
+  say('Bob asks for build agents outside the CI network zone. The CISO asks for changes instead of rejecting; Bob amends the prefilled form and it is assessed afresh.');
+  const vpn: RequestForm = {
+    policy: 'NET-02',
+    title: 'Build agents outside the CI network zone',
+    scope: 'The whole CI fleet reaching the artifact store directly',
+    justification: 'The new build agents cannot join the CI zone until the firewall migration lands next quarter, and releases cannot wait.',
+    compensatingControls: 'Agents use short-lived credentials and every connection is logged and reviewed weekly.',
+    owner: PEOPLE.bob,
+    expiresOn: inDays(60),
+  };
+  await request(PEOPLE.bob, vpn);
+  await assess('EXC-0004', 2, 3, 'Broad network reach from agents outside the zone; credentials are short-lived.');
+  await click(card('EXC-0004', 'C0APPROVALS', true), ACTION_IDS.askForChanges, PEOPLE.ciso);
+  const ask = standIn.callsTo('views.open').at(-1)!.response.view as { id: string; private_metadata: string };
+  await driver.viewSubmission({
+    userId: PEOPLE.ciso,
+    callbackId: CALLBACK_IDS.changesRequested,
+    viewId: ask.id,
+    privateMetadata: ask.private_metadata,
+    values: { [CHANGES_BLOCK_ID]: { [INPUT_ACTION_ID]: { type: 'plain_text_input', value: 'Scope: only the two new build agents (ci-agent-07, ci-agent-08), not the whole fleet.' } } },
+  });
+  await settle();
+  const sentBack = standIn.dmsTo(PEOPLE.bob).findLast((m) => JSON.stringify(m.blocks).includes(ACTION_IDS.amendRequest))!;
+  await click(sentBack, ACTION_IDS.amendRequest, PEOPLE.bob);
+  const amend = standIn.callsTo('views.open').at(-1)!.response.view as { id: string; private_metadata: string };
+  await driver.viewSubmission({
+    userId: PEOPLE.bob,
+    callbackId: CALLBACK_IDS.amendment,
+    viewId: amend.id,
+    privateMetadata: amend.private_metadata,
+    values: requestValues({ ...vpn, scope: 'The two new build agents ci-agent-07 and ci-agent-08 reaching the artifact store' }),
+  });
+  await settle();
+  await assess('EXC-0004', 2, 2, 'Two named agents, short-lived credentials, connections reviewed weekly.');
+  await click(card('EXC-0004', 'C0APPROVALS', true), ACTION_IDS.approve, PEOPLE.ciso);
+
+  say('Carol asks for a second exception, and nobody assesses it: the security team is nudged, then it is escalated, then nudged again; Carol is told each time it stalls.');
+  await request(PEOPLE.carol, {
+    policy: 'MFA-01',
+    title: 'Shared kiosk login for the trade-show stand',
+    scope: 'Two demo laptops at the trade-show stand, signed in to the CRM demo tenant',
+    justification: 'The stand staff rotate every hour and the demo tenant holds no customer data; the show runs for three days.',
+    compensatingControls: 'The demo tenant is separate from production, the laptops are wiped after the show, and the account expires with it.',
+    owner: PEOPLE.carol,
+    expiresOn: inDays(20),
+  });
+  await timePasses(4);
+  await timePasses(4);
+  await timePasses(4);
+
+  say('Sixteen days on, Alice gets one DM holding what needs her today: the reminder, with Renew, Close and View details.');
+  await timePasses(4);
 
   say('Alice asks to renew, but the compensating control was last tested four months ago: refused.');
   await renew(PEOPLE.alice, { progress: 'Hardware keys arrived for one contractor; the second ships next week, then MFA is enforced for both.', percent: '50', testedDaysAgo: 120, expiresInDays: 30 });
@@ -269,6 +361,19 @@ try {
   const renewalCard = standIn.messages('C0APPROVALS').find((m) => JSON.stringify(m.blocks).includes('renewal 1 of EXC-0001') && JSON.stringify(m.blocks).includes('"text":"Decision needed'))!;
   await click(renewalCard, ACTION_IDS.approve, PEOPLE.ciso);
 
+  say('Alice opens App Home: her own figures first, then EXC-0001 with its age, policy, risk, Renew, Close and View details.');
+  await driver.event({ type: 'app_home_opened', user: PEOPLE.alice, channel: 'D0HOME', tab: 'home' });
+  await settle();
+  say('She presses View details: the whole record, with every reason and its history in plain words.');
+  const home = standIn.callsTo('views.publish').findLast((c) => c.args.user_id === PEOPLE.alice)!;
+  const homeView = home.response.view as { id: string; blocks: unknown[] };
+  await driver.blockAction({ userId: PEOPLE.alice, actionId: ACTION_IDS.viewRecord, value: buttonValue(homeView.blocks, ACTION_IDS.viewRecord), view: { id: homeView.id } });
+  await settle();
+  say('Carol asks why EXC-0003 was refused: `/exception show 3` leads with the CISO’s reason.');
+  await command(PEOPLE.carol, 'show 3');
+  say('Sam lists the register: what waits first, then what expires soon, what needs attention, and what is active.');
+  await command(PEOPLE.sam, 'list all');
+
   say('Five weeks on, the renewed EXC-0001 reaches its new expiry date: it expires on its own, with one summary. Nobody has to click.');
   await timePasses(35);
 
@@ -278,17 +383,16 @@ try {
     console.log(`  ${row.ref}  ${row.status.padEnd(16)} ${row.policyKey.padEnd(8)} risk ${String(row.riskScore ?? '-').padEnd(3)} expires ${row.expiresOn ?? '-'}  ${row.title}`);
   }
 
-  say("Monday morning: the steering committee's weekly post, with its chart.");
+  say("Monday morning: the steering committee's weekly post opens with its verdict and carries its charts, then names what waits and what expires soon.");
   const toMonday = (8 - now.getUTCDay()) % 7 || 7;
   now = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + toMonday, 9, 30));
   runJobs(app.services, now);
   await settle();
-  const chart = standIn.uploads.at(-1);
-  if (chart) {
+  for (const chart of standIn.uploads.filter((u) => u.filename.endsWith('.png'))) {
     const path = join(process.cwd(), 'demo-output', chart.filename);
     mkdirSync(dirname(path), { recursive: true });
     writeFileSync(path, chart.bytes);
-    console.log(`\n  The chart was uploaded to the post's thread; a copy is saved as ${path}`);
+    console.log(`\n  A chart shown in the post itself; a copy is saved as ${path}`);
   }
 
   const refused = standIn.rejected();
