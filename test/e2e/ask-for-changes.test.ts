@@ -316,7 +316,15 @@ describe('what cannot be sent back', () => {
     const renewal = { progress: 'SSO connector deployed to staging; 30 of 40 users migrated; cut-over planned for February.', percentComplete: '60', evidenceUrl: 'https://tickets.example.com/CHG-4711', controlTestedOn: '2026-12-20', expiresOn: '2027-03-01' };
     expect((await submitRenewal(h, PEOPLE.owner, renewal)).response?.status).toBe(200);
     await assess(h, 'EXC-0001', 2, 2, PEOPLE.security2);
-    expect(await openAskForChanges(renewalDecisionCard(h, 'EXC-0001', 1), PEOPLE.deputy)).toBeUndefined();
+    // A renewal stands on its evidence: its card offers no Ask for changes, and a press made up from its Approve
+    // button's value is refused all the same.
+    const renewalCard = renewalDecisionCard(h, 'EXC-0001', 1);
+    expect(buttons(renewalCard)).not.toContain(ACTION_IDS.askForChanges);
+    const elements = (renewalCard.blocks as { elements?: { action_id?: string; value?: string }[] }[]).flatMap((b) => b.elements ?? []);
+    const approveValue = elements.find((e) => e.action_id === ACTION_IDS.approve)?.value;
+    expect(approveValue).toBeDefined();
+    await h.driver.blockAction({ userId: PEOPLE.deputy, actionId: ACTION_IDS.askForChanges, value: approveValue, message: { channel: renewalCard.channel, ts: renewalCard.ts, blocks: renewalCard.blocks, text: renewalCard.text } });
+    await h.settle();
     expect(ephemeralsTo(h, PEOPLE.deputy)).toEqual([expect.stringMatching(/^Renewal 1 of EXC-0001 cannot be sent back for changes: a renewal stands on its evidence/)]);
     trailMatchesRegister();
   });

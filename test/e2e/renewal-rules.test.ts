@@ -459,7 +459,7 @@ describe('renewal and expiry', () => {
     expect(renewalRows(harness)[0]!.status).toBe('pending_approval');
     // The card says it expired meanwhile; the renewal can still be decided.
     expect(JSON.stringify(cardFor(harness, REF).blocks)).toContain('Expired · renewal 1 waiting for a decision');
-    expect(buttons(renewalDecisionCard(harness, REF, 1))).toEqual([ACTION_IDS.approve, ACTION_IDS.reject, ACTION_IDS.askForChanges, ACTION_IDS.viewRecord]);
+    expect(buttons(renewalDecisionCard(harness, REF, 1))).toEqual([ACTION_IDS.approve, ACTION_IDS.reject, ACTION_IDS.viewRecord]);
 
     at(harness, '2027-01-18T10:00:00Z');
     await clickButton(harness, renewalDecisionCard(harness, REF, 1), ACTION_IDS.approve, PEOPLE.deputy);

@@ -209,7 +209,7 @@ export function triageCard(record: ExceptionRecord, ctx: CardContext): SlackMess
   const assessing = record.open?.stage === 'assessment';
   const blocks: types.KnownBlock[] = [
     header(title(record)),
-    ...leadBlocks(nowLine(record, ctx, 'triage'), record, `triage_${record.id}_${record.round}`, assessing ? [assessButton(record), askForChangesButton(record, 'assessment')] : []),
+    ...leadBlocks(nowLine(record, ctx, 'triage'), record, `triage_${record.id}_${record.round}`, assessing ? [assessButton(record), ...(record.round === 0 ? [askForChangesButton(record, 'assessment')] : [])] : []),
   ];
   blocks.push(...amendmentBlocks(record));
   for (const conflict of conflicts(record, ctx)) blocks.push(context(conflict));
@@ -344,7 +344,7 @@ export function approvalCard(record: ExceptionRecord, tally: Tally, ctx: CardCon
     for (const conflict of conflicts(record, ctx)) blocks.push(context(conflict));
     const unreachable = unreachableQuorum(record, tally, ctx);
     if (unreachable) blocks.push(section(unreachable));
-    blocks.push({ type: 'actions', block_id: `decision_${record.id}`, elements: [...decisionButtons(record), askForChangesButton(record, 'decision'), viewDetailsButton(record.id)] });
+    blocks.push({ type: 'actions', block_id: `decision_${record.id}`, elements: [...decisionButtons(record), ...(record.round === 0 ? [askForChangesButton(record, 'decision')] : []), viewDetailsButton(record.id)] });
   } else {
     blocks.push(section(outcomeLine(record, ctx.committeeQuorum) ?? settledLine(record), viewDetailsButton(record.id)));
     const rejection = record.decisions.find((d) => d.outcome === 'reject');
