@@ -413,7 +413,7 @@ function run(command: CommandName, rest: string[], open: () => Register, out: St
       const field = (label: string, value: string) => `${`${label}:`.padEnd(21)} ${indented(value, ' '.repeat(22))}`;
       const lines = [
         `${r.ref}  ${visible(r.title)}`,
-        field('Status', STATUS_LABELS[r.status]),
+        field('Status', r.sentBack ? `${STATUS_LABELS[r.status]}, sent back for changes` : STATUS_LABELS[r.status]),
         field('Policy', `${r.policy.key} (${r.policy.title})`),
         field('Requester / owner', `${r.requesterId} / ${r.ownerId}${OWNER_CONFIRMATION_NOTES[r.ownerConfirmation]}`),
         field('Expiry', `${r.expiresOn ?? `${r.requestedExpiresOn} (requested)`}${r.originalExpiresOn ? `, original ${r.originalExpiresOn}` : ''}`),

@@ -1,5 +1,5 @@
-import { and, desc, eq, inArray, or, type SQL } from 'drizzle-orm';
-import { exceptions, policies } from '../db/schema';
+import { and, desc, eq, inArray, or, sql, type SQL } from 'drizzle-orm';
+import { auditEvents, exceptions, policies } from '../db/schema';
 import { formatExceptionRef, type ExceptionStatus } from '../domain/exception';
 import type { Reader } from './exception-record';
 
@@ -17,7 +17,15 @@ export interface ExceptionSummary {
   /** Why the exception needs the security team's attention (a failed or unanswered check-in), if it does. */
   attentionReason: string | null;
   createdAt: string;
+  /** Sent back to its requester for changes and not yet amended: it waits on nobody in the security team. */
+  sentBack: boolean;
 }
+
+/** The last word on a request's changes is "changes requested": it waits for its requester to amend it. */
+const SENT_BACK = sql<number>`case when ${exceptions.status} = 'requested' then coalesce((
+  select ${auditEvents.kind} = 'exception.changes_requested' from ${auditEvents}
+  where ${auditEvents.exceptionId} = ${exceptions.id} and ${auditEvents.kind} in ('exception.changes_requested', 'exception.amended')
+  order by ${auditEvents.id} desc limit 1), 0) else 0 end`;
 
 export interface ListFilter {
   statuses?: readonly ExceptionStatus[];
@@ -44,6 +52,7 @@ export function listExceptions(db: Reader, filter: ListFilter = {}): ExceptionSu
       riskScore: exceptions.riskScore,
       attentionReason: exceptions.attentionReason,
       createdAt: exceptions.createdAt,
+      sentBack: SENT_BACK,
     })
     .from(exceptions)
     .innerJoin(policies, eq(policies.id, exceptions.policyId))
@@ -51,5 +60,5 @@ export function listExceptions(db: Reader, filter: ListFilter = {}): ExceptionSu
     .orderBy(desc(exceptions.id))
     .limit(filter.limit ?? 1000)
     .all()
-    .map((row) => ({ ...row, ref: formatExceptionRef(row.id) }));
+    .map((row) => ({ ...row, sentBack: Boolean(row.sentBack), ref: formatExceptionRef(row.id) }));
 }

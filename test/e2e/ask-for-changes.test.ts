@@ -102,6 +102,15 @@ describe('asking for changes while a request waits for its risk assessment', () 
     expect(said(dm)).toContain(`<@${PEOPLE.security}> sent it back before its risk assessment`);
     expect(said(dm)).toContain(ESCAPED_CHANGES);
     expect(buttons(dm)).toEqual([ACTION_IDS.amendRequest, ACTION_IDS.viewRecord]);
+
+    // Lists say where it stands, not "waiting for risk assessment".
+    const listed = JSON.stringify((await h.driver.slashCommand({ userId: PEOPLE.requester, text: 'list' })).json);
+    expect(listed).toContain('Sent back for changes');
+    expect(listed).not.toContain('Waiting for risk assessment');
+    await h.driver.event({ type: 'app_home_opened', user: PEOPLE.requester, channel: 'D0HOME', tab: 'home' });
+    await h.settle();
+    const home = h.standIn.callsTo('views.publish').findLast((c) => c.args.user_id === PEOPLE.requester)!;
+    expect(JSON.stringify(home.args.view)).toContain('Sent back to its requester for changes');
     expect(h.standIn.rejected()).toEqual([]);
     trailMatchesRegister();
   });

@@ -41,7 +41,7 @@ function myItem(row: MyException, ctx: CardContext, today: string): types.KnownB
   const renewing = row.renewing ? ` · its renewal waits for ${row.renewing === 'assessment' ? 'a risk assessment' : 'a decision'}` : '';
   const attention = row.attentionReason && row.status === 'active' ? '\n:warning: Needs attention: its control check-in failed or went unanswered.' : '';
   const requested = daysBetween(today, row.createdAt.slice(0, 10));
-  const lines = `*${row.ref}* · ${escapeMrkdwnWithin(row.title, 150)}\n${STATUS_LABELS[row.status]}${when}${renewing} · ${escapeMrkdwnWithin(row.policyKey, 64)} · ${risk(row.riskScore, ctx)} · requested ${age(-requested)}${attention}`;
+  const lines = `*${row.ref}* · ${escapeMrkdwnWithin(row.title, 150)}\n${row.sentBack ? 'Sent back to its requester for changes' : STATUS_LABELS[row.status]}${when}${renewing} · ${escapeMrkdwnWithin(row.policyKey, 64)} · ${risk(row.riskScore, ctx)} · requested ${age(-requested)}${attention}`;
   const canAct = row.status === 'active';
   return [
     section(lines),

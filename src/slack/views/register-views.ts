@@ -39,7 +39,7 @@ function line(r: ExceptionSummary, ctx: CardContext, today: string, renewing: Re
   const renewal = renewing.has(r.id) ? ' · its renewal waits for assessment or a decision' : '';
   const until = r.status === 'active' && r.expiresOn ? ` · until ${calendarDayFrom(r.expiresOn, today)}` : r.expiresOn ? ` · ${calendarDay(r.expiresOn, today)}` : '';
   const risk = r.riskScore === null ? '' : ` · risk ${r.riskScore} (${riskBand(r.riskScore, ctx.committeeRiskThreshold)})`;
-  return `*${r.ref}* · ${escapeMrkdwnWithin(r.title, 120)} · ${escapeMrkdwnWithin(r.policyKey, 64)} · ${STATUS_LABELS[r.status]}${until}${renewal}${risk} · owner ${mention(r.ownerId)}`;
+  return `*${r.ref}* · ${escapeMrkdwnWithin(r.title, 120)} · ${escapeMrkdwnWithin(r.policyKey, 64)} · ${r.sentBack ? 'Sent back for changes' : STATUS_LABELS[r.status]}${until}${renewal}${risk} · owner ${mention(r.ownerId)}`;
 }
 
 function linesIn(rows: readonly ExceptionSummary[], ctx: CardContext, today: string, renewing: ReadonlySet<number> = new Set()): types.SectionBlock[] {
