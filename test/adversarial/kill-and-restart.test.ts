@@ -153,6 +153,9 @@ async function runRound(round: Round) {
       // With a gate rule, the stream waits for the rule to catch its call before the last few, so the kill still
       // lands mid-stream however long the app takes to get to that call.
       if (round.rule && s.n > round.killAfterAcks) await eventually(() => killed || heldByRule(), 15_000, () => 'the gate rule caught a call', 5);
+      // One more goes out once the rule holds its call, and the rest only after the kill (so never): with owners
+      // remembered, the app acknowledges the last few faster than the killer polls, and the kill would land after them.
+      if (round.rule && s.n > round.killAfterAcks + 1) await eventually(() => killed, 15_000, () => 'the kill', 5);
       if (killed) return;
       s.outcome = 'in flight';
       try {
@@ -181,6 +184,7 @@ async function runRound(round: Round) {
   const firstLifePosts = posts();
   const unanswered = gate.acceptedButUnanswered().filter((c) => c.method === 'chat.postMessage');
   gate.clearRules();
+  await gate.awaitHeldClientsGone();
   gate.releaseAll();
 
   // ---- the register after the kill ----

@@ -218,6 +218,11 @@ export interface SlackGate {
   clearRules(): void;
   /** Lets every held call go on (to Slack, or its answer back to the app). */
   releaseAll(): void;
+  /**
+   * Waits (up to 2 s) until the gate has seen every held call's connection close. After a kill, the process's exit
+   * can be reported before its sockets' close: released then, a held call would still reach Slack from a dead app.
+   */
+  awaitHeldClientsGone(): Promise<void>;
   /** Calls Slack has accepted whose answer never reached the app (held, or the app died first). */
   acceptedButUnanswered(): GateCall[];
   close(): Promise<void>;
@@ -256,6 +261,7 @@ export async function startSlackGate(standIn: SlackStandIn): Promise<SlackGate> 
       if (rule.delayMs !== undefined) timer = setTimeout(release, rule.delayMs);
     });
 
+  const heldClients = new WeakMap<GateCall, () => boolean>();
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     void (async () => {
       const body = await readBody(req);
@@ -270,6 +276,7 @@ export async function startSlackGate(standIn: SlackStandIn): Promise<SlackGate> 
       res.on('close', () => {
         if (!res.writableFinished) clientGone = true;
       });
+      heldClients.set(call, () => clientGone);
 
       if (rule?.mode === 'hold-before') {
         call.phase = 'held-before';
@@ -325,6 +332,11 @@ export async function startSlackGate(standIn: SlackStandIn): Promise<SlackGate> 
     },
     releaseAll: () => {
       for (const release of [...waiting]) release();
+    },
+    async awaitHeldClientsGone() {
+      const held = () => calls.filter((c) => (c.phase === 'held-before' || c.phase === 'held-after') && !heldClients.get(c)?.());
+      const until = Date.now() + 2000;
+      while (held().length > 0 && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 10));
     },
     acceptedButUnanswered: () => calls.filter((c) => (c.phase === 'held-after' || c.phase === 'forwarded') && c.slackStatus !== undefined),
     async close() {
