@@ -99,16 +99,17 @@ function spanWords(points: readonly WeekPoint[]): string {
   return posted === points.length ? weeks : `${weeks}; a break in the line is a week with no post`;
 }
 
+/** What both panels share: the schema, the look and the size Slack's preview shows well. */
+function frame() {
+  return { $schema: 'https://vega.github.io/schema/vega-lite/v6.json', config: config(), background: 'white', width: WIDTH, height: HEIGHT };
+}
+
 function activeSpec(points: readonly WeekPoint[], reference: ChartReference | null): TopLevelSpec {
   const latest = points.at(-1)!;
   const values = points.map((p) => ({ at: utc(p.monday), active: p.active }));
   const x = weekAxis(points);
   return {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    config: config(),
-    background: 'white',
-    width: WIDTH,
-    height: HEIGHT,
+    ...frame(),
     title: {
       text: `Active exceptions: ${latest.active ?? 0}`,
       // The subtitle is the legend: the dashed line is named where the reader looks first.
@@ -139,11 +140,7 @@ function agesSpec(points: readonly WeekPoint[], reference: ChartReference | null
   const values = points.flatMap((p) => (p.ages ? AGE_BUCKETS.map((bucket, order) => ({ at: utc(p.monday), bucket: `${bucket} days`, order, count: p.ages![bucket] })) : []));
   const barWidth = Math.max(6, Math.floor((WIDTH / points.length) * 0.6));
   return {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    config: config(),
-    background: 'white',
-    width: WIDTH,
-    height: HEIGHT,
+    ...frame(),
     title: {
       text: `Older than 180 days: ${older(latest.ages)}`,
       subtitle: [

@@ -1,5 +1,5 @@
 import { errorFrom, nextPageUrl, readJson, send, type VendorHttp, type VendorRequest } from './http';
-import { ConnectorError, isConnectorError, type BypassGroup, type CheckFinding, type IdentityConnector, type IdentityPerson, type MemberPage } from './port';
+import { ConnectorError, isConnectorError, type BypassGroup, checkFindings, type IdentityConnector, type IdentityPerson, type MemberPage } from './port';
 
 export interface EntraConfig {
   /** ENTRA_TENANT_ID */
@@ -183,17 +183,7 @@ export function createEntraConnector(config: EntraConfig): IdentityConnector {
     },
 
     async check(groupIds = []) {
-      const findings: CheckFinding[] = [];
-      const attempt = async (what: string, step: () => Promise<string>): Promise<boolean> => {
-        try {
-          findings.push({ what, ok: true, detail: await step() });
-          return true;
-        } catch (error) {
-          if (!isConnectorError(error)) throw error;
-          findings.push({ what, ok: false, detail: error.message });
-          return false;
-        }
-      };
+      const { findings, attempt } = checkFindings();
       const refuse = (message: string) => new ConnectorError({ code: 'refused', reason: 'permission', vendor: 'entra', message });
       cached = undefined;
       const signedIn = await attempt('ENTRA_CLIENT_ID and ENTRA_CLIENT_SECRET are accepted', async () => {

@@ -1,5 +1,5 @@
 import { readJson, send, type VendorHttp } from './http';
-import { isConnectorError, type ChangeConnector, type CheckFinding, type RemediationIssue, type TrackedIssue, type TransitionOutcome } from './port';
+import { isConnectorError, type ChangeConnector, checkFindings, type RemediationIssue, type TrackedIssue, type TransitionOutcome } from './port';
 
 export interface JiraConfig {
   /** JIRA_BASE_URL, e.g. https://example.atlassian.net */
@@ -124,17 +124,7 @@ export function createJiraConnector(config: JiraConfig): ChangeConnector {
     },
 
     async check() {
-      const findings: CheckFinding[] = [];
-      const attempt = async (what: string, step: () => Promise<string>): Promise<boolean> => {
-        try {
-          findings.push({ what, ok: true, detail: await step() });
-          return true;
-        } catch (error) {
-          if (!isConnectorError(error)) throw error;
-          findings.push({ what, ok: false, detail: error.message });
-          return false;
-        }
-      };
+      const { findings, attempt } = checkFindings();
       const signedIn = await attempt('JIRA_EMAIL and JIRA_API_TOKEN are accepted', async () => {
         const me = (await readJson(await send(http, { method: 'GET', url: `${base}/rest/api/3/myself`, headers, action: 'check the Jira credentials' }))) as { displayName?: string; emailAddress?: string };
         return `Signed in as ${me.displayName ?? me.emailAddress ?? config.email}.`;

@@ -1,5 +1,5 @@
 import { errorFrom, nextPageUrl, readJson, send, type VendorHttp } from './http';
-import { ConnectorError, isConnectorError, type BypassGroup, type CheckFinding, type IdentityConnector, type IdentityPerson, type MemberPage } from './port';
+import { ConnectorError, type BypassGroup, checkFindings, type IdentityConnector, type IdentityPerson, type MemberPage } from './port';
 
 export interface OktaConfig {
   /** OKTA_ORG_URL, e.g. https://example.okta.com */
@@ -117,17 +117,7 @@ export function createOktaConnector(config: OktaConfig): IdentityConnector {
     removeMember: (groupId, userId) => membership('DELETE', groupId, userId, 'remove the person from the Okta group'),
 
     async check(groupIds = []) {
-      const findings: CheckFinding[] = [];
-      const attempt = async (what: string, step: () => Promise<string>): Promise<boolean> => {
-        try {
-          findings.push({ what, ok: true, detail: await step() });
-          return true;
-        } catch (error) {
-          if (!isConnectorError(error)) throw error;
-          findings.push({ what, ok: false, detail: error.message });
-          return false;
-        }
-      };
+      const { findings, attempt } = checkFindings();
       const signedIn = await attempt('OKTA_API_TOKEN is accepted', async () => {
         const me = (await readJson(await get(`${base}/api/v1/users/me`, 'check the Okta API token'))) as OktaUser;
         return `It acts as ${me.profile?.login ?? me.id}.`;

@@ -155,6 +155,27 @@ export function isConnectorError(error: unknown): error is ConnectorError {
   return error instanceof ConnectorError;
 }
 
+/**
+ * What `check()` gathers: each step's finding, a vendor's refusal as a failed finding (so one missing permission
+ * does not hide the others), and anything else thrown on.
+ */
+export function checkFindings(): { findings: CheckFinding[]; attempt: (what: string, step: () => Promise<string>) => Promise<boolean> } {
+  const findings: CheckFinding[] = [];
+  return {
+    findings,
+    async attempt(what, step) {
+      try {
+        findings.push({ what, ok: true, detail: await step() });
+        return true;
+      } catch (error) {
+        if (!isConnectorError(error)) throw error;
+        findings.push({ what, ok: false, detail: error.message });
+        return false;
+      }
+    },
+  };
+}
+
 /** Every member of a group, page after page: what reconciliation compares with the register. */
 export async function listAllMembers(connector: IdentityConnector, groupId: string): Promise<IdentityPerson[]> {
   const members: IdentityPerson[] = [];
