@@ -3,6 +3,7 @@ import cron from 'node-cron';
 import { z } from 'zod';
 import { isTimeZone } from './domain/calendar';
 import { SLACK_USER_ID } from './domain/exception';
+import { partlyConfigured, type IntegrationSettings } from './integrations/connectors';
 import type { Roles } from './domain/roles';
 
 const SLACK_CHANNEL_ID = /^[CGD][A-Z0-9]{2,}$/;
@@ -60,6 +61,20 @@ const scheduleOn = (fallback: string, day: { dayOfMonth: number[]; month: number
     { error },
   );
 
+/**
+ * A vendor's base URL: https, or plain http only to this machine (the stand-ins in tests), with no credentials in
+ * it (they would end up in error messages and logs), and no trailing slash so paths join one way.
+ */
+const vendorUrl = (example: string) =>
+  z
+    .url({ error: `must be a URL such as ${example}` })
+    .refine((url) => /^https:\/\//i.test(url) || /^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?(\/|$)/i.test(url), { error: `must use https (plain http only to 127.0.0.1 or localhost), such as ${example}` })
+    .refine((url) => !/^[a-z][a-z0-9+.-]*:\/\/[^/?#]*@/i.test(url), { error: 'must not carry a user name or password; the credentials go in their own variables' })
+    .transform((url) => url.replace(/\/+$/, ''))
+    .optional();
+
+const secret = (what: string) => z.string().trim().min(8, { error: `must be ${what}` }).optional();
+
 const channelId = z.string().regex(SLACK_CHANNEL_ID, { error: 'must be a Slack channel ID like C012ABCDEF' });
 
 export const Environment = z.object({
@@ -102,6 +117,19 @@ export const Environment = z.object({
     HEALTHZ_TOKEN: z.string().min(16, { error: 'must be at least 16 characters; make one with: openssl rand -hex 16' }).optional(),
     // 32 characters of `openssl rand -hex 32` are 128 bits; a shorter key is a password someone could guess offline.
     AUDIT_HMAC_KEY: z.string().min(32, { error: 'must be at least 32 characters; make one with: openssl rand -hex 32' }).optional(),
+    // Each connector is optional and configured only when all of its variables are set (integrations/connectors.ts).
+    OKTA_ORG_URL: vendorUrl('https://example.okta.com'),
+    OKTA_API_TOKEN: secret('the API token from Okta Admin → Security → API → Tokens'),
+    ENTRA_TENANT_ID: z.string().regex(/^[0-9a-f-]{36}$|^[a-z0-9.-]+\.[a-z]{2,}$/i, { error: 'must be the directory (tenant) ID, a GUID such as 72f988bf-86f1-41af-91ab-2d7cd011db47, or a domain such as example.onmicrosoft.com' }).optional(),
+    ENTRA_CLIENT_ID: z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, { error: 'must be the application (client) ID, a GUID' }).optional(),
+    ENTRA_CLIENT_SECRET: secret('the client secret value from the app registration (Certificates & secrets)'),
+    // Sovereign clouds (and the test stand-ins) have other endpoints; the defaults are Microsoft's global ones.
+    ENTRA_LOGIN_URL: vendorUrl('https://login.microsoftonline.com'),
+    ENTRA_GRAPH_URL: vendorUrl('https://graph.microsoft.com'),
+    JIRA_BASE_URL: vendorUrl('https://example.atlassian.net'),
+    JIRA_EMAIL: z.email({ error: 'must be the email address of the Jira account the API token belongs to' }).optional(),
+    JIRA_API_TOKEN: secret('the API token from id.atlassian.com → Security → API tokens'),
+    JIRA_PROJECT_KEY: z.string().regex(/^[A-Z][A-Z0-9_]{1,9}$/, { error: 'must be a Jira project key such as SEC (capital letters, digits, underscore)' }).optional(),
     TZ: z.string().default('UTC').refine(isTimeZone, { error: 'must be an IANA time zone such as Europe/Berlin' }),
     METRICS_CRON: scheduleOn('0 9 * * 1', { dayOfMonth: range(1, 31), month: range(1, 12), dayOfWeek: [1] }, METRICS_SCHEDULE_ERROR),
     EXPIRY_CRON: schedule('0 * * * *'),
@@ -127,6 +155,8 @@ export interface Config {
     metricsHour: number;
   };
   webhook?: { url: string; secret: string };
+  /** The identity providers and change-management tool the register applies exceptions in; each absent unless configured. */
+  integrations: IntegrationSettings;
   /** Lets GET /healthz show its details (job results and errors name exceptions) to `Authorization: Bearer <token>`. */
   healthToken?: string;
   /** Seals every audit event (HMAC-SHA256), so a trail recomputed without it fails `audit verify`. */
@@ -162,6 +192,7 @@ function crossVariableProblems(present: Record<string, string | undefined>): str
   if (quorum !== undefined && committee !== undefined && quorum > committee.length) {
     problems.push(`COMMITTEE_QUORUM: is ${quorum} but COMMITTEE_IDS lists only ${committee.length} members`);
   }
+  problems.push(...partlyConfigured(present));
   if (present.EXCEPTIONS_WEBHOOK_URL && !present.EXCEPTIONS_WEBHOOK_SECRET) {
     problems.push('EXCEPTIONS_WEBHOOK_SECRET: is required when EXCEPTIONS_WEBHOOK_URL is set');
   }
@@ -232,6 +263,17 @@ export function loadEnvFile(path = '.env'): void {
   process.loadEnvFile(path);
 }
 
+function integrationSettings(e: z.output<typeof Environment>): IntegrationSettings {
+  return {
+    okta: e.OKTA_ORG_URL && e.OKTA_API_TOKEN ? { orgUrl: e.OKTA_ORG_URL, apiToken: e.OKTA_API_TOKEN } : undefined,
+    entra:
+      e.ENTRA_TENANT_ID && e.ENTRA_CLIENT_ID && e.ENTRA_CLIENT_SECRET
+        ? { tenantId: e.ENTRA_TENANT_ID, clientId: e.ENTRA_CLIENT_ID, clientSecret: e.ENTRA_CLIENT_SECRET, loginUrl: e.ENTRA_LOGIN_URL, graphUrl: e.ENTRA_GRAPH_URL }
+        : undefined,
+    jira: e.JIRA_BASE_URL && e.JIRA_EMAIL && e.JIRA_API_TOKEN && e.JIRA_PROJECT_KEY ? { baseUrl: e.JIRA_BASE_URL, email: e.JIRA_EMAIL, apiToken: e.JIRA_API_TOKEN, projectKey: e.JIRA_PROJECT_KEY } : undefined,
+  };
+}
+
 /** Every problem at once, one line each naming the variable, so a misconfigured deploy is fixed in one pass. */
 export function loadConfig(env: Record<string, string | undefined>): Config {
   const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
@@ -269,6 +311,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       metricsHour: firstHour(e.METRICS_CRON),
     },
     webhook: e.EXCEPTIONS_WEBHOOK_URL && e.EXCEPTIONS_WEBHOOK_SECRET ? { url: e.EXCEPTIONS_WEBHOOK_URL, secret: e.EXCEPTIONS_WEBHOOK_SECRET } : undefined,
+    integrations: integrationSettings(e),
     healthToken: e.HEALTHZ_TOKEN,
     auditKey: e.AUDIT_HMAC_KEY,
     timeZone: e.TZ,

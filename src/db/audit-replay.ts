@@ -255,6 +255,10 @@ const APPLY: Record<AuditEventKind, Apply> = {
     const { expiresOn, ...terms } = request;
     Object.assign(state, { ...terms, requestedExpiresOn: expiresOn, structuralReason: request.structural ? request.structuralReason : null, sentBack: false });
   },
+  // What the vendors were told is the vendors' state, not the register's: replaying it changes no field.
+  'integration.applied': nothing,
+  'integration.failed': nothing,
+  'integration.drift_found': nothing,
   'renewal.requested': (state, event) => {
     const renewal = details(RenewalRequested, event);
     if (state.status !== 'active' || renewal.round !== state.currentRound + 1) throw new ReplayProblem(event.id, `renewal ${renewal.round} is asked for an exception that is ${state.status.replace('_', ' ')} in round ${state.currentRound}`);

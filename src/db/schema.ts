@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { check, index, integer, sqliteTable, text, uniqueIndex, type SQLiteColumn } from 'drizzle-orm/sqlite-core';
 import { APPROVAL_ROUTES, DECISION_OUTCOMES, EXCEPTION_STATUSES } from '../domain/exception';
+import { CHANGE_VENDORS, IDENTITY_VENDORS } from '../integrations/port';
 
 export const AUDIT_EVENT_KINDS = [
   'exception.requested',
@@ -28,6 +29,11 @@ export const AUDIT_EVENT_KINDS = [
   'renewal.vote_recorded',
   'renewal.approved',
   'renewal.rejected',
+  /** A change applied in an identity provider or change-management tool, or an attempt that failed (issue 12). */
+  'integration.applied',
+  'integration.failed',
+  /** Reconciliation found a bypass-group member the register does not cover, or an active exception's person missing. */
+  'integration.drift_found',
   'policy.imported',
   'review.posted',
   'metrics.posted',
@@ -337,3 +343,140 @@ export const outbox = sqliteTable(
     check('outbox_state_check', oneOf(table.state, OUTBOX_STATES)),
   ],
 );
+
+const VENDORS = [...IDENTITY_VENDORS, ...CHANGE_VENDORS] as const;
+
+/** The bypass group an exception carries in an identity provider: one group in one vendor, chosen when it is requested. */
+export const exceptionBindings = sqliteTable(
+  'exception_bindings',
+  {
+    id: integer('id').primaryKey(),
+    exceptionId: integer('exception_id')
+      .notNull()
+      .references(() => exceptions.id),
+    vendor: text('vendor', { enum: IDENTITY_VENDORS }).notNull(),
+    groupId: text('group_id').notNull(),
+    /** As the vendor named it when chosen: cards and audit events read it without a call to the vendor. */
+    groupName: text('group_name').notNull(),
+    /** What the vendor holds as far as the register last applied: `none` until approved, `applied`, then `removed`. */
+    appliedState: text('applied_state', { enum: ['none', 'applied', 'removed'] }).notNull().default('none'),
+    appliedAt: text('applied_at'),
+    removedAt: text('removed_at'),
+    createdAt: text('created_at').notNull(),
+  },
+  (table) => [
+    uniqueIndex('exception_bindings_exception_idx').on(table.exceptionId),
+    index('exception_bindings_group_idx').on(table.vendor, table.groupId),
+    check('exception_bindings_vendor_check', oneOf(table.vendor, IDENTITY_VENDORS)),
+    check('exception_bindings_applied_state_check', oneOf(table.appliedState, ['none', 'applied', 'removed'])),
+  ],
+);
+
+/** The people a binding covers: picked in Slack, found in the vendor by their Slack profile's email. */
+export const exceptionBindingPeople = sqliteTable(
+  'exception_binding_people',
+  {
+    id: integer('id').primaryKey(),
+    bindingId: integer('binding_id')
+      .notNull()
+      .references(() => exceptionBindings.id),
+    slackUserId: text('slack_user_id'),
+    vendorUserId: text('vendor_user_id').notNull(),
+    email: text('email'),
+    displayName: text('display_name'),
+  },
+  (table) => [uniqueIndex('exception_binding_people_once_idx').on(table.bindingId, table.vendorUserId)],
+);
+
+/** The change-management issue that tracks an exception's remediation: created by the app, or referenced by the requester. */
+export const exceptionIssues = sqliteTable(
+  'exception_issues',
+  {
+    id: integer('id').primaryKey(),
+    exceptionId: integer('exception_id')
+      .notNull()
+      .references(() => exceptions.id),
+    vendor: text('vendor', { enum: CHANGE_VENDORS }).notNull(),
+    issueKey: text('issue_key').notNull(),
+    url: text('url').notNull(),
+    createdByApp: integer('created_by_app', { mode: 'boolean' }).notNull(),
+    linkedAt: text('linked_at').notNull(),
+  },
+  (table) => [uniqueIndex('exception_issues_once_idx').on(table.exceptionId, table.vendor), check('exception_issues_vendor_check', oneOf(table.vendor, CHANGE_VENDORS))],
+);
+
+/** How far each vendor's planner has read the audit trail, and a vendor-wide pause when it asked us to slow down. */
+export const integrationCursor = sqliteTable('integration_cursor', {
+  vendor: text('vendor', { enum: VENDORS }).primaryKey(),
+  lastEventId: integer('last_event_id').notNull().default(0),
+  /** Set from the vendor's rate-limit headers: no call to this vendor before then. */
+  pausedUntil: text('paused_until'),
+  lastError: text('last_error'),
+});
+
+export const INTEGRATION_TASK_KINDS = ['sync_membership', 'link_issue', 'comment_issue', 'transition_issue'] as const;
+export type IntegrationTaskKind = (typeof INTEGRATION_TASK_KINDS)[number];
+export const INTEGRATION_TASK_STATES = ['pending', 'done'] as const;
+export type IntegrationTaskState = (typeof INTEGRATION_TASK_STATES)[number];
+
+/**
+ * One change to make in one vendor, planned from one audit event in the same transaction that moves the cursor past
+ * it. Done in id order per exception; a failed one waits (with backoff) and holds back that exception's later ones.
+ */
+export const integrationTasks = sqliteTable(
+  'integration_tasks',
+  {
+    id: integer('id').primaryKey(),
+    vendor: text('vendor', { enum: VENDORS }).notNull(),
+    exceptionId: integer('exception_id')
+      .notNull()
+      .references(() => exceptions.id),
+    /** The audit event it was planned from. */
+    eventId: integer('event_id').notNull(),
+    kind: text('kind', { enum: INTEGRATION_TASK_KINDS }).notNull(),
+    payload: text('payload').notNull().default('{}'),
+    state: text('state', { enum: INTEGRATION_TASK_STATES }).notNull().default('pending'),
+    attempts: integer('attempts').notNull().default(0),
+    nextAttemptAt: text('next_attempt_at').notNull(),
+    lastError: text('last_error'),
+    /** The ConnectorError code of the last failure: `refused`, `rate_limited` or `unavailable`. */
+    lastErrorCode: text('last_error_code'),
+    /** When the first failure was reported to the approvals channel, so it is reported once. */
+    reportedAt: text('reported_at'),
+    createdAt: text('created_at').notNull(),
+    doneAt: text('done_at'),
+  },
+  (table) => [
+    uniqueIndex('integration_tasks_once_idx').on(table.vendor, table.eventId, table.kind),
+    index('integration_tasks_due_idx').on(table.state, table.vendor, table.nextAttemptAt),
+    index('integration_tasks_exception_idx').on(table.exceptionId, table.vendor, table.state),
+    check('integration_tasks_kind_check', oneOf(table.kind, INTEGRATION_TASK_KINDS)),
+    check('integration_tasks_state_check', oneOf(table.state, INTEGRATION_TASK_STATES)),
+  ],
+);
+
+/** Each daily reconciliation of a vendor's bypass groups against the register, for /healthz and the export. */
+export const reconciliationRuns = sqliteTable('reconciliation_runs', {
+  id: integer('id').primaryKey(),
+  vendor: text('vendor', { enum: IDENTITY_VENDORS }).notNull(),
+  startedAt: text('started_at').notNull(),
+  finishedAt: text('finished_at'),
+  groupsChecked: integer('groups_checked').notNull().default(0),
+  membersChecked: integer('members_checked').notNull().default(0),
+  findings: integer('findings').notNull().default(0),
+  error: text('error'),
+});
+
+/** Drift posted to the approvals channel, keyed by `findingKey`, so each finding is posted once while it holds. */
+export const driftFindings = sqliteTable('drift_findings', {
+  key: text('key').primaryKey(),
+  vendor: text('vendor', { enum: IDENTITY_VENDORS }).notNull(),
+  groupId: text('group_id').notNull(),
+  kind: text('kind', { enum: ['uncovered', 'missing'] }).notNull(),
+  /** The vendor's id for the person, and their email as the vendor listed it, for a post people can read. */
+  person: text('person').notNull(),
+  personEmail: text('person_email'),
+  exceptionId: integer('exception_id').references(() => exceptions.id),
+  firstSeenAt: text('first_seen_at').notNull(),
+  postedAt: text('posted_at'),
+});

@@ -336,3 +336,45 @@ describe('.env', () => {
     expect(problems(join(dir, 'broken.env'))).toEqual(['.env: lines 2, 4 are not NAME=value; fix them or start them with # to make a comment']);
   });
 });
+
+describe('integrations (issue 12)', () => {
+  const OKTA = { OKTA_ORG_URL: 'https://acme.okta.com/', OKTA_API_TOKEN: '00abcdefghijklmnop' };
+  const ENTRA = { ENTRA_TENANT_ID: '72f988bf-86f1-41af-91ab-2d7cd011db47', ENTRA_CLIENT_ID: '11111111-2222-3333-4444-555555555555', ENTRA_CLIENT_SECRET: 'abc~defghijklmnop' };
+  const JIRA = { JIRA_BASE_URL: 'https://acme.atlassian.net', JIRA_EMAIL: 'security-bot@acme.com', JIRA_API_TOKEN: 'ATATT3xFfGF0abcdef', JIRA_PROJECT_KEY: 'SEC' };
+
+  it('no connector is configured by default', () => {
+    expect(loadConfig(VALID).integrations).toEqual({ okta: undefined, entra: undefined, jira: undefined });
+  });
+
+  it('takes each vendor whose variables are all set, without a trailing slash on its URL', () => {
+    const config = loadConfig({ ...VALID, ...OKTA, ...ENTRA, ...JIRA });
+    expect(config.integrations.okta).toEqual({ orgUrl: 'https://acme.okta.com', apiToken: '00abcdefghijklmnop' });
+    expect(config.integrations.entra).toMatchObject({ tenantId: ENTRA.ENTRA_TENANT_ID, clientId: ENTRA.ENTRA_CLIENT_ID, clientSecret: ENTRA.ENTRA_CLIENT_SECRET });
+    expect(config.integrations.jira).toEqual({ baseUrl: 'https://acme.atlassian.net', email: 'security-bot@acme.com', apiToken: 'ATATT3xFfGF0abcdef', projectKey: 'SEC' });
+  });
+
+  it('a vendor half configured names each missing variable, in one pass with every other problem', () => {
+    const problems = problemsOf({ ...VALID, OKTA_ORG_URL: OKTA.OKTA_ORG_URL, JIRA_BASE_URL: JIRA.JIRA_BASE_URL, JIRA_PROJECT_KEY: 'SEC' });
+    expect(problems).toContain('OKTA_API_TOKEN: is required when OKTA_ORG_URL is set');
+    expect(problems).toContain('JIRA_EMAIL: is required when JIRA_BASE_URL and JIRA_PROJECT_KEY are set');
+    expect(problems).toContain('JIRA_API_TOKEN: is required when JIRA_BASE_URL and JIRA_PROJECT_KEY are set');
+  });
+
+  it('a vendor URL must be https, except to this machine, and carries no credentials; the message never echoes them', () => {
+    expect(problemsOf({ ...VALID, ...OKTA, OKTA_ORG_URL: 'http://acme.okta.com' })).toEqual([expect.stringMatching(/^OKTA_ORG_URL: must use https/)]);
+    expect(loadConfig({ ...VALID, ...OKTA, OKTA_ORG_URL: 'http://127.0.0.1:8123' }).integrations.okta?.orgUrl).toBe('http://127.0.0.1:8123');
+    const problems = problemsOf({ ...VALID, ...JIRA, JIRA_BASE_URL: 'https://bot:hunter2secret@acme.atlassian.net' });
+    expect(problems).toEqual([expect.stringMatching(/^JIRA_BASE_URL: must not carry a user name or password/)]);
+    expect(problems.join('\n')).not.toContain('hunter2secret');
+  });
+
+  it('Entra IDs and the Jira project key are checked for their shape', () => {
+    const problems = problemsOf({ ...VALID, ...ENTRA, ...JIRA, ENTRA_CLIENT_ID: 'my-app', JIRA_PROJECT_KEY: 'sec' });
+    expect(problems).toEqual([expect.stringMatching(/^ENTRA_CLIENT_ID: must be the application \(client\) ID/), expect.stringMatching(/^JIRA_PROJECT_KEY: must be a Jira project key/)]);
+  });
+
+  it('Entra endpoints may be pointed elsewhere (sovereign clouds)', () => {
+    const config = loadConfig({ ...VALID, ...ENTRA, ENTRA_LOGIN_URL: 'https://login.microsoftonline.us', ENTRA_GRAPH_URL: 'https://graph.microsoft.us/' });
+    expect(config.integrations.entra).toMatchObject({ loginUrl: 'https://login.microsoftonline.us', graphUrl: 'https://graph.microsoft.us' });
+  });
+});
