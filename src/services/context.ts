@@ -1,5 +1,6 @@
 import type { Db } from '../db/client';
 import type { Roles } from '../domain/roles';
+import { createConnectors, type Connectors, type IntegrationSettings } from '../integrations/connectors';
 
 export type Clock = () => Date;
 
@@ -30,13 +31,15 @@ export interface ServiceContext {
   rules: Rules;
   timeZone: string;
   channels: { approvals: string; committee: string };
+  /** The identity providers and change-management tool configured; a vendor not configured is absent. */
+  connectors: Connectors;
 }
 
 /** The one way a context is built from configuration, for the app and the command line alike. */
 export function createServiceContext(
   db: Db,
   clock: Clock,
-  config: { roles: Roles; rules: Rules; timeZone: string; channels: { approvals: string; committee: string } },
+  config: { roles: Roles; rules: Rules; timeZone: string; channels: { approvals: string; committee: string }; integrations?: IntegrationSettings },
 ): ServiceContext {
   return {
     db,
@@ -45,5 +48,6 @@ export function createServiceContext(
     rules: config.rules,
     timeZone: config.timeZone,
     channels: { approvals: config.channels.approvals, committee: config.channels.committee },
+    connectors: createConnectors(config.integrations ?? {}, { clock }),
   };
 }

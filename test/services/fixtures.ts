@@ -54,6 +54,7 @@ export function buildContext(register: Register, overrides: Partial<Omit<Service
     rules: { committeeQuorum: 2, committeeRiskThreshold: 12, maxExceptionDays: 90, structuralMaxDays: 365, reminderDays: [14, 7, 1], checkinEveryDays: 30, checkinGraceDays: 7, reviewHour: 9, metricsHour: 9 },
     timeZone: 'UTC',
     channels: { approvals: APPROVALS_CHANNEL, committee: COMMITTEE_CHANNEL },
+    connectors: { identity: {} },
     ...overrides,
   };
 }
