@@ -8,6 +8,7 @@
  *                                       (--match help: only the interactions whose name has that text)
  *   npm run bench -- --only register    register scale only
  *   npm run bench -- --only footprint   start-up time and idle memory only
+ *   npm run bench -- --only integrations  bypass memberships and reconciliation against the Okta and Entra stand-ins
  */
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -16,6 +17,7 @@ import { join } from 'node:path';
 import { measureAckLatency, type LatencyRow } from './ack-latency';
 import { ROOT, compileBenchProgram } from './compiled';
 import { generateRegister, type GeneratedRegister } from './generate-register';
+import { measureIntegrations, printIntegrations, type IntegrationRow } from './integrations';
 import { measureFootprint, type FootprintRow } from './process-footprint';
 
 const TODAY = '2026-11-25';
@@ -122,6 +124,7 @@ interface Results {
   ackLatencyRuns?: LatencyRow[][];
   register?: RegisterResult[];
   footprint?: FootprintRow[];
+  integrations?: IntegrationRow[];
 }
 // A partial run (--only) replaces its own section and keeps the others from the last run.
 const previous = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Partial<Results>) : {};
@@ -147,5 +150,9 @@ if (!only || only === 'footprint') {
   results.footprint = await measureFootprint();
 }
 if (results.footprint) printFootprint(results.footprint, results.register);
+if (!only || only === 'integrations') {
+  results.integrations = await measureIntegrations();
+  printIntegrations(results.integrations);
+}
 writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
 console.log(`\nWritten to ${file}`);

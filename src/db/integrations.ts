@@ -50,6 +50,14 @@ export function saveBinding(tx: Tx, exceptionId: number, choice: BypassChoice, n
   if (people.length > 0) tx.insert(exceptionBindingPeople).values(people.map((person) => ({ bindingId, ...person }))).run();
 }
 
+/** An amended request that no longer names a bypass: only before approval, when nothing was applied in the vendor. */
+export function dropUnappliedBinding(tx: Tx, exceptionId: number): void {
+  const existing = tx.select({ id: exceptionBindings.id, appliedState: exceptionBindings.appliedState }).from(exceptionBindings).where(eq(exceptionBindings.exceptionId, exceptionId)).get();
+  if (!existing || existing.appliedState !== 'none') return;
+  tx.delete(exceptionBindingPeople).where(eq(exceptionBindingPeople.bindingId, existing.id)).run();
+  tx.delete(exceptionBindings).where(eq(exceptionBindings.id, existing.id)).run();
+}
+
 export function bindingOf(db: Reader, exceptionId: number): Binding | undefined {
   const row = db.select().from(exceptionBindings).where(eq(exceptionBindings.exceptionId, exceptionId)).get();
   if (!row) return undefined;

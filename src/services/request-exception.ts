@@ -5,12 +5,15 @@ import { calendarDateIn, type CalendarDate } from '../domain/calendar';
 import { formatExceptionRef } from '../domain/exception';
 import { defaultExpiry, ownerProblem, validateRequest, type ExceptionRequest, type ExceptionRequestDraft, type FieldErrors, type OwnerAccount, type RequestField } from '../domain/request';
 import type { ServiceContext } from './context';
+import { saveBinding, type BypassChoice } from '../db/integrations';
+import { IDENTITY_VENDORS, type IdentityVendor } from '../integrations/port';
 import { queueNotifications } from './notifications';
 import { catalogueIsEmpty } from './policy-catalogue';
 
 /** What the request form offers before anyone types: today's default expiry, the limits to explain, and whether there is a policy to choose. */
-export function requestFormDefaults(ctx: ServiceContext): { defaultExpiry: CalendarDate; maxExceptionDays: number; structuralMaxDays: number; catalogueEmpty: boolean } {
+export function requestFormDefaults(ctx: ServiceContext): { defaultExpiry: CalendarDate; maxExceptionDays: number; structuralMaxDays: number; catalogueEmpty: boolean; bypassVendors: IdentityVendor[] } {
   return {
+    bypassVendors: IDENTITY_VENDORS.filter((vendor) => ctx.connectors.identity[vendor]),
     defaultExpiry: defaultExpiry(calendarDateIn(ctx.clock(), ctx.timeZone), ctx.rules),
     maxExceptionDays: ctx.rules.maxExceptionDays,
     structuralMaxDays: ctx.rules.structuralMaxDays,
@@ -27,6 +30,13 @@ export interface RequestExceptionCommand {
   originPermalink?: string;
   /** Slack's account of the chosen owner, when it could be looked up in time. */
   ownerAccount?: OwnerAccount;
+  /** The bypass group and its people, already found in the vendor by the caller; stored with the request. */
+  bypass?: BypassChoice;
+}
+
+/** What the audit trail records of a bypass: enough to know who was to be exempted where, without reading the register. */
+export function bypassAudit(choice: BypassChoice | undefined) {
+  return choice && { vendor: choice.vendor, groupId: choice.groupId, groupName: choice.groupName, people: choice.people.map(({ slackUserId, vendorUserId, email }) => ({ slackUserId, vendorUserId, email })) };
 }
 
 export type RequestExceptionResult =
@@ -95,9 +105,10 @@ export function requestException(ctx: ServiceContext, command: RequestExceptionC
         exceptionId: inserted.id,
         actorId: command.requesterId,
         kind: 'exception.requested',
-        payload: { ...request, requesterId: command.requesterId },
+        payload: { ...request, requesterId: command.requesterId, ...(command.bypass ? { bypass: bypassAudit(command.bypass) } : {}) },
         occurredAt: at,
       });
+      if (command.bypass) saveBinding(tx, inserted.id, command.bypass, now);
       queueNotifications(
         tx,
         [

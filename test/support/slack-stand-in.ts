@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { blockTextLength, MESSAGE_BLOCK_TEXT_LIMIT, validateBlocks, validateView } from './block-kit-rules.js';
 
 export interface SlackCall { method: string; args: Record<string, unknown>; token?: string; at: number; response: Record<string, unknown>; httpStatus: number }
-export interface SlackUser { id: string; name: string; realName?: string; tz?: string; isBot?: boolean; deleted?: boolean }
+export interface SlackUser { id: string; name: string; realName?: string; tz?: string; isBot?: boolean; deleted?: boolean; /** users.info returns it as profile.email, as Slack does for an app with users:read.email. */ email?: string }
 /** A channel conversations.info describes: public, not archived and with the bot in it unless said otherwise. */
 export interface SlackChannel { id: string; name?: string; isPrivate?: boolean; isMember?: boolean; isArchived?: boolean }
 export interface StoredMessage { channel: string; ts: string; threadTs?: string; text?: string; blocks?: unknown[]; user: string; updates: number }
@@ -852,7 +852,7 @@ class StandIn implements SlackStandIn {
         is_bot: user.isBot ?? false,
         is_admin: false,
         is_app_user: false,
-        profile: { real_name: realName, display_name: user.name, real_name_normalized: realName, display_name_normalized: user.name },
+        profile: { real_name: realName, display_name: user.name, real_name_normalized: realName, display_name_normalized: user.name, ...(user.email ? { email: user.email } : {}) },
       },
     };
   }

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import type { RequestLimits } from '../../services/request-limits';
 import { calendarDay, escapeMrkdwn, plainText, truncate } from './mrkdwn';
 import { readInput, type ViewState } from './view-state';
+import { VENDOR_LABELS, type IdentityVendor } from '../../integrations/port';
 
 export interface RequestModalOptions {
   requesterId: string;
@@ -19,6 +20,8 @@ export interface RequestModalOptions {
   catalogueEmpty?: boolean;
   /** An amendment: the same form, filled in with the request as it stands, under its own callback and words. */
   prefill?: RequestPrefill;
+  /** The identity providers configured: only then does the form offer a bypass group and the people it covers. */
+  bypassVendors?: readonly IdentityVendor[];
 }
 
 export interface RequestPrefill {
@@ -29,6 +32,8 @@ export interface RequestPrefill {
   /** Shown first: what to change, and why. */
   lead: types.KnownBlock[];
   policy: { key: string; label: string };
+  /** The bypass the request carries now, shown in the bypass inputs when they are offered. */
+  bypass?: { vendor: IdentityVendor; groupId: string; groupName: string; people: { slackUserId: string | null }[] };
   values: { title: string; ownerId: string; scope: string; justification: string; compensatingControls: string; affectedSystems: string | null; externalRef: string | null; structural: boolean; structuralReason: string | null };
 }
 
@@ -230,8 +235,71 @@ export function requestModal(options: RequestModalOptions): types.ModalView {
         },
       },
       structuralReasonInput(filled?.values.structural ?? false, options.maxExceptionDays, initial(filled?.values.structuralReason)),
+      ...bypassInputs(options.bypassVendors ?? [], filled?.bypass),
     ],
   };
+}
+
+/** Block and action ids of the bypass inputs; they exist only when an identity provider is configured. */
+export const BYPASS_BLOCK_IDS = { group: 'bypass_group', people: 'bypass_people' } as const;
+export const BYPASS_GROUP_PICKER = 'bypass_group_picker';
+/** Slack's multi_users_select takes at most 100 people; a bypass wider than that belongs in its own group. */
+export const BYPASS_PEOPLE_MAX = 100;
+
+/** How a group reads in the picker: its vendor is named only when there are two to choose between. */
+export function bypassGroupOption(vendors: readonly IdentityVendor[], group: { vendor: IdentityVendor; id: string; name: string }): { text: types.PlainTextElement; value: string } {
+  const label = vendors.length > 1 ? ` · ${VENDOR_LABELS[group.vendor]}` : '';
+  return { text: plainText(truncate(group.name, 75 - label.length) + label, 75), value: `${group.vendor}:${group.id}`.slice(0, 150) };
+}
+
+function bypassInputs(vendors: readonly IdentityVendor[], current?: RequestPrefill['bypass']): types.KnownBlock[] {
+  if (vendors.length === 0) return [];
+  const where = vendors.map((vendor) => VENDOR_LABELS[vendor]).join(' or ');
+  const shown = current && vendors.includes(current.vendor) ? current : undefined;
+  const initialUsers = (shown?.people ?? []).flatMap((person) => (person.slackUserId ? [person.slackUserId] : [])).slice(0, BYPASS_PEOPLE_MAX);
+  return [
+    {
+      type: 'input',
+      block_id: BYPASS_BLOCK_IDS.group,
+      label: plainText('Bypass group', 2000),
+      optional: true,
+      hint: plainText(`The ${where} group that exempts people from the control, e.g. MFA-exempt. On approval the people below are added to it; at expiry, close or revocation they are removed.`, 2000),
+      element: {
+        type: 'external_select',
+        action_id: BYPASS_GROUP_PICKER,
+        min_query_length: 0,
+        placeholder: plainText(`Search ${where} groups`, 150),
+        ...(shown ? { initial_option: bypassGroupOption(vendors, { vendor: shown.vendor, id: shown.groupId, name: shown.groupName }) } : {}),
+      },
+    },
+    {
+      type: 'input',
+      block_id: BYPASS_BLOCK_IDS.people,
+      label: plainText('People it covers', 2000),
+      optional: true,
+      hint: plainText(`Each person is found in ${where} by the email on their Slack profile. Leave both empty when no group carries this exception.`, 2000),
+      element: {
+        type: 'multi_users_select',
+        action_id: INPUT_ACTION_ID,
+        max_selected_items: BYPASS_PEOPLE_MAX,
+        placeholder: plainText('Choose people', 150),
+        ...(initialUsers.length > 0 ? { initial_users: initialUsers } : {}),
+      },
+    },
+  ];
+}
+
+/** What the bypass inputs hold: the option value is `vendor:groupId`, so a group is found again in its own vendor. */
+export interface BypassPick {
+  group?: { vendor: string; groupId: string };
+  people: string[];
+}
+
+export function readBypassPick(values: ViewState): BypassPick {
+  const chosen = readInput(values, BYPASS_BLOCK_IDS.group, BYPASS_GROUP_PICKER).selected_option?.value;
+  const people = [...new Set(readInput(values, BYPASS_BLOCK_IDS.people).selected_users ?? [])];
+  const at = chosen?.indexOf(':') ?? -1;
+  return { group: chosen && at > 0 ? { vendor: chosen.slice(0, at), groupId: chosen.slice(at + 1) } : undefined, people };
 }
 
 export function readRequestForm(values: ViewState): ExceptionRequestDraft {

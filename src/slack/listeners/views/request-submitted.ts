@@ -1,7 +1,13 @@
-import type { App, webApi } from '@slack/bolt';
+import type { App, types, webApi } from '@slack/bolt';
 import type { OwnerAccount } from '../../../domain/request';
 import type { StructuredLogger } from '../../../logger';
-import { requestException } from '../../../services/request-exception';
+import { checkSubmittedRequest, requestException, type RequestExceptionCommand } from '../../../services/request-exception';
+import type { ServiceContext } from '../../../services/context';
+import type { Connectors } from '../../../integrations/connectors';
+import type { BypassChoice } from '../../../db/integrations';
+import { plainText } from '../../views/mrkdwn';
+import { readBypassPick } from '../../views/request-modal';
+import { checkExternalRef, resolveBypass } from './bypass-choice';
 import { CALLBACK_IDS, REQUEST_BLOCK_IDS } from '../../ids';
 import { addLogFields, requestLogger } from '../../request-log';
 import { readRequestForm, readRequestOrigin, type RequestOrigin } from '../../views/request-modal';
@@ -22,22 +28,64 @@ export function registerRequestSubmitted(app: App, deps: ListenerDeps): void {
         return;
       }
       const origin = readRequestOrigin(view.private_metadata);
-      const [ownerAccount, originPermalink] = await Promise.all([
+      const [ownerAccount, originPermalink, vendorChecks] = await Promise.all([
         input.owner ? accounts.lookUp(input.owner, () => lookUpAccount(client, input.owner!, logger)) : undefined,
         origin ? permalinkOf(client, origin, logger) : undefined,
+        checkInVendors(deps.services.connectors, client, ViewState.parse(view.state.values), input.externalRef, logger),
       ]);
-      const result = requestException(deps.services, { requesterId: body.user.id, input, ownerAccount, originPermalink, submissionKey: view.id });
+      if (!vendorChecks.ok) {
+        await ack({ response_action: 'errors', errors: { ...formErrors(deps.services, input, ownerAccount), ...vendorChecks.errors } });
+        return;
+      }
+      const result = requestException(deps.services, { requesterId: body.user.id, input, ownerAccount, originPermalink, submissionKey: view.id, bypass: vendorChecks.bypass });
       if (!result.ok) {
         await ack({ response_action: 'errors', errors: blockErrors(result.errors, REQUEST_BLOCK_IDS) });
         return;
       }
       addLogFields(context, { exceptionId: result.ref });
-      await ack();
+      await ack(vendorChecks.warning ? { response_action: 'update', view: submittedWithWarning(`Request ${result.ref} is with the security team; you get a receipt in a direct message.`, vendorChecks.warning) } : undefined);
       deps.wakeNotifier();
     } catch (error) {
       await ack({ response_action: 'errors', errors: { [REQUEST_BLOCK_IDS.title]: refusalText(error, logger, { callbackId: view.callback_id }) } });
     }
   });
+}
+
+/**
+ * What the configured vendors say about the form: the bypass group and people found there (with the vendor's ids),
+ * a Jira key that does not exist, and a warning when Jira could not be asked. Nothing is asked of a vendor not configured.
+ */
+export async function checkInVendors(
+  connectors: Connectors,
+  client: webApi.WebClient,
+  values: ViewState,
+  externalRef: string | undefined,
+  logger: StructuredLogger,
+): Promise<{ ok: true; bypass?: BypassChoice; picked: boolean; warning?: string } | { ok: false; errors: Record<string, string> }> {
+  const pick = readBypassPick(values);
+  const [bypass, reference] = await Promise.all([resolveBypass(connectors, client, pick, logger), checkExternalRef(connectors, externalRef, logger)]);
+  const errors = { ...(bypass.ok ? {} : bypass.errors), ...(reference.error ? { [REQUEST_BLOCK_IDS.externalRef]: reference.error } : {}) };
+  if (!bypass.ok || reference.error) return { ok: false, errors };
+  return { ok: true, bypass: bypass.choice, picked: Boolean(pick.group) || pick.people.length > 0, ...(reference.warning ? { warning: reference.warning } : {}) };
+}
+
+/** The rest of the form's errors, shown with a vendor's so the requester fixes everything in one go. */
+export function formErrors(ctx: ServiceContext, input: RequestExceptionCommand['input'], ownerAccount: RequestExceptionCommand['ownerAccount']): Record<string, string> {
+  const checked = checkSubmittedRequest(ctx, input, ownerAccount);
+  return checked.ok ? {} : blockErrors(checked.errors, REQUEST_BLOCK_IDS);
+}
+
+/** The modal's last screen when the request was taken but something could not be checked: said where the requester is looking. */
+export function submittedWithWarning(taken: string, warning: string): types.ModalView {
+  return {
+    type: 'modal',
+    title: plainText('Request submitted', 24),
+    close: plainText('Done', 24),
+    blocks: [
+      { type: 'section', text: { type: 'plain_text', text: taken } },
+      { type: 'section', text: { type: 'mrkdwn', text: `:warning: ${warning}` } },
+    ],
+  };
 }
 
 const LOOKUP_TIMEOUT_MS = 1000;
