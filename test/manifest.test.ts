@@ -170,7 +170,8 @@ const SCOPES_FOR_CALL: Readonly<Record<string, readonly string[]>> = {
   'conversations.info': ['channels:read', 'groups:read'],
   // `audit verify --slack` reads the weekly posts back from the committee channel, public or private.
   'conversations.history': ['channels:history', 'groups:history'],
-  'users.info': ['users:read'],
+  // profile.email, which maps the people a bypass group covers to Okta or Entra ID, comes only with users:read.email.
+  'users.info': ['users:read', 'users:read.email'],
   'files.getUploadURLExternal': ['files:write'],
   'files.completeUploadExternal': ['files:write'],
 };

@@ -11,6 +11,7 @@ import { ConfigError, Environment, loadConfig } from '../config';
 import { parseAnchorFile } from '../domain/audit-anchor';
 import { verifyAudit, type AuditVerifyOptions } from './audit-verify';
 import { indented, visible } from './terminal-text';
+import { appliedFields, historyNote } from './applied-text';
 import { isCalendarDate } from '../domain/calendar';
 import { refuseTimeBeforeLastRun, runJobs } from '../jobs/run-jobs';
 import { createServiceContext } from '../services/context';
@@ -423,6 +424,7 @@ function run(command: CommandName, rest: string[], open: () => Register, out: St
         field('Compensating control', r.compensatingControls),
         ...(r.affectedSystems ? [field('Affected systems', r.affectedSystems)] : []),
         ...(r.externalRef ? [field('External reference', r.externalRef)] : []),
+        ...appliedFields(r.status, r.integration).map(([label, value]) => `${`${label}:`.padEnd(21)} ${value}`),
         ...(r.structural ? [field('Structural', r.structuralReason ?? '')] : []),
         field('Renewals', String(r.renewalCount)),
         ...r.renewals.map(
@@ -435,7 +437,7 @@ function run(command: CommandName, rest: string[], open: () => Register, out: St
         ...(r.closingNote ? [field('Closing note', r.closingNote)] : []),
         '',
         'History:',
-        ...auditTrail(db, id).map((e) => `  ${e.occurredAt}  ${e.kind.padEnd(24)}  ${visible(e.actorId)}`),
+        ...auditTrail(db, id).map((e) => `  ${e.occurredAt}  ${e.kind.padEnd(24)}  ${visible(e.actorId)}${historyNote(e)}`),
       ];
       out.write(`${lines.join('\n')}\n`);
       return;

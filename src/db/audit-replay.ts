@@ -120,6 +120,7 @@ const Assessed = z.object({
 const Vote = z.object({ round: round.default(0), outcome: z.enum(DECISION_OUTCOMES), comment: optionalText });
 const Decided = z.object({ comment: optionalText, expiresOn: date.nullish() });
 const Closed = z.object({ note: text });
+const Withdrawn = z.object({ note: text });
 const CheckinAnswered = z.object({ answer: z.enum(['yes', 'no']) });
 const RenewalRequested = z.object({ round: round.min(1), progress: text, percentComplete: z.number().int(), evidenceUrl: optionalText, controlTestedOn: date, expiresOn: date });
 const ChangesRequested = z.object({ round: z.literal(0), stage: z.enum(['assessment', 'decision']) });
@@ -213,6 +214,7 @@ const APPLY: Record<AuditEventKind, Apply> = {
   },
   'exception.expired': (state, event) => move(state, event, 'expire'),
   'exception.closed': (state, event) => close(state, event, 'close'),
+  'exception.withdrawn': withdraw,
   'exception.revoked': (state, event) => close(state, event, 'revoke'),
   'exception.reminded': nothing,
   'exception.nudged': nothing,
@@ -325,6 +327,14 @@ function close(state: ExceptionState, event: TrailEvent, action: 'close' | 'revo
   move(state, event, action);
   Object.assign(state, { closedAt: event.occurredAt, closingNote: closed.note });
   for (const renewal of state.renewals) if (renewal.status === 'requested' || renewal.status === 'pending_approval') Object.assign(renewal, { status: 'withdrawn', decidedAt: event.occurredAt });
+}
+
+/** Only its requester withdraws a request, before its assessment; one sent back stops waiting for them. */
+function withdraw(state: ExceptionState, event: TrailEvent): void {
+  if (event.actorId !== state.requesterId) throw new ReplayProblem(event.id, `${event.kind} by ${event.actorId}, who is not its requester`);
+  if (!TRANSITIONS[state.status].withdraw) throw new ReplayProblem(event.id, `a withdrawal of an exception that is ${state.status.replace('_', ' ')}: only a request not yet assessed is withdrawn`);
+  move(state, event, 'withdraw');
+  Object.assign(state, { closedAt: event.occurredAt, closingNote: details(Withdrawn, event).note, sentBack: false });
 }
 
 /** The state one exception's events, oldest first, leave it in; `timeZone` is TZ, the zone the app counts days in. */

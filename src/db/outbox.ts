@@ -110,9 +110,14 @@ export interface PostedMessage {
   channel: string;
   ts: string;
   shown?: string;
+  /** The audit event a DM answers (the send-back its Amend button is for): a later one leaves that DM behind. */
+  answers?: number;
 }
 
-/** Messages posted with buttons about an exception (DMs and needs-attention alerts), each with every row it holds, oldest first. */
+/**
+ * Messages posted with buttons about an exception (DMs, needs-attention alerts, review posts, the requester's
+ * sent-back DM), each with every row it holds, oldest first.
+ */
 export function postedMessagesAbout(db: Db, exceptionId: number): { posted: PostedMessage; payloads: string[] }[] {
   const refs = db
     .selectDistinct({ ts: sql<string>`json_extract(${outbox.payload}, '$.posted.ts')`, channel: sql<string>`json_extract(${outbox.payload}, '$.posted.channel')` })
@@ -120,7 +125,8 @@ export function postedMessagesAbout(db: Db, exceptionId: number): { posted: Post
     .where(
       and(
         eq(outbox.state, 'delivered'),
-        inArray(outbox.kind, ['reminder_digest', 'checkin_question', 'channel_post']),
+        inArray(outbox.kind, ['reminder_digest', 'checkin_question', 'channel_post', 'direct_message']),
+        sql`(${outbox.kind} != 'direct_message' or json_extract(${outbox.payload}, '$.message') = 'changes_requested')`,
         sql`json_extract(${outbox.payload}, '$.posted') is not null`,
         sql`(${outbox.exceptionId} = ${exceptionId}
           or exists (select 1 from json_each(${outbox.payload}, '$.items') where json_extract(value, '$.exceptionId') = ${exceptionId})

@@ -12,6 +12,8 @@ export const AUDIT_EVENT_KINDS = [
   'exception.expired',
   'exception.closed',
   'exception.revoked',
+  /** Its requester withdrew a request before its assessment (SPEC §1: requested ──withdraw──▶ rejected; issue 11). */
+  'exception.withdrawn',
   'exception.reminded',
   'exception.nudged',
   'exception.escalated',

@@ -69,6 +69,14 @@ export function escalationTarget(stage: 'assessment' | 'decision', route: Approv
   return stage === 'decision' && route === 'committee' ? 'approvers' : 'committee';
 }
 
+/**
+ * Which wait a stall's follow-ups belong to: a stage of a round and, once the request was amended, that version.
+ * An amended request waits afresh from its amendment, so it is nudged and escalated again, under keys of its own.
+ */
+export function stallKey(round: number, stage: 'assessment' | 'decision', amendments: number): string {
+  return amendments > 0 ? `${round}:${stage}:amended:${amendments}` : `${round}:${stage}`;
+}
+
 export type StallFollowUp = { kind: 'nudge' } | { kind: 'escalation'; covers: number } | { kind: 'nudge_again'; repeat: number };
 
 /**

@@ -8,6 +8,9 @@ export type LifecycleAction = (typeof LIFECYCLE_ACTIONS)[number];
  * SPEC §1 as data: the only moves an exception can make. Anything missing here is refused.
  * Sent back for changes (issue 11), a request waits for its requester as `requested` until it is amended (the trail,
  * not a status, says it was sent back: see domain/amendment); the amended request is assessed and decided afresh.
+ * Withdrawn by its requester while it still waits for its assessment (or was sent back to them), it is `rejected`, as
+ * the diagram draws it; the trail's `exception.withdrawn` says nobody rejected it (see domain/withdrawal). Once
+ * assessed it can only be rejected or sent back: the diagram has no withdraw arrow from `pending_approval`.
  */
 export const TRANSITIONS: Readonly<Record<ExceptionStatus, Partial<Record<LifecycleAction, ExceptionStatus>>>> = {
   requested: { assess: 'pending_approval', reject: 'rejected', withdraw: 'rejected', send_back: 'requested', amend: 'requested' },

@@ -1,4 +1,5 @@
 import { addCalendarDays, daysBetween, type CalendarDate } from './calendar';
+import type { ExceptionStatus } from './exception';
 
 /** ISO 8601 week of a day, e.g. 2026-W48: the weekly post is made once per such week. */
 export function isoWeek(date: CalendarDate): string {
@@ -54,8 +55,19 @@ export interface MetricsInput {
   /** Active exceptions whose expiry day is within the next 14 days. */
   expiring: { exceptionId: number; expiresOn: CalendarDate }[];
   renewalsThisQuarter: number;
+  /** Exceptions the register has ended whose bypass an identity provider still holds. */
+  stillApplied?: StillAppliedItem[];
   /** Earlier weekly snapshots, any order. */
   history: WeekFigures[];
+}
+
+/** "Expired in the register, still applied in Okta": the exception that quietly becomes permanent. */
+export interface StillAppliedItem {
+  exceptionId: number;
+  status: ExceptionStatus;
+  vendorLabel: string;
+  groupName: string;
+  people: number;
 }
 
 export const VERDICTS = ['better', 'worse', 'steady'] as const;
@@ -99,6 +111,8 @@ export interface Metrics {
   /** Soonest first. */
   expiringItems: { exceptionId: number; expiresOn: CalendarDate }[];
   renewalsThisQuarter: number;
+  /** Ended in the register and still applied in an identity provider, by ID. */
+  stillAppliedItems: StillAppliedItem[];
   /** Week by week from the same week last quarter (or the first snapshot, if later) to this week, gaps included. */
   series: WeekPoint[];
 }
@@ -185,6 +199,7 @@ export function computeMetrics(input: MetricsInput): Metrics {
     expiringIn14Days: input.expiring.length,
     expiringItems: [...input.expiring].sort((a, b) => a.expiresOn.localeCompare(b.expiresOn) || a.exceptionId - b.exceptionId),
     renewalsThisQuarter: input.renewalsThisQuarter,
+    stillAppliedItems: [...(input.stillApplied ?? [])].sort((a, b) => a.exceptionId - b.exceptionId),
     series: weeklySeries(input.history, chartFrom > firstSnapshotMonday ? chartFrom : firstSnapshotMonday, monday, { week, active: input.active.length, overOneEighty, ages }),
   };
 }
@@ -222,6 +237,7 @@ export function completeMetrics(queued: Partial<Metrics> & Pick<Metrics, 'week' 
     today: queued.today ?? monday,
     waitingItems: queued.waitingItems ?? [],
     expiringItems: queued.expiringItems ?? [],
+    stillAppliedItems: queued.stillAppliedItems ?? [],
     series: queued.series?.every((p) => typeof p.monday === 'string') ? queued.series : [],
   };
 }

@@ -1,13 +1,15 @@
 import { and, eq } from 'drizzle-orm';
 import { appendAuditEvent } from '../db/audit-chain';
-import { exceptions } from '../db/schema';
+import { auditEvents, exceptions } from '../db/schema';
 import { amendmentRefused, changesBetween, type RequestTerms } from '../domain/amendment';
 import { DomainError } from '../domain/errors';
 import { nextStatus } from '../domain/lifecycle';
 import type { ExceptionRequestDraft, FieldErrors, OwnerAccount, RequestField } from '../domain/request';
-import { checkSubmittedRequest } from './request-exception';
+import { bypassAudit, checkSubmittedRequest } from './request-exception';
+import { bindingOf, dropUnappliedBinding, saveBinding, type BypassChoice } from '../db/integrations';
 import type { ServiceContext } from './context';
-import { getRecordFor, type ExceptionRecord, type SentBack } from './exception-record';
+import type { OpenStage } from '../domain/shown-for';
+import { getRecordFor, type ExceptionRecord, type Reader, type SentBack } from './exception-record';
 import { queueNotifications, type Notification } from './notifications';
 
 /** Only the requester amends, and only a request sent back to them; `sentBackEventId` is the send-back the form answers. */
@@ -25,6 +27,18 @@ function assertAmendable(record: ExceptionRecord, actorId: string, sentBackEvent
     throw new DomainError('stale', `${record.ref} was sent back to you again since, with other changes asked for: use the Amend button in the latest message. Nothing was changed.`);
   }
   return record.sentBack;
+}
+
+/** The send-back a message answered, as it was asked, even once amended, sent back again or withdrawn since. */
+export function sentBackAnswered(db: Reader, exceptionId: number, eventId: number): SentBack | undefined {
+  const event = db
+    .select({ id: auditEvents.id, actorId: auditEvents.actorId, occurredAt: auditEvents.occurredAt, payload: auditEvents.payload })
+    .from(auditEvents)
+    .where(and(eq(auditEvents.id, eventId), eq(auditEvents.exceptionId, exceptionId), eq(auditEvents.kind, 'exception.changes_requested')))
+    .get();
+  if (!event) return undefined;
+  const { stage, changes } = JSON.parse(event.payload) as { stage: OpenStage; changes: string };
+  return { eventId: event.id, byId: event.actorId, at: event.occurredAt, stage, changes };
 }
 
 /** Checked before the prefilled form opens: the record, and the send-back the form answers. */
@@ -56,6 +70,8 @@ export interface AmendRequestCommand {
   input: ExceptionRequestDraft;
   sentBackEventId?: number;
   ownerAccount?: OwnerAccount;
+  /** A bypass picked in the amended form replaces the one stored; `null` (the inputs emptied) drops it; undefined (no inputs offered) keeps it. */
+  bypass?: BypassChoice | null;
 }
 
 export type AmendRequestResult = { ok: true; ref: string; changed: number } | { ok: false; errors: FieldErrors<RequestField> };
@@ -90,7 +106,9 @@ export function amendRequest(ctx: ServiceContext, command: AmendRequestCommand):
         structuralReason: request.structuralReason ?? null,
       };
       const changes = changesBetween(termsOf(record), amended);
-      if (changes.length === 0) {
+      const before = bindingOf(tx, record.id);
+      const bypassChanged = command.bypass !== undefined && JSON.stringify(bypassAudit(command.bypass ?? undefined) ?? null) !== JSON.stringify(bypassAudit(before) ?? null);
+      if (changes.length === 0 && !bypassChanged) {
         return { ok: false as const, errors: { title: 'Nothing was changed. Change what was asked for (see the top of this form), then submit the amended request.' } };
       }
       const moved = tx
@@ -117,9 +135,11 @@ export function amendRequest(ctx: ServiceContext, command: AmendRequestCommand):
         exceptionId: record.id,
         actorId: command.requesterId,
         kind: 'exception.amended',
-        payload: { round: 0, answers: sentBack.eventId, changes, request: { ...request, requesterId: command.requesterId } },
+        payload: { round: 0, answers: sentBack.eventId, changes, request: { ...request, requesterId: command.requesterId }, ...(bypassChanged ? { bypass: bypassAudit(command.bypass ?? undefined) ?? null } : {}) },
         occurredAt: at,
       });
+      if (bypassChanged && command.bypass) saveBinding(tx, record.id, command.bypass, now);
+      if (bypassChanged && command.bypass === null) dropUnappliedBinding(tx, record.id);
       const notifications: Notification[] = [{ kind: 'refresh_card', exceptionId: record.id, card: 'triage' }];
       // The decision message of the version sent back says it was amended; the amended one is decided in a new one.
       if (sentBack.stage === 'decision') notifications.push({ kind: 'refresh_card', exceptionId: record.id, card: 'approval' });

@@ -73,7 +73,8 @@ export function checkinStates(db: Db, checkinIds: readonly number[]): Map<number
       askedOn: checkins.askedOn,
       answer: checkins.answer,
       answeredAt: checkins.answeredAt,
-      latestId: sql<number>`(select max(later.id) from ${checkins} as later where later.exception_id = ${checkins.exceptionId})`,
+      // Qualified by hand: drizzle writes a lone column unqualified, which inside the subquery would name later's own.
+      latestId: sql<number>`(select max(later.id) from ${checkins} as later where later.exception_id = ${checkins}.exception_id)`,
     })
     .from(checkins)
     .where(inArray(checkins.id, [...checkinIds]))

@@ -1,5 +1,6 @@
 import { and, asc, desc, eq, inArray, sql } from 'drizzle-orm';
-import { assessments, auditEvents, decisions, exceptions, policies, renewals, type RenewalStatus } from '../db/schema';
+import { assessments, auditEvents, decisions, exceptionBindings, exceptionIssues, exceptions, integrationTasks, policies, renewals, type RenewalStatus } from '../db/schema';
+import { integrationStatus, type IntegrationStatus } from '../db/integrations';
 import type { Db, Tx } from '../db/client';
 import { hiddenFrom, maySee, maySeeEverything, ownerConfirmationOf, type OwnerConfirmation } from '../domain/authority';
 import { DomainError } from '../domain/errors';
@@ -97,6 +98,8 @@ export interface ExceptionRecord {
   sentBack: SentBack | null;
   /** The latest amendment: its assessment and decision started again then. */
   amended: { at: string; fields: AmendableField[] } | null;
+  /** Where it is applied (a bypass group, a Jira issue) and whether each vendor has caught up; empty when it names none. */
+  integration: IntegrationStatus;
 }
 
 /** `createdAt`: when the request as it stands was made, its latest amendment's time if it was amended. */
@@ -120,7 +123,14 @@ function recordQueries(db: Reader) {
   const round = sql.placeholder('round');
   return {
     exception: db
-      .select({ exception: exceptions, policyKey: policies.key, policyTitle: policies.title, policyMaxDays: policies.maxDays })
+      .select({
+        exception: exceptions,
+        policyKey: policies.key,
+        policyTitle: policies.title,
+        policyMaxDays: policies.maxDays,
+        // Most exceptions name no vendor: one column here spares them the integration reads.
+        integrated: sql<number>`exists (select 1 from ${exceptionBindings} where ${exceptionBindings.exceptionId} = ${exceptions.id}) or exists (select 1 from ${exceptionIssues} where ${exceptionIssues.exceptionId} = ${exceptions.id}) or exists (select 1 from ${integrationTasks} where ${integrationTasks.exceptionId} = ${exceptions.id})`,
+      })
       .from(exceptions)
       .innerJoin(policies, eq(policies.id, exceptions.policyId))
       .where(eq(exceptions.id, id))
@@ -219,7 +229,9 @@ export function loadExceptionRecord(db: Reader, id: number): ExceptionRecord | u
   const renewal = round > 0 ? (history.find((r) => r.round === round) ?? null) : null;
   const original = round > 0 ? queries.originalRoute.get({ id }) : assessment;
   const ownerAnswer = queries.ownerAnswer.get({ id, ownerId: e.ownerId })?.kind;
-  const { sentBack, amended } = amendmentStateOf(queries.amendments.all({ id }));
+  const { sentBack: lastSentBack, amended } = amendmentStateOf(queries.amendments.all({ id }));
+  // Withdrawn while sent back, it waits for nobody: only a request still `requested` waits for its requester.
+  const sentBack = e.status === 'requested' ? lastSentBack : null;
   return {
     id: e.id,
     ref: formatExceptionRef(e.id),
@@ -273,6 +285,7 @@ export function loadExceptionRecord(db: Reader, id: number): ExceptionRecord | u
     open: sentBack ? null : openDecisionOf(e.status, round, amended?.at ?? e.createdAt, renewal, assessment?.assessedAt),
     sentBack,
     amended,
+    integration: row.integrated ? integrationStatus(db, e.id, e.status) : {},
   };
 }
 

@@ -1,5 +1,5 @@
 import { and, gt, gte, inArray, lt, sql, type SQL } from 'drizzle-orm';
-import { assessments, decisions, exceptions, policies, renewals } from '../db/schema';
+import { assessments, auditEvents, decisions, exceptions, policies, renewals } from '../db/schema';
 import { addCalendarDays, calendarDateIn, type CalendarDate } from '../domain/calendar';
 import { formatExceptionRef, type ExceptionStatus } from '../domain/exception';
 import type { Reader } from './exception-record';
@@ -8,6 +8,8 @@ import type { Reader } from './exception-record';
 export const EXPORT_COLUMNS = [
   'id',
   'status',
+  /** Whom an open request or renewal waits on now; a request sent back for changes waits for its requester, not for a decision. */
+  'waiting_for',
   'policy_key',
   'policy_title',
   'title',
@@ -94,6 +96,9 @@ interface ExceptionColumns {
   attentionReason: string | null;
   closedAt: string | null;
   closingNote: string | null;
+  currentRound: number;
+  /** 1 when the request's latest word on changes is a send-back not yet amended. */
+  sentBack: number;
 }
 
 /**
@@ -119,7 +124,12 @@ export function* exportRegister(db: Reader, filter: ExportFilter = {}): Generato
         requester_id as requesterId, owner_id as ownerId, structural, structural_reason as structuralReason, route,
         exceptions.created_at as createdAt, activated_at as activatedAt, expires_on as expiresOn, original_expires_on as originalExpiresOn,
         renewal_count as renewalCount, last_reviewed_at as lastReviewedAt, last_reviewed_by as lastReviewedBy,
-        last_checkin_on as lastCheckinOn, attention_reason as attentionReason, closed_at as closedAt, closing_note as closingNote
+        last_checkin_on as lastCheckinOn, attention_reason as attentionReason, closed_at as closedAt, closing_note as closingNote,
+        current_round as currentRound,
+        case when ${exceptions.status} = 'requested' then coalesce((
+          select ${auditEvents.kind} = 'exception.changes_requested' from ${auditEvents}
+          where ${auditEvents.exceptionId} = ${exceptions.id} and ${auditEvents.kind} in ('exception.changes_requested', 'exception.amended')
+          order by ${auditEvents.id} desc limit 1), 0) else 0 end as sentBack
       from ${exceptions} join ${policies} on ${policies.id} = ${exceptions.policyId}
       where ${and(gt(exceptions.id, after), ...conditions)}
       order by ${exceptions.id} limit ${PAGE_SIZE}`);
@@ -156,10 +166,12 @@ export function* exportRegister(db: Reader, filter: ExportFilter = {}): Generato
     );
     for (const e of rows) {
       const assessment = (assessed.get(e.id) ?? []).at(-1);
+      const renewal = (renewed.get(e.id) ?? []).find((r) => r.round === e.currentRound && (r.status === 'requested' || r.status === 'pending_approval'));
       const votes = decided.get(e.id) ?? [];
       yield {
         id: formatExceptionRef(e.id),
         status: e.status,
+        waiting_for: waitingFor(e, renewal),
         policy_key: e.policyKey,
         policy_title: e.policyTitle,
         title: e.title,
@@ -199,6 +211,14 @@ export function* exportRegister(db: Reader, filter: ExportFilter = {}): Generato
       };
     }
   }
+}
+
+/** In the words the cards use; empty when nothing waits on anyone. */
+function waitingFor(e: Pick<ExceptionColumns, 'status' | 'sentBack'>, renewal: { round: number; status: string } | undefined): string {
+  if (e.status === 'requested') return e.sentBack ? 'requester (sent back for changes)' : 'risk assessment';
+  if (e.status === 'pending_approval') return 'decision';
+  if (renewal && (e.status === 'active' || e.status === 'expired')) return `renewal ${renewal.round} ${renewal.status === 'requested' ? 'risk assessment' : 'decision'}`;
+  return '';
 }
 
 /** Spreadsheet programs run cells that start like a formula; an export is opened by auditors, so those are defused. */

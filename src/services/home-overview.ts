@@ -1,8 +1,10 @@
-import { and, asc, eq, gte, isNull, lt, lte, ne, or, sql } from 'drizzle-orm';
-import { exceptions } from '../db/schema';
+import { and, asc, eq, gte, inArray, isNull, lt, lte, ne, or, sql } from 'drizzle-orm';
+import { integrationStatus, type BypassStatus } from '../db/integrations';
+import { exceptionBindings, exceptions } from '../db/schema';
 import { decidersFor, maySeeEverything } from '../domain/authority';
 import { addCalendarDays, calendarDateIn, daysBetween } from '../domain/calendar';
 import { firstDayOfQuarter } from '../domain/follow-ups';
+import { mayWithdraw } from '../domain/withdrawal';
 import type { ServiceContext } from './context';
 import { listWaiting, loadExceptionRecord, type ExceptionRecord, type WaitingItem } from './exception-record';
 import { listExceptions, type ExceptionSummary } from './list-exceptions';
@@ -26,6 +28,10 @@ export interface MyException extends ExceptionSummary {
   daysLeft: number | null;
   /** What a renewal of it waits for, if one is open. */
   renewing: 'assessment' | 'decision' | null;
+  /** The bypass group it carries, when it names one, and whether the identity provider has caught up. */
+  bypass: BypassStatus | null;
+  /** Their own request, not yet decided: they may withdraw it. */
+  mayWithdraw: boolean;
 }
 
 export interface HomeOverview {
@@ -94,9 +100,18 @@ export function homeOverview(ctx: ServiceContext, userId: string): HomeOverview 
     waitingForDecision: among ? open.filter((item) => item.requesterId === userId || item.ownerId === userId).length : open.length,
     expiringIn14Days: count(and(eq(exceptions.status, 'active'), gte(exceptions.expiresOn, today), lte(exceptions.expiresOn, addCalendarDays(today, 14)), among)),
   });
+  const shown = mine.slice(0, HOME_LIST_LIMIT);
+  // One read finds which of them carry a bypass; only those are read further.
+  const bound = new Set(shown.length === 0 ? [] : ctx.db.select({ id: exceptionBindings.exceptionId }).from(exceptionBindings).where(inArray(exceptionBindings.exceptionId, shown.map((row) => row.id))).all().map((b) => b.id));
   return {
     today,
-    mine: mine.slice(0, HOME_LIST_LIMIT).map((row) => ({ ...row, daysLeft: row.expiresOn && row.status === 'active' ? daysBetween(today, row.expiresOn) : null, renewing: renewing.get(row.id) ?? null })),
+    mine: shown.map((row) => ({
+      ...row,
+      daysLeft: row.expiresOn && row.status === 'active' ? daysBetween(today, row.expiresOn) : null,
+      renewing: renewing.get(row.id) ?? null,
+      bypass: bound.has(row.id) ? (integrationStatus(ctx.db, row.id, row.status).bypass ?? null) : null,
+      mayWithdraw: mayWithdraw(userId, row),
+    })),
     moreMine: mine.length > HOME_LIST_LIMIT,
     waiting: waiting.slice(0, HOME_LIST_LIMIT),
     moreWaiting: actionable.length + reviews.length > HOME_LIST_LIMIT,

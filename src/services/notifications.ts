@@ -11,8 +11,11 @@ export type Card = (typeof CARDS)[number];
 export const DIRECT_MESSAGES = ['receipt', 'owner_named', 'owner_declined', 'approved', 'rejected', 'expired', 'closed', 'revoked', 'renewal_approved', 'renewal_rejected'] as const;
 export type DirectMessage = (typeof DIRECT_MESSAGES)[number];
 
-/** Where a request stands, told to its requester without asking (issue 11): sent back for changes; assessed and routed to its deciders. */
-export const STANDING_MESSAGES = ['changes_requested', 'assessed'] as const;
+/**
+ * Where a request stands, told without asking (issue 11): to its requester, sent back for changes, and assessed and
+ * routed to its deciders; to the owner it named, withdrawn by its requester.
+ */
+export const STANDING_MESSAGES = ['changes_requested', 'assessed', 'withdrawn'] as const;
 export type StandingMessage = (typeof STANDING_MESSAGES)[number];
 
 export interface ReminderItem {
@@ -36,6 +39,8 @@ export type Notification =
   | { kind: 'direct_message'; exceptionId: number; recipientId: string; message: DirectMessage | StandingMessage; expiredOn?: string; run?: string }
   /** A nudge in the thread of the card where someone has to act; `stall_nudge_again` once it has been escalated. */
   | { kind: 'thread_reply'; exceptionId: number; card: Card; message: 'stall_nudge' | 'stall_nudge_again' | 'renewal_requested'; mentions: string[]; workingDays: number }
+  /** Whoever the request waited on, told in that card's thread that its requester withdrew it. */
+  | { kind: 'thread_reply'; exceptionId: number; card: Card; message: 'request_withdrawn'; mentions: string[] }
   /** Tells whoever asked that their request stalls: whom it waits on and since when, and who was nudged. Dropped if the round moved on. */
   | { kind: 'direct_message'; exceptionId: number; recipientId: string; message: 'stall_notice'; round: number; stage: 'assessment' | 'decision'; escalated: boolean; workingDays: number }
   /** One DM per owner per run, however many of their exceptions need a reminder. */

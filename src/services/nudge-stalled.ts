@@ -1,12 +1,13 @@
-import { and, eq, like, or } from 'drizzle-orm';
+import { and, eq, inArray, like, or, sql } from 'drizzle-orm';
 import { appendAuditEvent } from '../db/audit-chain';
-import { followUps } from '../db/schema';
+import type { Tx } from '../db/client';
+import { auditEvents, followUps } from '../db/schema';
 import { decidersFor } from '../domain/authority';
 import { calendarDateIn } from '../domain/calendar';
 import { formatExceptionRef } from '../domain/exception';
-import { ESCALATION_TARGETS, escalationTarget, stallFollowUpDue, workingDaysSince, type EscalationTarget, type StallFollowUp } from '../domain/follow-ups';
+import { ESCALATION_TARGETS, escalationTarget, stallFollowUpDue, stallKey, workingDaysSince, type EscalationTarget, type StallFollowUp } from '../domain/follow-ups';
 import { SCHEDULER_ACTOR, type ServiceContext } from './context';
-import { listWaiting, type WaitingItem } from './exception-record';
+import { ID_CHUNK, listWaiting, type WaitingItem } from './exception-record';
 import { queueNotifications, type Notification } from './notifications';
 
 interface Waiting {
@@ -29,12 +30,30 @@ function waitingOn(ctx: ServiceContext, item: WaitingItem): Waiting | undefined 
   return { item, since: open.since, card: 'approval', mentions };
 }
 
+/** How often each first request waiting now was amended: every amendment starts its wait, and its follow-ups, afresh. */
+function amendmentCounts(tx: Tx, items: readonly WaitingItem[]): Map<number, number> {
+  const ids = items.filter((i) => i.open.round === 0).map((i) => i.id);
+  const counts = new Map<number, number>();
+  for (let from = 0; from < ids.length; from += ID_CHUNK) {
+    for (const row of tx
+      .select({ exceptionId: auditEvents.exceptionId, amendments: sql<number>`count(*)` })
+      .from(auditEvents)
+      .where(and(eq(auditEvents.kind, 'exception.amended'), inArray(auditEvents.exceptionId, ids.slice(from, from + ID_CHUNK))))
+      .groupBy(auditEvents.exceptionId)
+      .all()) {
+      counts.set(row.exceptionId!, row.amendments);
+    }
+  }
+  return counts;
+}
+
 const AUDIT_KINDS: Record<StallFollowUp['kind'], 'exception.nudged' | 'exception.escalated'> = { nudge: 'exception.nudged', escalation: 'exception.escalated', nudge_again: 'exception.nudged' };
 
 /**
  * A request waiting more than two working days for assessment or a decision is nudged in its thread; after five it
  * is escalated once, and then nudged again every few working days until it stops waiting. Whoever
- * asked is told when it stalls and when it is escalated. A process nobody acts on is the failure the seeds describe.
+ * asked is told when it stalls and when it is escalated. An amended request waits afresh from its amendment, and
+ * stalls afresh. A process nobody acts on is the failure the seeds describe.
  */
 export function nudgeStalled(ctx: ServiceContext, now: Date): { nudged: string[]; escalated: string[] } {
   const today = calendarDateIn(now, ctx.timeZone);
@@ -46,13 +65,15 @@ export function nudgeStalled(ctx: ServiceContext, now: Date): { nudged: string[]
       const notifications: Notification[] = [];
       const nudged: string[] = [];
       const escalated: { id: number; workingDays: number; to: EscalationTarget }[] = [];
-      for (const item of listWaiting(tx)) {
+      const waitingNow = listWaiting(tx);
+      const amendments = amendmentCounts(tx, waitingNow);
+      for (const item of waitingNow) {
         const { id } = item;
         const waiting = waitingOn(ctx, item);
         if (!waiting) continue;
         const workingDays = workingDaysSince(calendarDateIn(new Date(waiting.since), ctx.timeZone), today);
         const stage = item.open.stage;
-        const key = `${item.open.round}:${stage}`;
+        const key = stallKey(item.open.round, stage, amendments.get(id) ?? 0);
         const sent = tx
           .select({ kind: followUps.kind, key: followUps.key })
           .from(followUps)

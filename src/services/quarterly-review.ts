@@ -10,6 +10,7 @@ import { SCHEDULER_ACTOR, type ServiceContext } from './context';
 import { queueNotifications, type Notification } from './notifications';
 import type { Reader } from './exception-record';
 import { weeklyHistory } from './weekly-metrics';
+import { listExceptions } from './list-exceptions';
 
 /** What the quarter just ended saw happen, for the review at the start of the next: counts of events, not statuses. */
 export interface QuarterFigures {
@@ -31,6 +32,8 @@ const COUNTED: Partial<Record<AuditEventKind, string>> = {
   'exception.reapproved': 'reapproved',
   'exception.expired': 'expired',
   'exception.closed': 'closed',
+  /** Rejected in status (SPEC §1), yet nobody rejected it: counted apart from the rejections. */
+  'exception.withdrawn': 'withdrawn',
   'exception.revoked': 'revoked',
 };
 
@@ -91,6 +94,9 @@ export function postQuarterlyReview(ctx: ServiceContext, now: Date): string | un
       if (claimed.changes === 0) return undefined;
       const counts = Object.fromEntries(EXCEPTION_STATUSES.map((status) => [status, 0])) as Record<ExceptionStatus, number>;
       for (const row of tx.select({ status: exceptions.status, n: sql<number>`count(*)` }).from(exceptions).groupBy(exceptions.status).all()) counts[row.status] = row.n;
+      // A request sent back for changes waits for its requester, not for an assessment.
+      const sentBack = counts.requested > 0 ? listExceptions(tx, { statuses: ['requested'], limit: Number.MAX_SAFE_INTEGER }).filter((r) => r.sentBack).length : 0;
+      Object.assign(counts, { requested: counts.requested - sentBack, sent_back: sentBack });
       const active = tx
         .select({ id: exceptions.id, originalExpiresOn: exceptions.originalExpiresOn })
         .from(exceptions)

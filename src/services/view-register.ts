@@ -14,7 +14,7 @@ import { listExceptions, type ExceptionSummary } from './list-exceptions';
 export const LIST_LIMIT = 40;
 
 /** What needs attention first, in the order `/exception list all` shows it. */
-export const LIST_GROUPS = ['waiting', 'expiring_soon', 'needs_attention', 'active'] as const;
+export const LIST_GROUPS = ['waiting', 'sent_back', 'expiring_soon', 'needs_attention', 'active'] as const;
 export type ListGroup = (typeof LIST_GROUPS)[number];
 
 /** "Expiring soon" means within this many days, as on the weekly post and App Home. */
@@ -42,6 +42,8 @@ export interface RegisterListing {
 }
 
 function groupOf(row: ExceptionSummary, renewing: ReadonlySet<number>, soon: string): ListGroup | undefined {
+  // Sent back, a request waits for its requester, not for the security team or a decider.
+  if (row.sentBack) return 'sent_back';
   if (row.status === 'requested' || row.status === 'pending_approval' || renewing.has(row.id)) return 'waiting';
   if (row.status !== 'active') return undefined;
   if (row.expiresOn !== null && row.expiresOn <= soon) return 'expiring_soon';

@@ -1,5 +1,6 @@
 import { and, asc, eq, gte, lte, sql } from 'drizzle-orm';
 import { appendAuditEvent } from '../db/audit-chain';
+import { stillApplied } from '../db/integrations';
 import { auditEvents, exceptions, metricSnapshots, policies, renewals } from '../db/schema';
 import { addCalendarDays, calendarDateIn, hourIn } from '../domain/calendar';
 import { firstDayOfQuarter } from '../domain/follow-ups';
@@ -38,6 +39,7 @@ export function gatherMetrics(ctx: ServiceContext, now: Date): Metrics {
       .where(gte(renewals.createdAt, `${addCalendarDays(firstDayOfQuarter(today), -1)}T00:00:00.000Z`))
       .all()
       .filter((r) => calendarDateIn(new Date(r.createdAt), ctx.timeZone) >= firstDayOfQuarter(today)).length,
+    stillApplied: stillApplied(ctx.db).map(({ exceptionId, status, vendorLabel, groupName, people }) => ({ exceptionId, status, vendorLabel, groupName, people })),
     history: weeklyHistory(ctx),
   });
 }

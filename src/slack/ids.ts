@@ -16,6 +16,8 @@ export const CALLBACK_IDS = {
   changesRequested: 'changes_requested',
   /** The requester's amended request, prefilled from the one sent back. */
   amendment: 'request_amendment',
+  /** The requester's confirmation that they withdraw their request, with an optional reason. */
+  withdrawal: 'request_withdrawal',
 } as const;
 
 export const ACTION_IDS = {
@@ -39,6 +41,8 @@ export const ACTION_IDS = {
   askForChanges: 'ask_for_changes',
   /** The requester's button on a sent-back request: opens the request form prefilled, to amend it. */
   amendRequest: 'amend_request',
+  /** The requester's button on their request (DMs, App Home): opens the confirmation to withdraw it. */
+  withdrawRequest: 'withdraw_request',
 } as const;
 
 /** The message shortcut "Request an exception from this message" (manifest.yml names the same id). */
@@ -79,6 +83,8 @@ export const REJECTION_BLOCK_ID = 'reason';
 export const CHANGES_BLOCK_ID = 'what_to_change';
 
 export const CLOSING_NOTE_BLOCK_ID = 'closing_note';
+/** The optional reason in the withdrawal confirmation. */
+export const WITHDRAWAL_REASON_BLOCK_ID = 'withdrawal_reason';
 
 export const FRESH_JUSTIFICATION_BLOCK_ID = 'fresh_justification';
 

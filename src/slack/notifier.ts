@@ -17,6 +17,7 @@ import {
   recordShown,
   releaseClaims,
   type OutboxRow,
+  type PostedMessage,
   type QueuedRow,
 } from '../db/outbox';
 import { calendarDateIn } from '../domain/calendar';
@@ -35,7 +36,10 @@ import type { AuditAnchor } from '../domain/audit-anchor';
 import { completeMetrics, type Metrics, type WeekPoint } from '../domain/metrics';
 import type { ChartReference } from '../charts/metrics-chart';
 import { directMessage } from './views/direct-messages';
-import { isStandingMessage, sentBackDecisionMessage, standingMessage } from './views/amendment-messages';
+import { isStandingMessage, sentBackDecisionMessage, sentBackMessageNow, standingMessage } from './views/amendment-messages';
+import { withdrawnNote } from './views/withdrawal-messages';
+import { isWithdrawn } from '../domain/withdrawal';
+import { sentBackAnswered } from '../services/amend-request';
 import { metricsMessage, type ChartFiles } from './views/metrics-message';
 import { approvalCard, triageCard, type CardContext, type SlackMessage } from './views/exception-cards';
 import { personalDigest, type OrgCalendar, type PersonalNotices } from './views/personal-digest';
@@ -231,7 +235,7 @@ export function createNotifier(deps: NotifierDeps): Notifier {
 
   function render(card: Card, record: ExceptionRecord, threaded: boolean): SlackMessage {
     // A decision message whose request was sent back at its decision keeps saying so; the amended one gets its own.
-    if (card === 'approval' && !record.route && (record.sentBack || record.amended)) return sentBackDecisionMessage(record);
+    if (card === 'approval' && !record.route && (record.sentBack || record.amended || isWithdrawn(record))) return sentBackDecisionMessage(record);
     if (card === 'triage' || !record.route) return triageCard(record, deps.cards);
     const tally = tallyVotes(record.decisions, record.route, deps.cards.committeeQuorum);
     return approvalCard(record, tally, deps.cards, { threaded });
@@ -323,7 +327,7 @@ export function createNotifier(deps: NotifierDeps): Notifier {
     awaitTurn(channel);
     const metrics = completeMetrics(queued);
     const charts = metrics.series.length === 0 ? undefined : await uploadCharts(`exception-metrics-${metrics.week}`, metrics.series, metrics.quarterAgo && { ...metrics.quarterAgo, label: 'the same week last quarter' });
-    const named = new Map(records([...metrics.waitingItems, ...metrics.expiringItems].map((i) => i.exceptionId)).map((r) => [r.id, r]));
+    const named = new Map(records([...metrics.stillAppliedItems, ...metrics.waitingItems, ...metrics.expiringItems].map((i) => i.exceptionId)).map((r) => [r.id, r]));
     await postWithCharts(channel, charts, (shown) => metricsMessage(metrics, anchor, { anchor, records: named, ...(shown ? { charts: shown } : {}) }));
   }
 
@@ -420,7 +424,7 @@ export function createNotifier(deps: NotifierDeps): Notifier {
    */
   async function refreshMessagesAbout(exceptionId: number): Promise<void> {
     for (const { posted, payloads } of postedMessagesAbout(db, exceptionId)) {
-      const message = postedMessage(payloads.map((p) => JSON.parse(p) as Notification));
+      const message = postedMessage(payloads.map((p) => JSON.parse(p) as Notification), posted);
       if (!message) continue;
       const shown = shownAs(message);
       if (shown === posted.shown) continue;
@@ -435,8 +439,13 @@ export function createNotifier(deps: NotifierDeps): Notifier {
     }
   }
 
-  function postedMessage(notices: Notification[]): SlackMessage | undefined {
+  function postedMessage(notices: Notification[], posted: PostedMessage): SlackMessage | undefined {
     const first = notices[0];
+    if (first?.kind === 'direct_message' && first.message === 'changes_requested') {
+      const record = loadExceptionRecord(db, first.exceptionId);
+      const answered = posted.answers === undefined ? undefined : sentBackAnswered(db, first.exceptionId, posted.answers);
+      return record && answered ? sentBackMessageNow(record, answered) : undefined;
+    }
     if (first?.kind === 'channel_post') return first.message === 'checkin_alert' || first.message === 'review_overdue' ? channelMessage(first) : undefined;
     return personalDigest(personalNotices(notices.filter(isPersonal), false), calendar());
   }
@@ -520,7 +529,12 @@ export function createNotifier(deps: NotifierDeps): Notifier {
         if (isStandingMessage(notification.message)) {
           const standing = standingMessage(notification.message, record, deps.cards);
           if (!standing) return 'the request no longer stands where the message would say';
-          await postDirect(notification.recipientId, standing);
+          const posted = await postDirect(notification.recipientId, standing);
+          // Its Amend button goes once the request moves on: where it went, and the send-back it answers, are kept.
+          if (notification.message === 'changes_requested' && record.sentBack) {
+            markMessageDelivered(db, row.id, clock(), { channel: posted.channel ?? notification.recipientId, ts: posted.ts ?? '', shown: shownAs(standing), answers: record.sentBack.eventId });
+            return undefined;
+          }
           break;
         }
         await postDirect(notification.recipientId, directMessage(notification.message, record, calendar()));
@@ -530,7 +544,12 @@ export function createNotifier(deps: NotifierDeps): Notifier {
         const record = loadExceptionRecord(db, notification.exceptionId);
         const thread = record && threadOf(notification.card, record);
         if (!record || !thread) return `no ${notification.card} message to reply to`;
-        const reply = notification.message === 'renewal_requested' ? renewalRequestedNote(record, notification.mentions) : stallNudge(record, notification.mentions, notification.workingDays, { again: notification.message === 'stall_nudge_again' });
+        const reply =
+          notification.message === 'request_withdrawn'
+            ? withdrawnNote(record, notification.mentions)
+            : notification.message === 'renewal_requested'
+              ? renewalRequestedNote(record, notification.mentions)
+              : stallNudge(record, notification.mentions, notification.workingDays, { again: notification.message === 'stall_nudge_again' });
         await post({ channel: thread.channel, thread_ts: thread.ts, ...reply, unfurl_links: false });
         break;
       }

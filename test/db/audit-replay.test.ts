@@ -85,6 +85,15 @@ describe('replaying an exception from its audit trail', () => {
     expect(state.renewals[0]).toMatchObject({ status: 'withdrawn', decidedAt: '2027-01-21T10:00:00.000Z' });
   });
 
+  it('a request withdrawn by its requester before its assessment: rejected (SPEC §1), never active, with its note and no decision', () => {
+    const withdrawn = event('exception.withdrawn', 'U0REQ', '2026-11-26T09:00:00.000Z', { note: 'Withdrawn by the requester: no longer needed.', waitingFor: 'assessment' });
+    const state = replayException([requested(), withdrawn], 'UTC');
+    expect(state).toMatchObject({ status: 'rejected', closingNote: 'Withdrawn by the requester: no longer needed.', closedAt: '2026-11-26T09:00:00.000Z', activatedAt: null, expiresOn: null });
+    expect(state.decisions).toEqual([]);
+    const sentBack = event('exception.changes_requested', 'U0SEC1', '2026-11-25T11:00:00.000Z', { round: 0, stage: 'assessment', changes: 'Name the console.' });
+    expect(replayException([requested(), sentBack, { ...withdrawn, id: ++id }], 'UTC')).toMatchObject({ status: 'rejected', sentBack: false });
+  });
+
   it("the owner's Accept and Decline change no row: the record reads them from the trail", () => {
     const answers = [event('exception.owner_declined', 'U0OWN', '2026-11-25T10:30:00.000Z', { ownerId: 'U0OWN' }), event('exception.owner_accepted', 'U0OWN', '2026-11-25T10:40:00.000Z', { ownerId: 'U0OWN' })];
     expect(replayException([requested(), ...answers], 'UTC')).toEqual(replayException([requested()], 'UTC'));
@@ -97,6 +106,8 @@ describe('replaying an exception from its audit trail', () => {
     ['an approval without an expiry date', () => [requested(), assessed(), { ...approved(), payload: { outcome: 'approve', comment: null } }], /fixes no expiry date/],
     ['an expiry of an exception never approved', () => [requested(), event('exception.expired', 'scheduler', '2027-02-01T00:05:00.000Z')], /cannot happen to an exception that is requested/],
     ['details that are not the kind’s', () => [requested(), { ...assessed(), payload: { round: 0, likelihood: 'high' } }], /its details are not those of exception\.assessed/],
+    ['a withdrawal by anyone but the requester', () => [requested(), event('exception.withdrawn', 'U0OWN', '2026-11-26T09:00:00.000Z', { note: 'Withdrawn by the requester.' })], /exception\.withdrawn by U0OWN, who is not its requester/],
+    ['a withdrawal once assessed', () => [requested(), assessed(), event('exception.withdrawn', 'U0REQ', '2026-11-26T09:00:00.000Z', { note: 'Withdrawn by the requester.' })], /a withdrawal of an exception that is pending approval: only a request not yet assessed is withdrawn/],
     ['a renewal decided that was never asked for', () => [requested(), assessed(), approved(), event('renewal.approved', 'U0CISO', '2027-02-02T10:00:00.000Z', { round: 1, comment: null, newExpiresOn: '2027-04-15' })], /renewal 1, which is not pending approval/],
     ['an owner answer given by someone else', () => [requested(), event('exception.owner_accepted', 'U0SEC1', '2026-11-25T10:30:00.000Z', { ownerId: 'U0OWN' })], /exception\.owner_accepted by U0SEC1, who is not its owner/],
     ['a register-wide event naming the exception', () => [requested(), event('metrics.posted', 'scheduler', '2026-11-30T09:00:00.000Z')], /about the register as a whole/],

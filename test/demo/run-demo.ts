@@ -10,7 +10,9 @@ import { loadConfig } from '../../src/config';
 import { createLogger } from '../../src/logger';
 import { importPolicies } from '../../src/services/policy-catalogue';
 import { runJobs } from '../../src/jobs/run-jobs';
-import { ACTION_IDS, ASSESSMENT_BLOCK_IDS, CALLBACK_IDS, CHANGES_BLOCK_ID, INPUT_ACTION_ID, REJECTION_BLOCK_ID, RENEWAL_BLOCK_IDS, REQUEST_BLOCK_IDS } from '../../src/slack/ids';
+import { and, eq } from 'drizzle-orm';
+import { checkins } from '../../src/db/schema';
+import { ACTION_IDS, ASSESSMENT_BLOCK_IDS, CALLBACK_IDS, CHANGES_BLOCK_ID, CLOSING_NOTE_BLOCK_ID, INPUT_ACTION_ID, REJECTION_BLOCK_ID, RENEWAL_BLOCK_IDS, REQUEST_BLOCK_IDS, WITHDRAWAL_REASON_BLOCK_ID } from '../../src/slack/ids';
 import { requestValues, type RequestForm } from '../e2e/flows';
 import { createSlackDriver } from '../support/slack-driver';
 import { startSlackStandIn, type SlackCall, type StoredMessage } from '../support/slack-stand-in';
@@ -54,8 +56,9 @@ const config = loadConfig({
   COMMITTEE_CHANNEL: 'C0COMMITTEE',
   LOG_LEVEL: 'error',
 });
-// The demo's own clock, so that weeks can pass in a second; the app reads time only through it.
-let now = new Date();
+// The demo's own clock, so that weeks can pass in a second; the app reads time only through it. It starts on a fixed
+// Tuesday so that the story reaches the first Monday of a quarter (the quarterly review) where it says it does.
+let now = new Date('2026-12-01T09:00:00Z');
 const app = await startApplication(config, { logger: createLogger('error'), clock: () => now, schedule: false, channelSpacingMs: 0 });
 const driver = createSlackDriver({ appUrl: `http://127.0.0.1:${app.port}/slack/events`, signingSecret, standIn });
 importPolicies(
@@ -195,6 +198,24 @@ async function timePasses(days: number): Promise<void> {
   await settle();
 }
 
+/** What a submitted modal turns into, when it turns into a confirmation. */
+function printConfirmation(json: Record<string, unknown> | undefined): void {
+  if (json?.response_action !== 'update') return;
+  const confirmation = json.view as { title?: { text: string }; blocks: unknown[] };
+  console.log(`\n  The form turns into "${confirmation.title?.text}"`);
+  console.log(blocksAsText(confirmation.blocks, NAMES));
+}
+
+/** Opens App Home as `userId` and presses the button `actionId` on it. */
+async function pressOnHome(userId: string, actionId: string): Promise<void> {
+  await driver.event({ type: 'app_home_opened', user: userId, channel: 'D0HOME', tab: 'home' });
+  await settle();
+  const home = standIn.callsTo('views.publish').findLast((c) => c.args.user_id === userId)!;
+  const view = home.response.view as { id: string; blocks: unknown[] };
+  await driver.blockAction({ userId, actionId, value: buttonValue(view.blocks, actionId), view: { id: view.id } });
+  await settle();
+}
+
 async function renew(userId: string, form: { progress: string; percent: string; testedDaysAgo: number; expiresInDays: number; evidence?: string }): Promise<void> {
   await driver.slashCommand({ userId, text: 'renew EXC-0001' });
   await settle();
@@ -215,10 +236,8 @@ async function renew(userId: string, form: { progress: string; percent: string; 
   if (response.json?.response_action === 'errors') {
     console.log('\n  The renewal form stays open with errors next to the fields:');
     for (const [field, message] of Object.entries(response.json.errors as Record<string, string>)) console.log(`  │ ${field}: ${message}`);
-  } else if (response.json?.response_action === 'update') {
-    const confirmation = response.json.view as { title?: { text: string }; blocks: unknown[] };
-    console.log(`\n  The form turns into "${confirmation.title?.text}"`);
-    console.log(blocksAsText(confirmation.blocks, NAMES));
+  } else {
+    printConfirmation(response.json);
   }
   await settle();
 }
@@ -343,6 +362,19 @@ try {
   await timePasses(4);
   await timePasses(4);
 
+  say('The trade show is cancelled: Carol withdraws EXC-0005 from App Home, saying why. Its card loses Assess, the security team is told in its thread, and the nudges stop.');
+  await pressOnHome(PEOPLE.carol, ACTION_IDS.withdrawRequest);
+  const withdrawal = standIn.callsTo('views.open').at(-1)!.response.view as { id: string; private_metadata: string };
+  const withdrawn = await driver.viewSubmission({
+    userId: PEOPLE.carol,
+    callbackId: CALLBACK_IDS.withdrawal,
+    viewId: withdrawal.id,
+    privateMetadata: withdrawal.private_metadata,
+    values: { [WITHDRAWAL_REASON_BLOCK_ID]: { [INPUT_ACTION_ID]: { type: 'plain_text_input', value: 'The trade show was cancelled; the kiosk laptops stay in the store room.' } } },
+  });
+  printConfirmation(withdrawn.json);
+  await settle();
+
   say('Sixteen days on, Alice gets one DM holding what needs her today: the reminder, with Renew, Close and View details.');
   await timePasses(4);
 
@@ -354,7 +386,7 @@ try {
     progress: 'Hardware keys arrived for one contractor; the second ships next week, then MFA is enforced for both.',
     percent: '50',
     testedDaysAgo: 2,
-    expiresInDays: 30,
+    expiresInDays: 20,
     evidence: 'https://tickets.example.com/SEC-2211',
   });
   await assess('EXC-0001', 2, 2, 'One contractor already on MFA; the remaining risk is one account for two more weeks.');
@@ -374,8 +406,33 @@ try {
   say('Sam lists the register: what waits first, then what expires soon, what needs attention, and what is active.');
   await command(PEOPLE.sam, 'list all');
 
-  say('Five weeks on, the renewed EXC-0001 reaches its new expiry date: it expires on its own, with one summary. Nobody has to click.');
-  await timePasses(35);
+  say('Monday 4 January, the first Monday of the quarter. The committee gets the quarterly review: EXC-0001 is open past its original expiry, marked for re-approval. Bob gets his control check-ins in one DM; EXC-0001 gets none, since it expires within CHECKIN_GRACE_DAYS (7) and Alice gets its expiry reminders instead.');
+  await timePasses(18);
+  const asked = (ref: number) => app.register.db.select().from(checkins).where(eq(checkins.exceptionId, ref)).all();
+  console.log(`\n  Check-ins asked today: EXC-0002 ${asked(2).length}, EXC-0004 ${asked(4).length}, EXC-0001 ${asked(1).length} (it expires on ${inDays(2)}).`);
+
+  say("Bob answers No for EXC-0004: the build agents' connection logs stopped reaching the SOC. The approvers get a needs-attention alert with Revoke.");
+  const question = app.register.db.select().from(checkins).where(and(eq(checkins.exceptionId, 4))).get()!;
+  const bobsDm = standIn.dmsTo(PEOPLE.bob).findLast((m) => JSON.stringify(m.blocks).includes(ACTION_IDS.checkinNo))!;
+  await driver.blockAction({ userId: PEOPLE.bob, actionId: ACTION_IDS.checkinNo, value: String(question.id), message: { channel: bobsDm.channel, ts: bobsDm.ts, blocks: bobsDm.blocks } });
+  await settle();
+
+  say('The CISO revokes it from the alert: the alert and the cards lose their buttons, and Bob is told why.');
+  const alert = standIn.messages('C0APPROVALS').findLast((m) => !m.threadTs && JSON.stringify(m.blocks).includes(ACTION_IDS.revoke))!;
+  await click(alert, ACTION_IDS.revoke, PEOPLE.ciso);
+  const revoking = standIn.callsTo('views.open').at(-1)!.response.view as { id: string; private_metadata: string };
+  const revoked = await driver.viewSubmission({
+    userId: PEOPLE.ciso,
+    callbackId: CALLBACK_IDS.close,
+    viewId: revoking.id,
+    privateMetadata: revoking.private_metadata,
+    values: { [CLOSING_NOTE_BLOCK_ID]: { [INPUT_ACTION_ID]: { type: 'plain_text_input', value: 'Without the connection logs the agents run unwatched outside the CI zone; ask again once logging is back.' } } },
+  });
+  printConfirmation(revoked.json);
+  await settle();
+
+  say('Two days on, the renewed EXC-0001 reaches its new expiry date: it expires on its own, with one summary. Nobody has to click.');
+  await timePasses(3);
 
   say('The register now holds:');
   const { listExceptions } = await import('../../src/services/list-exceptions');

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { calendarDateIn } from '../../src/domain/calendar';
-import { checkinWorthAsking, dueReminder, escalationTarget, hasExpired, repeatNudgeDue, stallFollowUpDue, stallStage, workingDaysSince } from '../../src/domain/follow-ups';
+import { checkinWorthAsking, dueReminder, escalationTarget, hasExpired, repeatNudgeDue, stallFollowUpDue, stallKey, stallStage, workingDaysSince } from '../../src/domain/follow-ups';
 
 describe('hasExpired: an exception expires at the end of its expiry day', () => {
   it.each([
@@ -159,6 +159,18 @@ describe('after the escalation: nudged again every 3 working days until someone 
     ['the escalation first, whatever the count', 12, { nudged: true, escalated: false, lastRepeat: 0 }, { kind: 'escalation', covers: 2 }],
   ])('%s (%i working days)', (_label, days, sent, expected) => {
     expect(stallFollowUpDue(days, sent)).toEqual(expected);
+  });
+});
+
+describe('stallKey: each amended version of a request stalls afresh', () => {
+  it.each([
+    [0, 'assessment', 0, '0:assessment'],
+    [0, 'decision', 0, '0:decision'],
+    [0, 'assessment', 1, '0:assessment:amended:1'],
+    [0, 'decision', 2, '0:decision:amended:2'],
+    [3, 'assessment', 0, '3:assessment'],
+  ] as const)('round %i, %s, amended %i times: %s', (round, stage, amendments, key) => {
+    expect(stallKey(round, stage, amendments)).toBe(key);
   });
 });
 

@@ -52,6 +52,12 @@ describe('computeMetrics (hand-computed register)', () => {
     renewalsThisQuarter: 2,
   };
 
+  it('lists the ended exceptions still applied in an identity provider by ID, and none when it is told of none', () => {
+    const still = [9, 2].map((exceptionId) => ({ exceptionId, status: 'expired' as const, vendorLabel: 'Okta', groupName: 'MFA-exempt', people: 3 }));
+    expect(computeMetrics({ ...base, history: [], stillApplied: still }).stillAppliedItems.map((i) => i.exceptionId)).toEqual([2, 9]);
+    expect(computeMetrics({ ...base, history: [] }).stillAppliedItems).toEqual([]);
+  });
+
   it('counts, buckets and ranks as a person would', () => {
     const m = computeMetrics({ ...base, history: [] });
     expect(m).toMatchObject({
@@ -146,6 +152,6 @@ describe('mondayOfIsoWeek', () => {
 describe('completeMetrics', () => {
   it('gives figures queued by an earlier version what the post now reads: no names, no chart, the week as a date', () => {
     const queued = { week: '2026-W48', active: 4, changeSinceLastWeek: 1, series: [{ week: '2026-W48', active: 4 }] } as unknown as Parameters<typeof completeMetrics>[0];
-    expect(completeMetrics(queued)).toMatchObject({ week: '2026-W48', monday: '2026-11-23', today: '2026-11-23', active: 4, changeSinceLastWeek: 1, waitingItems: [], expiringItems: [], series: [], verdict: null });
+    expect(completeMetrics(queued)).toMatchObject({ week: '2026-W48', monday: '2026-11-23', today: '2026-11-23', active: 4, changeSinceLastWeek: 1, waitingItems: [], expiringItems: [], stillAppliedItems: [], series: [], verdict: null });
   });
 });

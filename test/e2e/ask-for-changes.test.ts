@@ -1,6 +1,7 @@
 import { and, eq } from 'drizzle-orm';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { assessments, auditEvents, decisions, exceptions } from '../../src/db/schema';
+import { assessments, auditEvents, decisions, exceptions, followUps } from '../../src/db/schema';
+import { exportRegister } from '../../src/services/export-register';
 import { verifyRegister } from '../../src/services/verify-register';
 import { ACTION_IDS, CALLBACK_IDS, CHANGES_BLOCK_ID, INPUT_ACTION_ID, REQUEST_BLOCK_IDS as B } from '../../src/slack/ids';
 import type { StoredMessage } from '../support/slack-stand-in';
@@ -101,7 +102,7 @@ describe('asking for changes while a request waits for its risk assessment', () 
     expect(said(dm)).toContain('Your request *EXC-0001* (Legacy HR system without MFA) was *sent back for changes*. It is not rejected.');
     expect(said(dm)).toContain(`<@${PEOPLE.security}> sent it back before its risk assessment`);
     expect(said(dm)).toContain(ESCAPED_CHANGES);
-    expect(buttons(dm)).toEqual([ACTION_IDS.amendRequest, ACTION_IDS.viewRecord]);
+    expect(buttons(dm)).toEqual([ACTION_IDS.amendRequest, ACTION_IDS.withdrawRequest, ACTION_IDS.viewRecord]);
 
     // Lists say where it stands, not "waiting for risk assessment".
     const listed = JSON.stringify((await h.driver.slashCommand({ userId: PEOPLE.requester, text: 'list' })).json);
@@ -111,6 +112,11 @@ describe('asking for changes while a request waits for its risk assessment', () 
     await h.settle();
     const home = h.standIn.callsTo('views.publish').findLast((c) => c.args.user_id === PEOPLE.requester)!;
     expect(JSON.stringify(home.args.view)).toContain('Sent back to its requester for changes');
+    // The register counts it as waiting for its requester, not for an assessment: in `list all` and in the export.
+    const register = JSON.stringify((await h.driver.slashCommand({ userId: PEOPLE.security, text: 'list all' })).json);
+    expect(register).toContain('Sent back to their requesters for changes');
+    expect(register).not.toContain('Waiting for assessment or a decision');
+    expect([...exportRegister(h.app.register.db)].map((row) => [row.id, row.status, row.waiting_for])).toEqual([['EXC-0001', 'requested', 'requester (sent back for changes)']]);
     expect(h.standIn.rejected()).toEqual([]);
     trailMatchesRegister();
   });
@@ -140,6 +146,8 @@ describe('asking for changes while a request waits for its risk assessment', () 
 
   it('lets the requester amend it in the form filled in as it stands; both versions stay in the history and it waits for its assessment again', async () => {
     await sendBack(cardFor(h, 'EXC-0001'), PEOPLE.security);
+    // A copy of the DM as it was, kept by a client that has not caught up with its update.
+    const asSent = structuredClone(sentBackDm()!);
     const modal = await openAmendment();
     expect(modal!.sent.callback_id).toBe(CALLBACK_IDS.amendment);
     const element = (blockId: string) => modal!.sent.blocks.find((b) => b.block_id === blockId)?.element ?? {};
@@ -173,8 +181,9 @@ describe('asking for changes while a request waits for its risk assessment', () 
     expect(said(card)).toContain('(scope changed)');
     expect(said(card)).not.toContain('Sent back');
 
-    // The Amend button has done its work: pressed again, it is refused.
-    expect(await openAmendment()).toBeUndefined();
+    // The Amend button has done its work: pressed again on the DM as it was, it is refused.
+    expect(sentBackDm()).toBeUndefined();
+    expect(await openAmendment(PEOPLE.requester, asSent)).toBeUndefined();
     expect(ephemeralsTo(h, PEOPLE.requester)).toEqual([expect.stringMatching(/is not sent back for changes/)]);
 
     await assess(h, 'EXC-0001', 2, 2);
@@ -193,6 +202,38 @@ describe('asking for changes while a request waits for its risk assessment', () 
     const latest = await openAmendment();
     expect(JSON.stringify(latest!.sent.blocks)).toContain('say who reviews the weekly login report');
     trailMatchesRegister();
+  });
+
+  it('once amended, the DM that sent it back is updated: what was asked stays, its Amend and Withdraw buttons go, and it says what became of it', async () => {
+    await sendBack(cardFor(h, 'EXC-0001'), PEOPLE.security);
+    const dm = sentBackDm()!;
+    expect(buttons(dm)).toEqual([ACTION_IDS.amendRequest, ACTION_IDS.withdrawRequest, ACTION_IDS.viewRecord]);
+    h.clock.advance(3600_000);
+    await submitAmendment((await openAmendment())!.view, { scope: NARROWER_SCOPE });
+
+    const updates = () => h.standIn.callsTo('chat.update').filter((c) => c.args.channel === dm.channel && c.args.ts === dm.ts);
+    expect(updates()).toHaveLength(1);
+    const amended = h.standIn.dmsTo(PEOPLE.requester).find((m) => m.ts === dm.ts)!;
+    expect(buttons(amended)).toEqual([ACTION_IDS.viewRecord]);
+    expect(said(amended)).toContain(ESCAPED_CHANGES);
+    expect(said(amended)).toContain(`:pencil2: *You amended it* <!date^${Date.parse(h.clock.now.toISOString()) / 1000}^`);
+    expect(said(amended)).toContain('(scope changed); it waits for its risk assessment again.');
+
+    // Assessed since: the DM says so once the triage card moves again; then sent back a second time, it points to the latest message.
+    await assess(h, 'EXC-0001', 2, 2);
+    expect(said(h.standIn.dmsTo(PEOPLE.requester).find((m) => m.ts === dm.ts)!)).toContain('it was assessed again and waits for its decision.');
+    await sendBack(decisionCard(h, 'EXC-0001'), PEOPLE.ciso, 'Compensating control: say who reviews the weekly login report.');
+    const first = h.standIn.dmsTo(PEOPLE.requester).find((m) => m.ts === dm.ts)!;
+    expect(buttons(first)).toEqual([ACTION_IDS.viewRecord]);
+    expect(said(first)).toContain('*It was sent back to you again since*, with other changes asked for: amend it from the latest message.');
+    expect(buttons(sentBackDm()!)).toContain(ACTION_IDS.amendRequest);
+    expect(sentBackDm()!.ts).not.toBe(dm.ts);
+    // Nothing else moved: drawn again, the DM reads the same and Slack is not called.
+    const calls = updates().length;
+    await h.driver.event({ type: 'app_home_opened', user: PEOPLE.requester, channel: 'D0HOME', tab: 'home' });
+    await h.settle();
+    expect(updates()).toHaveLength(calls);
+    expect(h.standIn.rejected()).toEqual([]);
   });
 
   it('refuses an amendment by anyone but the requester', async () => {
@@ -272,6 +313,51 @@ describe('asking for changes while a request waits for its decision', () => {
     await clickButton(h, fresh[0]!, ACTION_IDS.approve, PEOPLE.committee1);
     expect(h.app.register.db.select().from(decisions).where(and(eq(decisions.exceptionId, 1), eq(decisions.round, 0))).all()).toEqual([expect.objectContaining({ deciderId: PEOPLE.committee1 })]);
     expect(exception().status).toBe('pending_approval');
+    trailMatchesRegister();
+  });
+});
+
+describe('an amended request that stalls again', () => {
+  it('is nudged and escalated again, counted from its amendment, under follow-ups of its own', async () => {
+    await submitRequest(h); // Wednesday 25 Nov
+    const triage = cardFor(h, 'EXC-0001');
+    const nudges = () => h.standIn.messages(triage.channel).filter((m) => m.threadTs === triage.ts && /has waited \d+ working days/.test(m.text ?? ''));
+    const escalations = () => h.standIn.messages(CHANNELS.committee).filter((m) => !m.threadTs && /waited more than 5 working days/.test(m.text ?? ''));
+    const stallNotices = () => h.standIn.dmsTo(PEOPLE.requester).filter((m) => /is still waiting for/.test(m.text ?? ''));
+    const runJobsOn = async (iso: string) => {
+      h.clock.now = new Date(iso);
+      await h.runJobs();
+    };
+    await runJobsOn('2026-11-30T09:00:00Z'); // 3 working days: nudged
+    await runJobsOn('2026-12-03T09:00:00Z'); // 6: escalated
+    expect([nudges().length, escalations().length, stallNotices().length]).toEqual([1, 1, 2]);
+
+    h.clock.now = new Date('2026-12-03T11:00:00Z');
+    await sendBack(cardFor(h, 'EXC-0001'), PEOPLE.security);
+    h.clock.now = new Date('2026-12-04T10:00:00Z'); // Friday
+    await submitAmendment((await openAmendment())!.view, { scope: NARROWER_SCOPE });
+
+    await runJobsOn('2026-12-08T09:00:00Z'); // Tuesday: 2 working days since the amendment, not yet
+    expect(nudges()).toHaveLength(1);
+    await runJobsOn('2026-12-09T09:00:00Z'); // Wednesday: 3
+    await runJobsOn('2026-12-09T17:00:00Z');
+    expect(nudges()).toHaveLength(2);
+    expect(JSON.stringify(nudges()[1]!.blocks)).toContain('has waited *3 working days* for a risk assessment');
+    expect(stallNotices()).toHaveLength(3);
+    expect(JSON.stringify(stallNotices()[2]!.blocks)).toContain(`since <!date^${Date.parse('2026-12-04T10:00:00Z') / 1000}^`);
+
+    await runJobsOn('2026-12-14T09:00:00Z'); // Monday: 6
+    expect(escalations()).toHaveLength(2);
+    expect(stallNotices()).toHaveLength(4);
+    expect(
+      h.app.register.db
+        .select({ kind: followUps.kind, key: followUps.key })
+        .from(followUps)
+        .all()
+        .map((f) => `${f.kind} ${f.key}`)
+        .sort(),
+    ).toEqual(['stall_escalation 0:assessment', 'stall_escalation 0:assessment:amended:1', 'stall_nudge 0:assessment', 'stall_nudge 0:assessment:amended:1']);
+    expect(h.standIn.rejected()).toEqual([]);
     trailMatchesRegister();
   });
 });

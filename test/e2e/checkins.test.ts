@@ -430,6 +430,21 @@ describe('messages stay true (issue 11)', () => {
     expect(JSON.stringify(alertNow.blocks)).toContain('The owner has since confirmed the compensating control (Sat 2 Jan)');
   });
 
+  it('asks about two exceptions of one owner in one DM, each question with its own live buttons', async () => {
+    await activeException();
+    await submitRequest(h, { title: 'Second gap of the same owner' });
+    await assess(h, 'EXC-0002', 2, 2);
+    await clickButton(h, decisionCard(h, 'EXC-0002'), ACTION_IDS.approve, PEOPLE.ciso);
+    at('2026-12-26T12:00:00Z');
+    await h.runJobs();
+    expect(checkinRows()).toHaveLength(2);
+    const dm = theOpenQuestion();
+    const said = JSON.stringify(dm.blocks);
+    expect(said).not.toContain('a newer one was asked');
+    const values = (dm.blocks as { type: string; elements?: { action_id?: string; value?: string }[] }[]).flatMap((b) => b.elements ?? []).filter((e) => e.action_id === ACTION_IDS.checkinNo).map((e) => e.value);
+    expect(values.sort()).toEqual(checkinRows().map((c) => String(c.id)).sort());
+  });
+
   it('asks no check-in for an exception that expires within CHECKIN_GRACE_DAYS: the expiry reminders cover it', async () => {
     await activeException({ expiresOn: '2026-12-31' });
     at('2026-12-25T12:00:00Z'); // 30 days after activation, 6 days before the expiry

@@ -1,9 +1,11 @@
 import { and, asc, eq } from 'drizzle-orm';
 import { afterEach, describe, expect, it } from 'vitest';
 import { auditEvents, exceptions, metricSnapshots, type AuditEventKind } from '../../src/db/schema';
+import { askForChanges } from '../../src/services/ask-for-changes';
 import { assessRisk } from '../../src/services/assess-risk';
 import { decideException } from '../../src/services/decide-exception';
 import { requestException } from '../../src/services/request-exception';
+import { withdrawRequest } from '../../src/services/withdraw-request';
 import { ACTION_IDS, CALLBACK_IDS, CLOSING_NOTE_BLOCK_ID, FRESH_JUSTIFICATION_BLOCK_ID, INPUT_ACTION_ID, RENEWAL_BLOCK_IDS as R } from '../../src/slack/ids';
 import type { StoredMessage } from '../support/slack-stand-in';
 import { CHANNELS, PEOPLE, startHarness, type Harness, type HarnessOptions } from './harness';
@@ -193,11 +195,17 @@ describe('when the review is posted', () => {
     await submitRequest(harness);
     await assess(harness, 'EXC-0004', 2, 2); // waits for a decision
     await submitRequest(harness); // EXC-0005 waits for an assessment
+    await submitRequest(harness); // EXC-0006 is withdrawn: rejected in status (SPEC §1), counted as withdrawn, not as rejected
+    expect(withdrawRequest(harness.app.services, { exceptionId: 6, actorId: PEOPLE.requester, reason: 'No longer needed.' })).toMatchObject({ ok: true });
+    await submitRequest(harness); // EXC-0007 is sent back: it waits for its requester, not for an assessment
+    expect(askForChanges(harness.app.services, { exceptionId: 7, actorId: PEOPLE.security, changes: 'Name the systems it covers.' })).toMatchObject({ ok: true });
     expect(harness.app.register.db.select({ status: exceptions.status }).from(exceptions).orderBy(asc(exceptions.id)).all().map((e) => e.status)).toEqual([
       'active',
       'active',
       'rejected',
       'pending_approval',
+      'requested',
+      'rejected',
       'requested',
     ]);
 
@@ -207,10 +215,10 @@ describe('when the review is posted', () => {
     expect(summary).toBeDefined();
     const during = (summary!.blocks as { text?: { text?: string } }[])[1]!.text!.text!;
     expect(during).toBe(
-      '*During 2026-Q4* (Thu 1 Oct – Thu 31 Dec 2026): requested: *5* · approved: *2* · rejected: *1* · renewed: *0* · re-approved in review: *0* · expired: *0* · closed as fixed: *0* · revoked: *0*',
+      '*During 2026-Q4* (Thu 1 Oct – Thu 31 Dec 2026): requested: *7* · approved: *2* · rejected: *1* · renewed: *0* · re-approved in review: *0* · expired: *0* · closed as fixed: *0* · withdrawn by the requester: *1* · revoked: *0*',
     );
     // EXC-0002's last day was Sun 20 Dec, but the register recorded it expired when the sweep next ran, in 2027-Q1.
-    expect(JSON.stringify(summary!.blocks)).toContain('*Now:* active: *1* · waiting for an assessment: *1* · waiting for a decision: *1*');
+    expect(JSON.stringify(summary!.blocks)).toContain('*Now:* active: *1* · waiting for an assessment: *1* · waiting for a decision: *1* · sent back for changes: *1*');
     expect(harness.standIn.rejected()).toEqual([]);
 
     // The next quarter's review counts only that quarter: nothing was requested in 2027-Q1.

@@ -1,8 +1,10 @@
 import type { types } from '@slack/bolt';
+import type { IdentityVendor } from '../../integrations/port';
 import { z } from 'zod';
 import { AMENDABLE_FIELD_LABELS } from '../../domain/amendment';
 import { eligibleDeciders } from '../../domain/authority';
 import { riskBand } from '../../domain/risk';
+import { isWithdrawn } from '../../domain/withdrawal';
 import type { ExceptionRecord, SentBack } from '../../services/exception-record';
 import { STANDING_MESSAGES, type StandingMessage } from '../../services/notifications';
 import { ACTION_IDS, CALLBACK_IDS, CHANGES_BLOCK_ID, INPUT_ACTION_ID } from '../ids';
@@ -11,6 +13,7 @@ import type { CardContext, SlackMessage } from './exception-cards';
 import { escapeMrkdwn, labelledSection, mention, plainText, slackTime, truncate } from './mrkdwn';
 import { viewDetailsButton } from './record-modal';
 import { requestModal } from './request-modal';
+import { withdrawalBlocks, withdrawButton, withdrawnOwnerMessage } from './withdrawal-messages';
 
 function section(text: string): types.SectionBlock {
   return { type: 'section', text: { type: 'mrkdwn', text: truncate(text, 3000) } };
@@ -77,8 +80,41 @@ export function sentBackMessage(record: ExceptionRecord, sentBack: SentBack): Sl
       section(`:leftwards_arrow_with_hook: Your request ${subject(record)} was *sent back for changes*. It is not rejected.`),
       section(`${mention(sentBack.byId)} sent it back ${stage}, ${slackTime(sentBack.at)}. Amend it and it goes back to the security team, to be assessed and decided afresh.`),
       labelledSection('What to change', sentBack.changes, 2000),
-      { type: 'actions', block_id: `amend_${record.id}`, elements: [amendButton(record, sentBack), viewDetailsButton(record.id)] },
-      context('Until you amend it, nobody assesses or decides it. The version sent back stays in its history.'),
+      { type: 'actions', block_id: `amend_${record.id}`, elements: [amendButton(record, sentBack), withdrawButton(record.id), viewDetailsButton(record.id)] },
+      context('Until you amend it, nobody assesses or decides it. The version sent back stays in its history. No longer needed? Withdraw it.'),
+    ],
+  };
+}
+
+/** What became of a request since it was sent back, for the message that asked for the changes. */
+function sinceSentBack(record: ExceptionRecord): string {
+  if (isWithdrawn(record)) return `:wastebasket: *You withdrew it* ${slackTime(record.updatedAt)}: nothing more is asked of you.`;
+  if (record.sentBack) return ':leftwards_arrow_with_hook: *It was sent back to you again since*, with other changes asked for: amend it from the latest message.';
+  const amended = record.amended ? `:pencil2: *You amended it* ${slackTime(record.amended.at)} (${changedFields(record)} changed)` : ':pencil2: *It was amended*';
+  const now =
+    record.open?.stage === 'assessment'
+      ? 'it waits for its risk assessment again'
+      : record.open?.stage === 'decision'
+        ? 'it was assessed again and waits for its decision'
+        : `it is now ${record.status.replace('_', ' ')}`;
+  return `${amended}; ${now}.`;
+}
+
+/**
+ * The sent-back DM drawn again once the request moves: while that send-back is the one waiting, as it was; after,
+ * what was asked stays, the Amend and Withdraw buttons go, and it says what became of the request.
+ */
+export function sentBackMessageNow(record: ExceptionRecord, answered: SentBack): SlackMessage {
+  if (record.sentBack?.eventId === answered.eventId) return sentBackMessage(record, answered);
+  const stage = answered.stage === 'decision' ? 'at its decision' : 'before its risk assessment';
+  return {
+    text: `${record.ref} was sent back to you for changes.`,
+    blocks: [
+      section(`:leftwards_arrow_with_hook: Your request ${subject(record)} was *sent back for changes*. It is not rejected.`),
+      section(`${mention(answered.byId)} sent it back ${stage}, ${slackTime(answered.at)}.`),
+      labelledSection('What to change', answered.changes, 2000),
+      section(sinceSentBack(record)),
+      { type: 'actions', block_id: `amend_${record.id}`, elements: [viewDetailsButton(record.id)] },
     ],
   };
 }
@@ -123,12 +159,14 @@ export function isStandingMessage(message: string): message is StandingMessage {
 /** Rendered when delivered; undefined when the request has moved on and the message would no longer be true. */
 export function standingMessage(kind: StandingMessage, record: ExceptionRecord, cards: CardContext): SlackMessage | undefined {
   if (kind === 'changes_requested') return record.sentBack ? sentBackMessage(record, record.sentBack) : undefined;
+  if (kind === 'withdrawn') return isWithdrawn(record) ? withdrawnOwnerMessage(record) : undefined;
   return assessedMessage(record, cards);
 }
 
 /** The request form, filled in with the request as it stands, under what was asked for. */
-export function amendmentModal(record: ExceptionRecord, sentBack: SentBack, limits: { maxExceptionDays: number; structuralMaxDays: number }): types.ModalView {
+export function amendmentModal(record: ExceptionRecord, sentBack: SentBack, limits: { maxExceptionDays: number; structuralMaxDays: number; bypassVendors?: readonly IdentityVendor[] }): types.ModalView {
   return requestModal({
+    bypassVendors: limits.bypassVendors,
     requesterId: record.requesterId,
     defaultExpiry: record.requestedExpiresOn,
     maxExceptionDays: limits.maxExceptionDays,
@@ -156,6 +194,7 @@ export function amendmentModal(record: ExceptionRecord, sentBack: SentBack, limi
         structural: record.structural,
         structuralReason: record.structuralReason,
       },
+      bypass: record.integration.bypass,
     },
   });
 }
@@ -167,8 +206,9 @@ export function sentBackLine(record: ExceptionRecord, sentBack: SentBack): strin
   return `:leftwards_arrow_with_hook: *Sent back to ${mention(record.requesterId)} for changes* by ${mention(sentBack.byId)} ${slackTime(sentBack.at)}`;
 }
 
-/** Under the card's first line: what was asked for while it is sent back; once amended, that it was and what changed. */
+/** Under the card's first line: what was asked for while it is sent back; once amended, that it was and what changed; once withdrawn, why. */
 export function amendmentBlocks(record: ExceptionRecord): types.KnownBlock[] {
+  if (isWithdrawn(record)) return withdrawalBlocks(record);
   if (record.sentBack) {
     const setAside = record.sentBack.stage === 'decision' ? 'Sent back at its decision: the assessment and votes given to this version no longer count. ' : '';
     return [labelledSection('Changes asked for', record.sentBack.changes, 700), context(`${setAside}Nobody assesses or decides it until ${mention(record.requesterId)} amends it.`)];
@@ -180,11 +220,15 @@ export function amendmentBlocks(record: ExceptionRecord): types.KnownBlock[] {
 /** The decision message of a version sent back at its decision: it says so, with no buttons; the amended request gets its own. */
 export function sentBackDecisionMessage(record: ExceptionRecord): SlackMessage {
   const sentBack = record.sentBack;
-  const blocks: types.KnownBlock[] = [{ type: 'header', text: plainText(`Decision: ${record.ref} · ${record.title} · ${sentBack ? 'sent back for changes' : 'amended'}`, 150) }];
-  if (sentBack) {
+  const withdrawn = isWithdrawn(record);
+  const state = withdrawn ? 'withdrawn' : sentBack ? 'sent back for changes' : 'amended';
+  const blocks: types.KnownBlock[] = [{ type: 'header', text: plainText(`Decision: ${record.ref} · ${record.title} · ${state}`, 150) }];
+  if (withdrawn) {
+    blocks.push(section(`:wastebasket: *Withdrawn* by ${mention(record.requesterId)} ${slackTime(record.updatedAt)}, after it was sent back for changes. No decision is open.`));
+  } else if (sentBack) {
     blocks.push(section(`${sentBackLine(record, sentBack)}. No decision is open: the assessment and votes given to this version no longer count.`), labelledSection('Changes asked for', sentBack.changes, 700));
   } else if (record.amended) {
     blocks.push(section(`:pencil2: *Amended* by ${mention(record.requesterId)} ${slackTime(record.amended.at)} (${changedFields(record)} changed). It waits for a fresh risk assessment; its decision will be asked in a new message.`));
   }
-  return { text: `${record.ref} ${sentBack ? 'was sent back for changes' : 'was amended'}: ${escapeMrkdwn(record.title)}`, blocks };
+  return { text: `${record.ref} ${withdrawn ? 'was withdrawn' : sentBack ? 'was sent back for changes' : 'was amended'}: ${escapeMrkdwn(record.title)}`, blocks };
 }

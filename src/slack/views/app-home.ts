@@ -7,6 +7,8 @@ import { ACTION_IDS } from '../ids';
 import { assessButton, decisionButtons, type CardContext } from './exception-cards';
 import { calendarDay, calendarDayFrom, escapeMrkdwnWithin, mention, plainText, slackTime } from './mrkdwn';
 import { viewDetailsButton } from './record-modal';
+import { withdrawButton } from './withdrawal-messages';
+import { bypassTrouble, bypassWarning } from './integration-lines';
 
 function section(text: string): types.SectionBlock {
   return { type: 'section', text: { type: 'mrkdwn', text } };
@@ -40,15 +42,21 @@ function myItem(row: MyException, ctx: CardContext, today: string): types.KnownB
         : '';
   const renewing = row.renewing ? ` · its renewal waits for ${row.renewing === 'assessment' ? 'a risk assessment' : 'a decision'}` : '';
   const attention = row.attentionReason && row.status === 'active' ? '\n:warning: Needs attention: its control check-in failed or went unanswered.' : '';
+  const bypass = row.bypass && bypassWarning(row.status, row.bypass) ? `\n${bypassTrouble(row.status, row.bypass)}` : '';
   const requested = daysBetween(today, row.createdAt.slice(0, 10));
-  const lines = `*${row.ref}* · ${escapeMrkdwnWithin(row.title, 150)}\n${row.sentBack ? 'Sent back to its requester for changes' : STATUS_LABELS[row.status]}${when}${renewing} · ${escapeMrkdwnWithin(row.policyKey, 64)} · ${risk(row.riskScore, ctx)} · requested ${age(-requested)}${attention}`;
+  const lines = `*${row.ref}* · ${escapeMrkdwnWithin(row.title, 150)}\n${row.sentBack ? 'Sent back to its requester for changes' : STATUS_LABELS[row.status]}${when}${renewing} · ${escapeMrkdwnWithin(row.policyKey, 64)} · ${risk(row.riskScore, ctx)} · requested ${age(-requested)}${attention}${bypass}`;
   const canAct = row.status === 'active';
   return [
     section(lines),
     {
       type: 'actions',
       block_id: `mine_${row.id}`,
-      elements: [...(canAct && !row.renewing ? [button(ACTION_IDS.renew, 'Renew', row.id)] : []), ...(canAct ? [button(ACTION_IDS.close, 'Close', row.id)] : []), viewDetailsButton(row.id)],
+      elements: [
+        ...(canAct && !row.renewing ? [button(ACTION_IDS.renew, 'Renew', row.id)] : []),
+        ...(canAct ? [button(ACTION_IDS.close, 'Close', row.id)] : []),
+        ...(row.mayWithdraw ? [withdrawButton(row.id)] : []),
+        viewDetailsButton(row.id),
+      ],
     },
   ];
 }

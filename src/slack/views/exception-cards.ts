@@ -10,6 +10,9 @@ import { shownForValue } from '../shown-for-value';
 import { calendarDay, escapeMrkdwn, escapeMrkdwnWithin, labelledSection, mention, plainText, slackTime, truncate } from './mrkdwn';
 import { viewDetailsButton } from './record-modal';
 import { amendmentBlocks, sentBackLine } from './amendment-messages';
+import { isWithdrawn } from '../../domain/withdrawal';
+import { withdrawnLine } from './withdrawal-messages';
+import { integrationBlocks } from './integration-lines';
 
 export interface SlackMessage {
   text: string;
@@ -47,6 +50,7 @@ function section(text: string, accessory?: types.Button): types.SectionBlock {
 
 function statusLine(record: ExceptionRecord): string {
   if (record.sentBack) return 'Sent back for changes';
+  if (isWithdrawn(record)) return 'Withdrawn';
   const open = record.renewal && record.open ? ` · renewal ${record.round} waiting for ${record.open.stage === 'assessment' ? 'risk assessment' : 'a decision'}` : '';
   return `${STATUS_LABELS[record.status]}${open}`;
 }
@@ -80,6 +84,7 @@ function settledLine(record: ExceptionRecord): string {
       return `:white_check_mark: ${label} until the end of ${record.expiresOn ? calendarDay(record.expiresOn) : 'its expiry day'}${renewal}`;
     }
     case 'rejected':
+      if (isWithdrawn(record)) return withdrawnLine(record);
       return `:x: ${label}${rejection ? ` by ${mention(rejection.deciderId)} ${slackTime(rejection.decidedAt)}` : ''}`;
     case 'expired':
       return `:hourglass: ${label} at the end of ${record.expiresOn ? calendarDay(record.expiresOn) : 'its expiry day'}`;
@@ -134,7 +139,8 @@ function decisionField(record: ExceptionRecord, ctx: CardContext): string | unde
     const eligible = eligibleDeciders(ctx.committeeIds, decisionParties(record)).length;
     return `*Decision by*\nThe steering committee: ${ctx.committeeQuorum} of the ${eligible} members who may vote must approve`;
   }
-  if (record.open || record.decisions.length === 0) return undefined;
+  // Votes given before a withdrawal decided nothing.
+  if (record.open || record.decisions.length === 0 || isWithdrawn(record)) return undefined;
   const rejection = record.decisions.find((d) => d.outcome === 'reject');
   const deciders = rejection ? [rejection.deciderId] : approvalsOf(record).map((d) => d.deciderId);
   return `*Decided by*\n${names(deciders)}${record.route === 'committee' ? ' (steering committee)' : ''}`;
@@ -211,6 +217,7 @@ export function triageCard(record: ExceptionRecord, ctx: CardContext): SlackMess
     header(title(record)),
     ...leadBlocks(nowLine(record, ctx, 'triage'), record, `triage_${record.id}_${record.round}`, assessing ? [assessButton(record), ...(record.round === 0 ? [askForChangesButton(record, 'assessment')] : [])] : []),
   ];
+  blocks.push(...integrationBlocks(record.status, record.integration));
   blocks.push(...amendmentBlocks(record));
   for (const conflict of conflicts(record, ctx)) blocks.push(context(conflict));
   if (record.attentionReason) blocks.push(context(`:warning: *Needs attention:* ${escapeMrkdwn(record.attentionReason)}`));
@@ -336,7 +343,7 @@ export function askForChangesButton(record: ExceptionRecord, stage: OpenStage): 
 export function approvalCard(record: ExceptionRecord, tally: Tally, ctx: CardContext, options: { threaded: boolean }): SlackMessage {
   const pending = record.open?.stage === 'decision';
   const subject = record.renewal ? `renewal ${record.round} of ${title(record)}` : title(record);
-  const heading = pending ? `Decision needed: ${subject}` : `Decision: ${subject} · ${record.renewal ? `renewal ${record.renewal.status.replace('_', ' ')}` : STATUS_LABELS[record.status]}`;
+  const heading = pending ? `Decision needed: ${subject}` : `Decision: ${subject} · ${record.renewal ? `renewal ${record.renewal.status.replace('_', ' ')}` : statusLine(record)}`;
   const blocks: types.KnownBlock[] = [header(heading)];
   if (pending) {
     const deciders = decidersLine(record, tally, ctx);
@@ -345,8 +352,10 @@ export function approvalCard(record: ExceptionRecord, tally: Tally, ctx: CardCon
     const unreachable = unreachableQuorum(record, tally, ctx);
     if (unreachable) blocks.push(section(unreachable));
     blocks.push({ type: 'actions', block_id: `decision_${record.id}`, elements: [...decisionButtons(record), ...(record.round === 0 ? [askForChangesButton(record, 'decision')] : []), viewDetailsButton(record.id)] });
+    blocks.push(...integrationBlocks(record.status, record.integration));
   } else {
     blocks.push(section(outcomeLine(record, ctx.committeeQuorum) ?? settledLine(record), viewDetailsButton(record.id)));
+    blocks.push(...integrationBlocks(record.status, record.integration));
     const rejection = record.decisions.find((d) => d.outcome === 'reject');
     if ((record.status === 'rejected' || record.renewal?.status === 'rejected') && rejection?.comment) blocks.push(labelledSection('Reason for rejecting', rejection.comment, REASON_ROOM));
   }

@@ -8,6 +8,7 @@ export function helpText(): string {
     `• \`${SLASH_COMMAND} show EXC-0001\`: one exception in full, with its history.`,
     `• \`${SLASH_COMMAND} renew EXC-0001\`: ask to extend an active exception, with evidence of remediation progress (owner or requester).`,
     `• \`${SLASH_COMMAND} close EXC-0001\`: close an exception whose gap is remediated (owner or requester).`,
+    `• \`${SLASH_COMMAND} withdraw EXC-0001\`: withdraw your own request before it is decided.`,
     `• \`${SLASH_COMMAND} metrics\`: this week's figures for the register, as the committee sees them.`,
     `• \`${SLASH_COMMAND} help\`: show this message.`,
     'The security team assesses the risk, an approver or the steering committee decides, and every step is recorded in the register. Approvals given in a chat thread do not count.',

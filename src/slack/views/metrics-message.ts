@@ -1,7 +1,7 @@
 import type { types } from '@slack/bolt';
 import { formatAnchor, POSTED_ANCHOR_LABEL, type AuditAnchor } from '../../domain/audit-anchor';
-import { formatExceptionRef } from '../../domain/exception';
-import { AGE_BUCKETS, type Metrics, type VerdictFigures } from '../../domain/metrics';
+import { formatExceptionRef, STATUS_LABELS, type ExceptionStatus } from '../../domain/exception';
+import { AGE_BUCKETS, type Metrics, type StillAppliedItem, type VerdictFigures } from '../../domain/metrics';
 import type { ExceptionRecord } from '../../services/exception-record';
 import type { SlackMessage } from './exception-cards';
 import { viewDetailsButton } from './record-modal';
@@ -56,14 +56,50 @@ function olderMoved(metrics: Metrics): string {
 
 const VERDICT_WORDS: Record<VerdictFigures['direction'], string> = { better: 'Better', worse: 'Worse', steady: 'Steady' };
 
+/** "Okta", "Okta and Microsoft Entra ID": the identity providers still holding ended exceptions. */
+function vendorsOf(items: readonly StillAppliedItem[]): string {
+  const labels = [...new Set(items.map((i) => i.vendorLabel))];
+  return labels.length <= 1 ? (labels[0] ?? '') : `${labels.slice(0, -1).join(', ')} and ${labels.at(-1)!}`;
+}
+
+/**
+ * A bypass still held after its exception ended is the permanent exception the register exists to prevent: however
+ * the figures moved, the first line says so.
+ */
+function stillAppliedWarning(items: readonly StillAppliedItem[]): string {
+  if (items.length === 0) return '';
+  return ` :warning: But *${items.length === 1 ? '1 exception the register has ended is' : `${items.length} exceptions the register has ended are`} still applied in ${vendorsOf(items)}* (below).`;
+}
+
 /** The post's first line: better, worse or steady, against what, and the two figures that decide it. */
-export function verdictSentence(metrics: Pick<Metrics, 'verdict' | 'active' | 'overOneEighty' | 'today'>): string {
+export function verdictSentence(metrics: Pick<Metrics, 'verdict' | 'active' | 'overOneEighty' | 'today'> & Partial<Pick<Metrics, 'stillAppliedItems'>>): string {
   const { verdict } = metrics;
   const older = `${metrics.overOneEighty} older than 180 days`;
-  if (!verdict) return `First report: *${plural(metrics.active, 'active exception')}*, ${older}. Next week's post compares with this one.`;
+  const warning = stillAppliedWarning(metrics.stillAppliedItems ?? []);
+  if (!verdict) return `First report: *${plural(metrics.active, 'active exception')}*, ${older}. Next week's post compares with this one.${warning}`;
   const against = verdict.comparedWith === 'last quarter' ? `the same week last quarter (${calendarDay(verdict.since, metrics.today)})` : `last week (${calendarDay(verdict.since, metrics.today)})`;
   const why = `*${plural(metrics.active, 'active exception')}* (${moreOrFewer(verdict.activeChange)}), ${older} (${moreOrFewer(verdict.overOneEightyChange)})`;
-  return `*${VERDICT_WORDS[verdict.direction]}* ${verdict.direction === 'steady' ? 'since' : 'than'} ${against}: ${why}.`;
+  return `*${VERDICT_WORDS[verdict.direction]}* ${verdict.direction === 'steady' ? 'since' : 'than'} ${against}: ${why}.${warning}`;
+}
+
+/** Which ends the list's heading names: "Expired in the register", "Expired or revoked in the register". */
+function endedWords(items: readonly StillAppliedItem[]): string {
+  const order: ExceptionStatus[] = ['expired', 'closed', 'revoked', 'rejected'];
+  const ends = order.filter((status) => items.some((i) => i.status === status)).map((status, i) => (i === 0 ? STATUS_LABELS[status] : STATUS_LABELS[status].toLowerCase()));
+  return ends.length <= 1 ? (ends[0] ?? 'Ended') : `${ends.slice(0, -1).join(', ')} or ${ends.at(-1)!}`;
+}
+
+/** One still-applied exception: since when the register has been trying, and why the vendor says no, when it has. */
+function stillAppliedLine(item: StillAppliedItem, record: ExceptionRecord | undefined): string {
+  const where = `${STATUS_LABELS[item.status]} · ${item.people} ${item.people === 1 ? 'person' : 'people'} still in ${item.vendorLabel} group *${escapeMrkdwnWithin(item.groupName, 150)}*`;
+  if (!record) return where;
+  const bypass = record.integration.bypass;
+  const pending = bypass?.pending;
+  const owner = ` · owner ${mention(record.ownerId)}`;
+  // The record is read as the post goes out: a removal done since the count is not called stuck.
+  if (!pending) return `${where}${bypass?.state === 'applied' && !bypass.inSync ? ' · no removal left to try: remove them by hand' : ''}${owner}`;
+  const why = pending.attempts === 0 ? 'removal on its way' : `removal failing since ${slackDate(pending.since)}${pending.lastErrorCode === 'refused' ? `: ${item.vendorLabel} refused it` : pending.lastErrorCode === 'unavailable' ? `: ${item.vendorLabel} could not be reached` : ''}`;
+  return `${where} · ${why}${owner}`;
 }
 
 function named(id: number, records: ReadonlyMap<number, ExceptionRecord> | undefined): string {
@@ -128,6 +164,9 @@ export function metricsMessage(metrics: Metrics, anchor?: AuditAnchor, shown: Me
       section(`*3. Exceptions per policy:* ${metrics.perPolicy} overall. Most:\n${policies}`),
       section(`*4. Trend:* ${TREND_WORDS[metrics.trend]}${olderMoved(metrics)}`),
       { type: 'divider' },
+      ...(metrics.stillAppliedItems.length > 0
+        ? itemList(`:warning: *${endedWords(metrics.stillAppliedItems)} in the register, still applied in ${vendorsOf(metrics.stillAppliedItems)}*`, metrics.stillAppliedItems, (item) => stillAppliedLine(item, shown.records?.get(item.exceptionId)), shown)
+        : []),
       ...itemList('*Waiting for assessment or a decision*, oldest first', metrics.waitingItems, (w) => `waiting ${w.days === 0 ? 'since today' : plural(w.days, 'day')} (since ${slackDate(w.since)})`, shown),
       ...itemList(
         '*Expiring within 14 days*, soonest first',

@@ -30,12 +30,14 @@ const DURING = [
   ['reapproved', 're-approved in review'],
   ['expired', 'expired'],
   ['closed', 'closed as fixed'],
+  ['withdrawn', 'withdrawn by the requester'],
   ['revoked', 'revoked'],
 ] as const;
 const NOW = [
   ['active', 'active'],
   ['requested', 'waiting for an assessment'],
   ['pending_approval', 'waiting for a decision'],
+  ['sent_back', 'sent back for changes'],
 ] as const;
 
 export interface ReviewContext {

@@ -3,10 +3,12 @@ import type { AuditEntry } from '../../db/audit-chain';
 import { OWNER_CONFIRMATION_NOTES } from '../../domain/authority';
 import { STATUS_LABELS } from '../../domain/exception';
 import { riskBand } from '../../domain/risk';
+import { withdrawalReasonOf } from '../../domain/withdrawal';
 import type { ExceptionRecord } from '../../services/exception-record';
 import type { RecordView } from '../../services/view-register';
 import { ACTION_IDS } from '../ids';
 import type { CardContext } from './exception-cards';
+import { appliedSection } from './integration-lines';
 import { calendarDay, calendarDayFrom, escapeMrkdwnWithin, labelledSection, mention, plainText, slackDate, slackTime, truncate } from './mrkdwn';
 
 /** "View details": opens the whole record in a modal; any card, DM or App Home item may carry it. */
@@ -27,6 +29,14 @@ export function recordButtons(view: Pick<RecordView, 'record' | 'canRenew' | 'ca
 const text = (value: unknown): string | null => (typeof value === 'string' && value.trim() !== '' ? value : null);
 const count = (value: unknown): number | null => (typeof value === 'number' && Number.isFinite(value) ? value : null);
 const day = (value: unknown, today: string): string | null => (typeof value === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(value) ? calendarDay(value, today) : null);
+
+/** The connector's own sentence ("removed 3 people from Okta group MFA-exempt for EXC-0042") as a sentence of the history. */
+function sentenceOf(value: unknown, fallback: string): string {
+  const said = text(value)?.trim();
+  if (!said) return fallback;
+  const words = escapeMrkdwnWithin(said, 600);
+  return `${words.charAt(0).toUpperCase()}${words.slice(1)}${/[.!?…]$/.test(words) ? '' : '.'}`;
+}
 
 const WAITING_FOR: Record<string, string> = { assessment: 'a risk assessment', decision: 'a decision' };
 
@@ -70,6 +80,8 @@ function describe(entry: AuditEntry, ctx: CardContext, today: string): { what: s
       return { what: `It expired at the end of ${day(p.expiresOn, today) ?? 'its last day'}.`, byApp: true };
     case 'exception.closed':
       return { what: 'closed it', quote: text(p.note) };
+    case 'exception.withdrawn':
+      return { what: 'withdrew the request before it was assessed', quote: text(withdrawalReasonOf(String(p.note ?? ''))) };
     case 'exception.revoked':
       return { what: 'revoked it', quote: text(p.note) };
     case 'exception.reminded':
@@ -97,6 +109,12 @@ function describe(entry: AuditEntry, ctx: CardContext, today: string): { what: s
       const words = fields.map((f) => f.replace(/([A-Z])/g, ' $1').toLowerCase());
       return { what: `amended the request${words.length > 0 ? ` (changed: ${words.join(', ')})` : ''}` };
     }
+    case 'integration.applied':
+      return { what: sentenceOf(p.sentence, 'A change was made in a connected system.'), byApp: true };
+    case 'integration.failed':
+      return { what: sentenceOf(p.sentence, 'A change in a connected system failed; the register will try again.'), byApp: true };
+    case 'integration.drift_found':
+      return { what: sentenceOf(p.sentence, 'The daily reconciliation found the identity provider out of step with the register.'), byApp: true };
     default:
       // A kind added later still reads as words, and its author can give it a sentence here.
       return { what: entry.kind.replace(/^[a-z]+\./, '').replace(/_/g, ' '), quote: text(p.comment) ?? text(p.note) ?? text(p.reason) };
@@ -188,6 +206,7 @@ export function recordModal(view: RecordView, ctx: CardContext): types.ModalView
     { type: 'context', elements: [{ type: 'mrkdwn', text: truncate(partiesLine(record, today), 3000) }] },
     ...(buttons.length > 0 ? [{ type: 'actions', block_id: `record_${record.id}`, elements: buttons } as types.ActionsBlock] : []),
     ...rejectionReasons(record, 1400),
+    ...appliedSection(record.status, record.integration, 800),
     ...(record.closingNote ? [labelledSection(record.status === 'revoked' ? 'Why it was revoked' : 'Closing note', record.closingNote)] : []),
     { type: 'divider' },
     labelledSection('Scope', record.scope),

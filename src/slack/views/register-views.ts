@@ -5,6 +5,7 @@ import type { ExceptionSummary } from '../../services/list-exceptions';
 import type { ListGroup, RecordView, RegisterListing } from '../../services/view-register';
 import type { CardContext, SlackMessage } from './exception-cards';
 import { calendarDay, calendarDayFrom, escapeMrkdwnWithin, labelledSection, mention, plainText, truncate } from './mrkdwn';
+import { appliedSection } from './integration-lines';
 import { historyLines, packedSections, partiesLine, recordButtons, rejectionReasons, standingLine, viewDetailsButton } from './record-modal';
 
 function section(text: string): types.SectionBlock {
@@ -28,12 +29,13 @@ const NONE_WITH_STATUS: Record<ExceptionStatus, string> = {
 
 const GROUP_HEADINGS: Record<ListGroup, string> = {
   waiting: 'Waiting for assessment or a decision',
+  sent_back: 'Sent back to their requesters for changes',
   expiring_soon: 'Expiring within 14 days',
   needs_attention: 'Needs attention: its control check-in failed or went unanswered',
   active: 'Active',
 };
 
-const GROUP_STATUS: Record<ListGroup, string> = { waiting: 'pending_approval', expiring_soon: 'active', needs_attention: 'active', active: 'active' };
+const GROUP_STATUS: Record<ListGroup, string> = { waiting: 'pending_approval', sent_back: 'requested', expiring_soon: 'active', needs_attention: 'active', active: 'active' };
 
 function line(r: ExceptionSummary, ctx: CardContext, today: string, renewing: ReadonlySet<number>): string {
   const renewal = renewing.has(r.id) ? ' · its renewal waits for assessment or a decision' : '';
@@ -121,6 +123,7 @@ export function recordDetails(view: RecordView, ctx: CardContext): SlackMessage 
     context(partiesLine(record, today)),
     { type: 'actions', block_id: `record_${record.id}`, elements: [...recordButtons(view), viewDetailsButton(record.id)] },
     ...rejectionReasons(record, 700),
+    ...appliedSection(record.status, record.integration),
     ...fields.flatMap(([label, value, budget]) => (value ? [labelledSection(label, value, budget)] : [])),
   ];
   const room = MESSAGE_TEXT_ROOM - textLength(blocks);

@@ -6,6 +6,7 @@ const StateValue = z
   .object({
     value: z.string().nullish(),
     selected_user: z.string().nullish(),
+    selected_users: z.array(z.string()).nullish(),
     selected_date: z.string().nullish(),
     selected_option: z.object({ value: z.string() }).nullish(),
     selected_options: z.array(z.object({ value: z.string() })).nullish(),

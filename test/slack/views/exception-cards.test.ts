@@ -64,6 +64,7 @@ function record(overrides: Partial<ExceptionRecord> = {}): ExceptionRecord {
     open: { stage: 'assessment', round: 0, since: AT },
     sentBack: null,
     amended: null,
+    integration: {},
     ...overrides,
   } as ExceptionRecord;
 }
@@ -117,5 +118,32 @@ describe('cards at the limits of every field, in each state', () => {
     for (const message of messages) expect(validateBlocks(message.blocks, 'message')).toEqual([]);
     expect(JSON.stringify(messages[1]!.blocks)).toContain('&amp;&amp;');
     expect(stallNotice(committeeWaiting, { round: 0, stage: 'assessment', escalated: false, workingDays: 3 }, CTX)).toBeUndefined();
+  });
+});
+
+describe('where it is applied, on the cards', () => {
+  const pending = { since: AT, attempts: 12, nextAttemptAt: AT, lastError: full(2000), lastErrorCode: 'refused' };
+  const people = Array.from({ length: 1000 }, (_, i) => ({ slackUserId: `U0P${i}`, vendorUserId: `00u${i}`, email: `${full(60)}@example.com`, displayName: null }));
+  const failing = {
+    bypass: { vendor: 'okta' as const, vendorLabel: 'Okta', groupId: '00g1', groupName: full(256), people, state: 'removing' as const, inSync: false, pending },
+    issue: { vendor: 'jira' as const, vendorLabel: 'Jira', key: 'SEC-142', url: 'https://example.atlassian.net/browse/SEC-142', createdByApp: true, inSync: false, pending },
+  };
+
+  it.each(STATES)('%s, with a failing bypass group and Jira issue: still within limits, the first line still first', (_state, r) => {
+    const withIntegration = { ...r, integration: failing };
+    const tally = tallyVotes(r.decisions, r.route ?? 'fast_path', CTX.committeeQuorum);
+    const messages = [triageCard(withIntegration, CTX), ...(r.route ? [approvalCard(withIntegration, tally, CTX, { threaded: false }), approvalCard(withIntegration, tally, CTX, { threaded: true })] : [])];
+    for (const message of messages) {
+      expect(validateBlocks(message.blocks, 'message')).toEqual([]);
+      expect(blockTextLength(message.blocks)).toBeLessThanOrEqual(MESSAGE_BLOCK_TEXT_LIMIT);
+      expect(message.blocks.slice(0, 2).map((b) => b.type)).toEqual(['header', 'section']);
+      expect(JSON.stringify(message.blocks)).toContain('1000 people');
+      expect(JSON.stringify(message.blocks)).toContain('Jira <https://example.atlassian.net/browse/SEC-142|SEC-142>');
+    }
+  });
+
+  it('a card of an exception that names no vendor says nothing about one', () => {
+    const [, waiting] = STATES[1]!;
+    expect(JSON.stringify(triageCard(waiting, CTX).blocks)).not.toMatch(/Okta|Entra|Jira|group/);
   });
 });

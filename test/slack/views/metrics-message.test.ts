@@ -38,3 +38,36 @@ describe('the weekly post', () => {
     expect(verdictSentence({ verdict, active: 40, overOneEighty: 12, today })).toBe(sentence);
   });
 });
+
+describe('the weekly post: ended exceptions still applied in an identity provider', () => {
+  const pending = { since: '2026-11-20T10:00:00.000Z', attempts: 9, nextAttemptAt: '2026-11-30T10:00:00.000Z', lastError: full(2000), lastErrorCode: 'refused' };
+  const stillApplied = ids.map((i) => ({ exceptionId: i, status: i % 2 ? ('expired' as const) : ('revoked' as const), vendorLabel: i % 3 ? 'Okta' : 'Microsoft Entra ID', groupName: full(256), people: i }));
+  const withBypass = new Map(
+    [...records].map(([id, record]) => [id, { ...record, integration: { bypass: { vendor: 'okta', vendorLabel: 'Okta', groupId: '00g1', groupName: full(256), people: [], state: 'removing', inSync: false, pending } } } as ExceptionRecord]),
+  );
+
+  it('counts and names them at the top of the lists, within Block Kit limits alongside everything else at its longest', () => {
+    const { blocks, text } = metricsMessage({ ...metrics, stillAppliedItems: stillApplied }, { count: 12345, hash: 'f'.repeat(64) }, { charts: { active: 'F0ACTIVE000', ages: 'F0AGES0000' }, records: withBypass });
+    expect(validateBlocks(blocks, 'message')).toEqual([]);
+    expect(blocks.length).toBeLessThanOrEqual(50);
+    expect(blockTextLength(blocks)).toBeLessThanOrEqual(MESSAGE_BLOCK_TEXT_LIMIT);
+    const content = JSON.stringify(blocks);
+    expect(content).toContain(':warning: *Expired or revoked in the register, still applied in Okta and Microsoft Entra ID*: *40*');
+    expect(content.indexOf('still applied in Okta and')).toBeLessThan(content.indexOf('*Waiting for assessment or a decision*'));
+    expect(content).toContain('…and 35 more: EXC-0006');
+    expect(content).toContain('Expired · 1 person still in Okta group');
+    expect(text).toContain('But 40 exceptions the register has ended are still applied in Okta and Microsoft Entra ID (below).');
+  });
+
+  it('says nothing about them when there are none', () => {
+    const content = JSON.stringify(metricsMessage(metrics, undefined, { records }).blocks);
+    expect(content).not.toContain('still applied');
+  });
+
+  it('the first line keeps its verdict on the figures and adds the warning', () => {
+    const verdict = { direction: 'better', comparedWith: 'last week', since: '2026-11-23', activeChange: -2, overOneEightyChange: 0 } as const;
+    expect(verdictSentence({ verdict, active: 40, overOneEighty: 12, today, stillAppliedItems: stillApplied.slice(0, 1) })).toBe(
+      '*Better* than last week (Mon 23 Nov): *40 active exceptions* (2 fewer), 12 older than 180 days (no change). :warning: But *1 exception the register has ended is still applied in Okta* (below).',
+    );
+  });
+});

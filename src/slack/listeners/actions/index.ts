@@ -10,6 +10,7 @@ import { registerRenewButton } from './renew';
 import { registerRequestFormChoices } from './request-form';
 import { registerDecisionButtons } from './decide';
 import { registerViewRecord } from './view-record';
+import { registerWithdrawButton } from './withdraw-request';
 
 export function registerActions(app: App, deps: ListenerDeps): void {
   registerAssessRisk(app, deps);
@@ -20,6 +21,7 @@ export function registerActions(app: App, deps: ListenerDeps): void {
   registerOwnerButtons(app, deps);
   registerAskForChanges(app, deps);
   registerAmendRequest(app, deps);
+  registerWithdrawButton(app, deps);
   registerViewRecord(app, deps);
   registerRequestFormChoices(app, deps);
 }

@@ -3,6 +3,8 @@ import { EXCEPTION_STATUSES, parseExceptionRef, type ExceptionStatus } from '../
 import { authorizeClose } from '../../../services/close-exception';
 import { requestFormDefaults } from '../../../services/request-exception';
 import { authorizeRenewal } from '../../../services/request-renewal';
+import { authorizeWithdrawal } from '../../../services/withdraw-request';
+import { withdrawalModal } from '../../views/withdrawal-messages';
 import { SLASH_COMMAND } from '../../ids';
 import { closeModal } from '../../views/decision-modals';
 import { helpText } from '../../views/help-text';
@@ -25,6 +27,7 @@ const MODALS: Record<string, { needsId: boolean; modal: ModalFor }> = {
   request: { needsId: false, modal: (deps, command) => requestModal({ requesterId: command.user_id, ...requestFormDefaults(deps.services) }) },
   close: { needsId: true, modal: (deps, command, id) => closeModal(authorizeClose(deps.services, id as number, command.user_id)) },
   renew: { needsId: true, modal: (deps, command, id) => renewalModal(authorizeRenewal(deps.services, id as number, command.user_id)) },
+  withdraw: { needsId: true, modal: (deps, command, id) => withdrawalModal(authorizeWithdrawal(deps.services, id as number, command.user_id)) },
 };
 
 /** People type EXC-0001, EXC-1, exc-1, #1 or 1 for the same exception. */

@@ -7,6 +7,7 @@ import { registerDecisionSubmissions } from './decision-submitted';
 import { registerReapprovalSubmitted } from './reapproval-submitted';
 import { registerRenewalSubmitted } from './renewal-submitted';
 import { registerRequestSubmitted } from './request-submitted';
+import { registerWithdrawalSubmitted } from './withdrawal-submitted';
 
 export function registerViews(app: App, deps: ListenerDeps): void {
   registerRequestSubmitted(app, deps);
@@ -16,4 +17,5 @@ export function registerViews(app: App, deps: ListenerDeps): void {
   registerReapprovalSubmitted(app, deps);
   registerChangesRequestedSubmitted(app, deps);
   registerAmendmentSubmitted(app, deps);
+  registerWithdrawalSubmitted(app, deps);
 }
