@@ -39,8 +39,15 @@ interface GraphList<T> {
   '@odata.nextLink'?: string;
 }
 
-/** The client-credentials flow always asks for the app's statically granted Graph permissions. */
-const GRAPH_SCOPE = 'https://graph.microsoft.com/.default';
+const PUBLIC_GRAPH = 'https://graph.microsoft.com';
+
+/**
+ * The name Graph knows itself by, in token scopes and `@odata.id` references: the Graph URL of a sovereign cloud
+ * (`https://graph.microsoft.us`), and the public cloud's for a local stand-in (plain http is allowed only to loopback).
+ */
+function graphResource(graphUrl: string): string {
+  return graphUrl.startsWith('https://') ? graphUrl : PUBLIC_GRAPH;
+}
 /** A token is renewed this long before it expires, so no call goes out with one about to lapse. */
 const RENEW_BEFORE_MS = 5 * 60_000;
 const WRITE_MEMBERSHIP_ROLES = ['GroupMember.ReadWrite.All', 'Group.ReadWrite.All', 'Directory.ReadWrite.All'];
@@ -55,7 +62,8 @@ const NOT_A_MEMBER = /removed object references do not exist/i;
  */
 export function createEntraConnector(config: EntraConfig): IdentityConnector {
   const login = (config.loginUrl ?? 'https://login.microsoftonline.com').replace(/\/+$/, '');
-  const graph = (config.graphUrl ?? 'https://graph.microsoft.com').replace(/\/+$/, '');
+  const graph = (config.graphUrl ?? PUBLIC_GRAPH).replace(/\/+$/, '');
+  const resource = graphResource(graph);
   const pageSize = config.pageSize ?? 999;
   const http: VendorHttp = {
     vendor: 'entra',
@@ -79,7 +87,7 @@ export function createEntraConnector(config: EntraConfig): IdentityConnector {
   async function token(): Promise<string> {
     if (cached && cached.renewAt > config.clock().getTime()) return cached.token;
     const action = 'get a Microsoft Graph token';
-    const body = new URLSearchParams({ client_id: config.clientId, client_secret: config.clientSecret, scope: GRAPH_SCOPE, grant_type: 'client_credentials' }).toString();
+    const body = new URLSearchParams({ client_id: config.clientId, client_secret: config.clientSecret, scope: `${resource}/.default`, grant_type: 'client_credentials' }).toString();
     const response = await send(http, { method: 'POST', url: `${login}/${encodeURIComponent(config.tenantId)}/oauth2/v2.0/token`, headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' }, body, action, allow: [400, 401] });
     const answer = (await readJson(response)) as { access_token?: string; expires_in?: number };
     // The identity platform answers a wrong tenant, client or secret with 400 or 401 and an OAuth error.
@@ -162,7 +170,7 @@ export function createEntraConnector(config: EntraConfig): IdentityConnector {
         method: 'POST',
         url: `${graph}/v1.0/groups/${encodeURIComponent(groupId)}/members/$ref`,
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ '@odata.id': `https://graph.microsoft.com/v1.0/directoryObjects/${userId}` }),
+        body: JSON.stringify({ '@odata.id': `${resource}/v1.0/directoryObjects/${userId}` }),
         action,
         allow: [400],
       });

@@ -144,3 +144,21 @@ describe('the Entra connector against its stand-in', () => {
     ]);
   });
 });
+
+describe('the Entra connector in a sovereign cloud', () => {
+  it('asks for the token and names the person by that cloud’s Graph, not the public one', async () => {
+    const sent: { url: string; body: string }[] = [];
+    const fake: typeof fetch = async (input, init) => {
+      const url = String(input);
+      sent.push({ url, body: String(init?.body ?? '') });
+      if (url.endsWith('/oauth2/v2.0/token')) return Response.json({ token_type: 'Bearer', expires_in: 3599, access_token: 'token-for-us-gov' });
+      return new Response(null, { status: 204 });
+    };
+    const gov = createEntraConnector({ tenantId: 'tenant-1', clientId: 'client-1', clientSecret: 'secret-1', clock: () => new Date(), loginUrl: 'https://login.microsoftonline.us', graphUrl: 'https://graph.microsoft.us', fetch: fake });
+    await gov.addMember('group-1', 'user-1');
+    expect(sent[0]!.url).toBe('https://login.microsoftonline.us/tenant-1/oauth2/v2.0/token');
+    expect(new URLSearchParams(sent[0]!.body).get('scope')).toBe('https://graph.microsoft.us/.default');
+    expect(sent[1]!.url).toBe('https://graph.microsoft.us/v1.0/groups/group-1/members/$ref');
+    expect(JSON.parse(sent[1]!.body)).toEqual({ '@odata.id': 'https://graph.microsoft.us/v1.0/directoryObjects/user-1' });
+  });
+});
