@@ -10,20 +10,13 @@ import { STANDING_MESSAGES, type StandingMessage } from '../../services/notifica
 import { ACTION_IDS, CALLBACK_IDS, CHANGES_BLOCK_ID, INPUT_ACTION_ID } from '../ids';
 import { shownForValue } from '../shown-for-value';
 import type { CardContext, SlackMessage } from './exception-cards';
-import { escapeMrkdwn, labelledSection, mention, plainText, slackTime, truncate } from './mrkdwn';
+import { escapeMrkdwn, labelledSection, mention, mrkdwnContext, mrkdwnSection, plainText, slackTime, truncate } from './mrkdwn';
 import { viewDetailsButton } from './record-modal';
 import { requestModal } from './request-modal';
-import { withdrawalBlocks, withdrawButton, withdrawnOwnerMessage } from './withdrawal-messages';
+import { subject, withdrawalBlocks, withdrawButton, withdrawnOwnerMessage } from './withdrawal-messages';
 
-function section(text: string): types.SectionBlock {
-  return { type: 'section', text: { type: 'mrkdwn', text: truncate(text, 3000) } };
-}
-
-function context(text: string): types.ContextBlock {
-  return { type: 'context', elements: [{ type: 'mrkdwn', text: truncate(text, 3000) }] };
-}
-
-const subject = (record: ExceptionRecord) => `*${record.ref}* (${escapeMrkdwn(truncate(record.title, 150))})`;
+const section = mrkdwnSection;
+const context = mrkdwnContext;
 
 /** What the security team member or decider writes before the request goes back; nothing is sent until it is submitted. */
 export function changesRequestedModal(record: ExceptionRecord): types.ModalView {

@@ -81,3 +81,13 @@ export function plainText(text: string, max = 75): types.PlainTextElement {
 export function labelledSection(label: string, value: string, max = 2900): types.SectionBlock {
   return { type: 'section', text: { type: 'mrkdwn', text: `*${label}*\n${escapeMrkdwnWithin(value, Math.min(max, 2900 - label.length))}` } };
 }
+
+/** A section of our own mrkdwn (anything a person typed is escaped by the caller), cut to what a section holds. */
+export function mrkdwnSection(text: string): types.SectionBlock {
+  return { type: 'section', text: { type: 'mrkdwn', text: truncate(text, 3000) } };
+}
+
+/** The small grey line under a message's main text. */
+export function mrkdwnContext(text: string): types.ContextBlock {
+  return { type: 'context', elements: [{ type: 'mrkdwn', text: truncate(text, 3000) }] };
+}

@@ -3,18 +3,14 @@ import { withdrawalReasonOf } from '../../domain/withdrawal';
 import type { ExceptionRecord } from '../../services/exception-record';
 import { ACTION_IDS, CALLBACK_IDS, INPUT_ACTION_ID, WITHDRAWAL_REASON_BLOCK_ID } from '../ids';
 import type { SlackMessage } from './exception-cards';
-import { escapeMrkdwn, labelledSection, mention, plainText, slackTime, truncate } from './mrkdwn';
+import { escapeMrkdwn, labelledSection, mention, mrkdwnContext, mrkdwnSection, plainText, slackTime, truncate } from './mrkdwn';
 import { viewDetailsButton } from './record-modal';
 
-function section(text: string): types.SectionBlock {
-  return { type: 'section', text: { type: 'mrkdwn', text: truncate(text, 3000) } };
-}
+const section = mrkdwnSection;
+const context = mrkdwnContext;
 
-function context(text: string): types.ContextBlock {
-  return { type: 'context', elements: [{ type: 'mrkdwn', text: truncate(text, 3000) }] };
-}
-
-const subject = (record: ExceptionRecord) => `*${record.ref}* (${escapeMrkdwn(truncate(record.title, 150))})`;
+/** How a message names the request it is about: its ID and title. */
+export const subject = (record: ExceptionRecord) => `*${record.ref}* (${escapeMrkdwn(truncate(record.title, 150))})`;
 
 /** The requester's button wherever they see their own request undecided; it only opens the confirmation. */
 export function withdrawButton(exceptionId: number): types.Button {
@@ -73,7 +69,7 @@ export function withdrawnLine(record: ExceptionRecord): string {
 /** Under the card's first line: the requester's reason, when they gave one. */
 export function withdrawalBlocks(record: ExceptionRecord): types.KnownBlock[] {
   const reason = record.closingNote ? withdrawalReasonOf(record.closingNote) : '';
-  return [...(reason ? [labelledSection('Why it was withdrawn', reason, 700)] : []), context('Nobody assesses or decides it: it was withdrawn before a decision. Its history stays in the register.')];
+  return [...(reason ? [labelledSection('Why it was withdrawn', reason, 700)] : []), context('Nobody assesses or decides it: its requester withdrew it before it was decided. Its history stays in the register.')];
 }
 
 /** In the thread of the card where someone would have acted: they need not any more. */
