@@ -10,6 +10,7 @@ import { healthReport } from './health';
 import { startScheduler, type Scheduler } from './jobs/scheduler';
 import { createNotifier, type Notifier } from './slack/notifier';
 import { createWebhookDeliverer } from './webhooks/webhook-deliverer';
+import { createChangeApplier } from './integrations/apply-changes';
 
 export interface Application {
   app: App;
@@ -98,12 +99,20 @@ export async function startApplication(config: Config, options: ApplicationOptio
   const port = typeof address === 'object' && address ? address.port : config.port;
   // Every state change is also sent to the webhook, when one is configured, straight from the audit trail.
   const webhooks = config.webhook ? createWebhookDeliverer({ db: register.db, url: config.webhook.url, secret: config.webhook.secret, clock, logger }) : undefined;
+  // An approved exception is applied in the identity provider and Jira, and taken away again, from the same trail.
+  const { connectors } = services;
+  const changes =
+    Object.keys(connectors.identity).length > 0 || connectors.change
+      ? createChangeApplier({ db: register.db, connectors, clock, logger, approvalsChannel: config.channels.approvals, notified: () => notifier.wake() })
+      : undefined;
   const deliverSoon = () => {
     notifier.wake();
     webhooks?.wake();
+    changes?.wake();
   };
   notifier.start(options.deliveryIntervalMs ?? 5000);
   webhooks?.start(options.deliveryIntervalMs ?? 5000);
+  changes?.start(options.deliveryIntervalMs ?? 5000);
   // Whatever was queued before a crash or restart goes out now; whatever fell due meanwhile is done now.
   deliverSoon();
   scheduler =
@@ -126,6 +135,8 @@ export async function startApplication(config: Config, options: ApplicationOptio
     port,
     async idle() {
       await handlersDone();
+      // Before the outbox: what a vendor did (or refused) queues card refreshes and alerts.
+      await changes?.deliverDue();
       await notifier.deliverDue();
       await webhooks?.deliverDue();
       await notifier.idle();
@@ -146,7 +157,7 @@ export async function startApplication(config: Config, options: ApplicationOptio
       }
       // Only now can no request be on its way in: every one that was accepted is waited for before the register closes.
       await handlersDone(HANDLERS_DEADLINE_MS);
-      await Promise.all([notifier.stop(), webhooks?.stop()]);
+      await Promise.all([notifier.stop(), webhooks?.stop(), changes?.stop()]);
       register.close();
     },
   };

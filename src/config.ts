@@ -134,6 +134,8 @@ export const Environment = z.object({
     METRICS_CRON: scheduleOn('0 9 * * 1', { dayOfMonth: range(1, 31), month: range(1, 12), dayOfWeek: [1] }, METRICS_SCHEDULE_ERROR),
     EXPIRY_CRON: schedule('0 * * * *'),
     REVIEW_CRON: scheduleOn('0 9 1-7 1,4,7,10 1', { dayOfMonth: range(1, 7), month: [1, 4, 7, 10], dayOfWeek: [1] }, REVIEW_SCHEDULE_ERROR),
+    // The daily comparison of each identity provider's bypass groups with the register; runs only when one is configured.
+    RECONCILE_CRON: schedule('30 6 * * *'),
     LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error'], { error: 'must be one of debug, info, warn, error' }).default('info'),
   });
 
@@ -162,7 +164,7 @@ export interface Config {
   /** Seals every audit event (HMAC-SHA256), so a trail recomputed without it fails `audit verify`. */
   auditKey?: string;
   timeZone: string;
-  schedules: { metrics: string; expiry: string; review: string };
+  schedules: { metrics: string; expiry: string; review: string; reconcile: string };
   logLevel: 'debug' | 'info' | 'warn' | 'error';
 }
 
@@ -315,7 +317,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     healthToken: e.HEALTHZ_TOKEN,
     auditKey: e.AUDIT_HMAC_KEY,
     timeZone: e.TZ,
-    schedules: { metrics: e.METRICS_CRON, expiry: e.EXPIRY_CRON, review: e.REVIEW_CRON },
+    schedules: { metrics: e.METRICS_CRON, expiry: e.EXPIRY_CRON, review: e.REVIEW_CRON, reconcile: e.RECONCILE_CRON },
     logLevel: e.LOG_LEVEL,
   };
 }

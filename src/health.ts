@@ -2,7 +2,8 @@ import { sql } from 'drizzle-orm';
 import type { Db } from './db/client';
 import { jobHistory } from './db/job-runs';
 import { outboxBacklog } from './db/outbox';
-import { JOB_NAMES } from './db/schema';
+import { lastReconciliations } from './db/integrations';
+import { integrationTasks, JOB_NAMES } from './db/schema';
 import type { Scheduler } from './jobs/scheduler';
 import type { SocketModeHealth } from './slack/socket-mode-receiver';
 
@@ -16,6 +17,11 @@ export interface HealthReport {
   scheduler?: ReturnType<Scheduler['state']> | { running: false };
   /** In Socket Mode: whether Slack can reach the app at all, since when, and the last failure to connect. */
   socketMode?: SocketModeHealth;
+  /** The last reconciliation of each identity provider, and the vendor changes not taken yet (`failing`: tried and refused or unreachable). */
+  integrations?: {
+    reconciliations: { vendor: string; at: string; groups: number; members: number; findings: number; error: string | null }[];
+    tasks: { pending: number; oldestPendingSince: string | null; failing: number };
+  };
 }
 
 /** What GET /healthz answers: enough for a monitor to alert on a lost database, a growing outbox or a stuck scheduler. */
@@ -38,10 +44,20 @@ export function healthReport(db: Db, scheduler: Scheduler | undefined, now: Date
         ];
       }),
     );
-    return { ok: true, database: 'ok', outbox: outboxBacklog(db), jobs, scheduler: scheduler?.state(now) ?? { running: false }, ...(socketMode ? { socketMode } : {}) };
+    return { ok: true, database: 'ok', outbox: outboxBacklog(db), jobs, scheduler: scheduler?.state(now) ?? { running: false }, integrations: integrationHealth(db), ...(socketMode ? { socketMode } : {}) };
   } catch (error) {
     return { ok: false, database: error instanceof Error ? error.message : String(error), ...(socketMode ? { socketMode } : {}) };
   }
+}
+
+function integrationHealth(db: Db): NonNullable<HealthReport['integrations']> {
+  const reconciliations = lastReconciliations(db).map((run) => ({ vendor: run.vendor, at: run.finishedAt ?? run.startedAt, groups: run.groupsChecked, members: run.membersChecked, findings: run.findings, error: run.error }));
+  const backlog = db
+    .select({ pending: sql<number>`count(*)`, oldest: sql<string | null>`min(${integrationTasks.createdAt})`, failing: sql<number>`coalesce(sum(${integrationTasks.attempts} > 0), 0)` })
+    .from(integrationTasks)
+    .where(sql`${integrationTasks.state} = 'pending'`)
+    .get();
+  return { reconciliations, tasks: { pending: backlog?.pending ?? 0, oldestPendingSince: backlog?.oldest ?? null, failing: backlog?.failing ?? 0 } };
 }
 
 /** What anyone who can reach the port sees: up or not, and counts. Nothing that names an exception, a person or a file. */

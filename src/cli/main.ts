@@ -12,6 +12,8 @@ import { parseAnchorFile } from '../domain/audit-anchor';
 import { verifyAudit, type AuditVerifyOptions } from './audit-verify';
 import { indented, visible } from './terminal-text';
 import { appliedFields, historyNote } from './applied-text';
+import { checkIntegrations, IntegrationCheckFailed } from './integrations-check';
+import { createConnectors } from '../integrations/connectors';
 import { isCalendarDate } from '../domain/calendar';
 import { refuseTimeBeforeLastRun, runJobs } from '../jobs/run-jobs';
 import { createServiceContext } from '../services/context';
@@ -118,6 +120,19 @@ Each job does what is due as of then and not yet done, so running it twice chang
 time. The weekly metrics and the quarterly review are stored for good under their week or quarter,
 so they are taken only as of now: as of another time their line says "not run". A job another run
 is busy with is skipped. Prints one line per job.`,
+  },
+  integrations: {
+    forms: [
+      [
+        'integrations check',
+        "check each configured vendor's credentials, permissions and bound groups, and print what the app would change there for the current register, changing nothing; needs the app's environment",
+      ],
+    ],
+    details: `For Okta, Microsoft Entra ID and Jira, whichever are configured: each check is printed as ok or FAIL
+with what to fix. Then, reading the members of every bypass group the register names, what the app
+would do: people it would add or remove, and Jira issues it would create or comment on. Nothing is
+changed in the register or in any vendor, and no token is printed. Exits 1 when any check fails;
+prints "No integration is configured" and exits 0 when none is.`,
   },
   help: {
     forms: [['help [COMMAND]', 'this text, or the details of one command (also: COMMAND --help)']],
@@ -454,6 +469,18 @@ function run(command: CommandName, rest: string[], open: () => Register, out: St
       if (!file) throw new UsageError('backup needs a file to write: exceptions backup register-2026-11-25.db');
       return backupTo(open, file, out);
     }
+    case 'integrations': {
+      if (rest[0] !== 'check' || rest.length > 1) throw new UsageError('Use "integrations check".');
+      let config;
+      try {
+        config = loadConfig(env);
+      } catch (error) {
+        if (error instanceof ConfigError) throw new UsageError(`integrations check needs the app's configuration:\n${error.problems.join('\n')}`);
+        throw error;
+      }
+      const connectors = createConnectors(config.integrations, { clock: () => new Date() });
+      return checkIntegrations(() => open().db, connectors, { jiraProjectKey: config.integrations.jira?.projectKey }, out);
+    }
     case 'help':
       return showHelp(rest[0], out);
   }
@@ -471,7 +498,7 @@ const HELP_FLAGS = ['--help', '-h'];
  * Commands that only read open the register as it is, never creating or upgrading it: they work on an auditor's
  * read-only copy, and a backup taken before an upgrade is the register as the old version left it.
  */
-const OPEN_MODES: Partial<Record<CommandName, OpenMode>> = { list: 'read', show: 'read', export: 'read', audit: 'read', backup: 'copy' };
+const OPEN_MODES: Partial<Record<CommandName, OpenMode>> = { list: 'read', show: 'read', export: 'read', audit: 'read', integrations: 'read', backup: 'copy' };
 
 /** Returns the exit code: 0 done, 1 refused (bad input, nothing changed), 2 wrong usage. */
 export async function runCli(args: string[], env: Record<string, string | undefined>, streams: Streams): Promise<number> {
@@ -510,7 +537,7 @@ export async function runCli(args: string[], env: Record<string, string | undefi
       streams.err.write(`DATABASE_PATH: ${error.message}\n`);
       return 1;
     }
-    if (isDomainError(error) || error instanceof FileProblem) {
+    if (isDomainError(error) || error instanceof FileProblem || error instanceof IntegrationCheckFailed) {
       streams.err.write(`${error.message}\n`);
       return 1;
     }

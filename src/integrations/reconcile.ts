@@ -1,4 +1,4 @@
-import { eq, inArray } from 'drizzle-orm';
+import { asc, eq, inArray } from 'drizzle-orm';
 import { appendAuditEvent } from '../db/audit-chain';
 import { driftFindings as driftFindingRows, exceptionBindingPeople, exceptionBindings, exceptions, reconciliationRuns } from '../db/schema';
 import { formatExceptionRef } from '../domain/exception';
@@ -27,9 +27,8 @@ export async function reconcileIdentity(ctx: ServiceContext, now: Date): Promise
     const connector = ctx.connectors.identity[vendor];
     if (!connector) continue;
     const startedAt = ctx.clock().toISOString();
-    const covers = coversOf(ctx, vendor);
+    const { covers, groupNames, emails } = coversOf(ctx, vendor);
     const groupIds = [...new Set(covers.map((cover) => cover.groupId))].sort();
-    const emails = new Map<string, string>();
     const findings: DriftFinding[] = [];
     let members = 0;
     try {
@@ -45,21 +44,30 @@ export async function reconcileIdentity(ctx: ServiceContext, now: Date): Promise
       results.push({ vendor, groups: groupIds.length, members, findings: 0, newFindings: 0, resolved: 0, error: message });
       continue;
     }
-    results.push(recordFindings(ctx, vendor, { startedAt, groupIds, members, findings, emails }));
+    results.push(recordFindings(ctx, vendor, { startedAt, groupIds, members, findings, emails, groupNames }));
   }
   return results;
 }
 
-function coversOf(ctx: ServiceContext, vendor: IdentityVendor): BypassCover[] {
+/**
+ * Every binding of this vendor as a claim on its group, with the group's name as the register knows it and the
+ * email of each person it covers: a person missing from a group is not in the vendor's listing to read it from.
+ */
+function coversOf(ctx: ServiceContext, vendor: IdentityVendor): { covers: BypassCover[]; groupNames: Map<string, string>; emails: Map<string, string> } {
   const bindings = ctx.db
-    .select({ id: exceptionBindings.id, exceptionId: exceptionBindings.exceptionId, groupId: exceptionBindings.groupId, status: exceptions.status, updatedAt: exceptions.updatedAt })
+    .select({ id: exceptionBindings.id, exceptionId: exceptionBindings.exceptionId, groupId: exceptionBindings.groupId, groupName: exceptionBindings.groupName, status: exceptions.status, updatedAt: exceptions.updatedAt })
     .from(exceptionBindings)
     .innerJoin(exceptions, eq(exceptions.id, exceptionBindings.exceptionId))
     .where(eq(exceptionBindings.vendor, vendor))
+    .orderBy(asc(exceptionBindings.id))
     .all();
-  if (bindings.length === 0) return [];
+  const groupNames = new Map<string, string>();
+  const emails = new Map<string, string>();
+  if (bindings.length === 0) return { covers: [], groupNames, emails };
+  // The newest binding's name wins: a group renamed in the vendor is named as it was last chosen.
+  for (const binding of bindings) groupNames.set(binding.groupId, binding.groupName);
   const people = ctx.db
-    .select({ bindingId: exceptionBindingPeople.bindingId, vendorUserId: exceptionBindingPeople.vendorUserId })
+    .select({ bindingId: exceptionBindingPeople.bindingId, vendorUserId: exceptionBindingPeople.vendorUserId, email: exceptionBindingPeople.email })
     .from(exceptionBindingPeople)
     .where(
       inArray(
@@ -68,19 +76,27 @@ function coversOf(ctx: ServiceContext, vendor: IdentityVendor): BypassCover[] {
       ),
     )
     .all();
-  return bindings.map((binding) => ({
+  const covered = new Map<number, string[]>();
+  for (const person of people) {
+    if (person.email) emails.set(person.vendorUserId, person.email);
+    const list = covered.get(person.bindingId);
+    if (list) list.push(person.vendorUserId);
+    else covered.set(person.bindingId, [person.vendorUserId]);
+  }
+  const covers = bindings.map((binding) => ({
     exceptionId: binding.exceptionId,
     status: binding.status,
     groupId: binding.groupId,
-    people: people.filter((person) => person.bindingId === binding.id).map((person) => person.vendorUserId),
+    people: covered.get(binding.id) ?? [],
     changedAt: binding.updatedAt,
   }));
+  return { covers, groupNames, emails };
 }
 
 function recordFindings(
   ctx: ServiceContext,
   vendor: IdentityVendor,
-  run: { startedAt: string; groupIds: string[]; members: number; findings: DriftFinding[]; emails: Map<string, string> },
+  run: { startedAt: string; groupIds: string[]; members: number; findings: DriftFinding[]; emails: Map<string, string>; groupNames: Map<string, string> },
 ): VendorReconciliation {
   return ctx.db.transaction(
     (tx) => {
@@ -101,7 +117,7 @@ function recordFindings(
           exceptionId,
           actorId: SCHEDULER_ACTOR,
           kind: 'integration.drift_found',
-          payload: { vendor, groupId: finding.groupId, finding: finding.kind, person: finding.person, personEmail, sentence: driftSentence(vendor, finding, personEmail) },
+          payload: { vendor, groupId: finding.groupId, finding: finding.kind, person: finding.person, personEmail, groupName: run.groupNames.get(finding.groupId) ?? finding.groupId, sentence: driftSentence(vendor, run.groupNames.get(finding.groupId) ?? finding.groupId, finding, personEmail) },
           occurredAt: at,
         });
       }
@@ -114,9 +130,9 @@ function recordFindings(
   );
 }
 
-function driftSentence(vendor: IdentityVendor, finding: DriftFinding, email: string | null): string {
+function driftSentence(vendor: IdentityVendor, groupName: string, finding: DriftFinding, email: string | null): string {
   const who = email ?? finding.person;
-  const group = `${VENDOR_LABELS[vendor]} group ${finding.groupId}`;
+  const group = `${VENDOR_LABELS[vendor]} group ${groupName}`;
   return finding.kind === 'uncovered'
     ? `found ${who} in ${group} without an exception covering them`
     : `found ${who}, covered by ${formatExceptionRef(finding.exceptionId)}, not in ${group}`;

@@ -2,6 +2,7 @@ import { LogLevel } from '@slack/bolt';
 import cron, { type ScheduledTask } from 'node-cron';
 import type { StructuredLogger } from '../logger';
 import type { ServiceContext } from '../services/context';
+import { runReconciliation } from '../services/run-reconciliation';
 import { runJobs } from './run-jobs';
 
 /** A scheduled run this late means the scheduler is stuck (a healthy run takes well under a minute). */
@@ -25,9 +26,16 @@ export interface Scheduler {
 
 /**
  * Runs the jobs on EXPIRY_CRON, REVIEW_CRON and METRICS_CRON in the organisation's time zone, and once at start-up so whatever fell
- * due while the app was down happens now. `afterRun` hands the queued notifications to delivery.
+ * due while the app was down happens now; the reconciliation on RECONCILE_CRON, when an identity provider is configured.
+ * `afterRun` hands the queued notifications to delivery.
  */
-export function startScheduler(deps: { ctx: ServiceContext; schedules: { expiry: string; review: string; metrics: string }; timeZone: string; logger: StructuredLogger; afterRun: () => void }): Scheduler {
+export function startScheduler(deps: {
+  ctx: ServiceContext;
+  schedules: { expiry: string; review: string; metrics: string; reconcile?: string };
+  timeZone: string;
+  logger: StructuredLogger;
+  afterRun: () => void;
+}): Scheduler {
   let lastRunAt: Date | null = null;
   // When the follow-ups schedule should next have run; known once it is set up, renewed at each run.
   let expectedBy: Date | null = null;
@@ -60,6 +68,21 @@ export function startScheduler(deps: { ctx: ServiceContext; schedules: { expiry:
     cron.schedule(deps.schedules.metrics, run, { name: 'weekly-metrics', ...options }),
   ];
   const followUps = tasks[0]!;
+  // Vendor calls take time, so the daily reconciliation has its own task, never overlapping itself, and no start-up run.
+  let reconciling: Promise<void> | undefined;
+  const reconcile = () => {
+    reconciling ??= runReconciliation(deps.ctx, deps.ctx.clock())
+      .then(({ vendors }) => {
+        for (const vendor of vendors) if (vendor.error !== undefined) deps.logger.event(LogLevel.WARN, 'reconciliation could not read a vendor; its earlier findings are kept', { vendor: vendor.vendor, error: vendor.error });
+        deps.afterRun();
+      })
+      .catch((error: unknown) => deps.logger.event(LogLevel.ERROR, 'scheduled reconciliation failed', { error }))
+      .finally(() => {
+        reconciling = undefined;
+      });
+    return reconciling;
+  };
+  if (deps.schedules.reconcile && Object.keys(deps.ctx.connectors.identity).length > 0) tasks.push(cron.schedule(deps.schedules.reconcile, reconcile, { name: 'reconciliation', ...options }));
   run();
   return {
     state(now) {
@@ -70,6 +93,8 @@ export function startScheduler(deps: { ctx: ServiceContext; schedules: { expiry:
     },
     async stop() {
       await Promise.all(tasks.map((task) => task.destroy()));
+      // The register closes after this: a reconciliation under way finishes its writes first.
+      await reconciling;
     },
   };
 }

@@ -4,6 +4,9 @@ import type { AuditAnchor } from '../domain/audit-anchor';
 import type { EscalationTarget } from '../domain/follow-ups';
 import type { Metrics } from '../domain/metrics';
 import type { QuarterFigures } from './quarterly-review';
+import type { DriftReportItem } from './run-reconciliation';
+import type { ChangeFacts } from '../integrations/apply-changes';
+import type { ConnectorErrorCode } from '../integrations/port';
 
 export const CARDS = ['triage', 'approval'] as const;
 export type Card = (typeof CARDS)[number];
@@ -54,6 +57,11 @@ export type Notification =
   | { kind: 'channel_post'; channel: string; message: 'checkin_alert'; exceptionIds: number[]; reason: 'answered_no' | 'no_answer' }
   /** `to`: who it is escalated to; a committee decision goes to the CISO and delegates (APPROVER_IDS), never back to the committee. */
   | { kind: 'channel_post'; channel: string; message: 'stall_escalation'; exceptionIds: number[]; workingDays: number; to?: EscalationTarget }
+  /** A change a vendor has not taken (`failing`, posted once per task), or has taken after all (`done`, only after a `failing` one). */
+  | { kind: 'channel_post'; channel: string; message: 'integration_alert'; exceptionIds: number[]; outcome: 'failing'; facts: ChangeFacts; error: string; code: ConnectorErrorCode; nextAttemptAt: string; retryEveryMs?: number }
+  | { kind: 'channel_post'; channel: string; message: 'integration_alert'; exceptionIds: number[]; outcome: 'done'; facts: ChangeFacts; sentence: string }
+  /** What one reconciliation run found that was not posted before; `total` counts those past the ones listed. */
+  | { kind: 'channel_post'; channel: string; message: 'drift_report'; findings: DriftReportItem[]; total: number }
   /** `anchor`: the audit chain's head when the post was made, for `audit verify` to check against later. */
   | { kind: 'channel_post'; channel: string; message: 'weekly_metrics'; metrics: Metrics; anchor?: AuditAnchor }
   /** `reviewed`: the quarter just ended; missing from reviews queued before it was kept. */

@@ -52,6 +52,8 @@ import {
 import { reviewOverdue, reviewRegister, reviewSummary, type ReviewContext } from './views/quarterly-review-messages';
 import { latestReviewQuarter } from '../services/quarterly-review';
 import { stallEscalation, stallNotice, stallNudge } from './views/stall-messages';
+import { driftReport } from './views/drift-report';
+import { integrationDoneNote, integrationFailureAlert } from './views/integration-alerts';
 
 export interface NotifierDeps {
   db: Db;
@@ -255,6 +257,7 @@ export function createNotifier(deps: NotifierDeps): Notifier {
   function channelMessage(notification: Extract<Notification, { kind: 'channel_post' }>): SlackMessage | undefined {
     if (notification.message === 'weekly_metrics') return metricsMessage(completeMetrics(notification.metrics), notification.anchor);
     if (notification.message === 'review_summary') return reviewSummary(notification.quarter, notification.counts, notification.overdue, notification.reviewed);
+    if (notification.message === 'drift_report') return driftReport(notification.findings, notification.total);
     const listed = records(notification.exceptionIds);
     if (listed.length === 0) return undefined;
     switch (notification.message) {
@@ -268,6 +271,8 @@ export function createNotifier(deps: NotifierDeps): Notifier {
         return reviewOverdue(listed, notification.quarter, reviewContext());
       case 'review_register':
         return reviewRegister(listed, reviewContext());
+      case 'integration_alert':
+        return notification.outcome === 'failing' ? integrationFailureAlert(listed[0]!, notification) : integrationDoneNote(listed[0]!, notification);
     }
   }
 

@@ -118,6 +118,7 @@ describe('loadConfig (SPEC §4 Environment)', () => {
     ['METRICS_CRON', 'every monday'],
     ['EXPIRY_CRON', '61 * * * *'],
     ['REVIEW_CRON', '0 9 * 13 1'],
+    ['RECONCILE_CRON', '30 25 * * *'],
   ])('%s=%j: one line naming it', (variable, value) => {
     const problems = problemsOf({ ...VALID, [variable]: value, ...(variable === 'EXCEPTIONS_WEBHOOK_SECRET' ? { EXCEPTIONS_WEBHOOK_URL: 'https://hooks.example.com/x' } : {}) });
     expect(problems).toHaveLength(1);
@@ -288,6 +289,12 @@ describe('schedules', () => {
 
   it('EXPIRY_CRON is taken as written', () => {
     expect(loadConfig({ ...VALID, EXPIRY_CRON: '*/15 7-19 * * 1-5' }).schedules.expiry).toBe('*/15 7-19 * * 1-5');
+  });
+
+  it('RECONCILE_CRON defaults to 06:30 every day and is otherwise taken as written', () => {
+    expect(loadConfig(VALID).schedules.reconcile).toBe('30 6 * * *');
+    expect(loadConfig({ ...VALID, RECONCILE_CRON: '0 5 * * 1-5' }).schedules.reconcile).toBe('0 5 * * 1-5');
+    expect(problemsOf({ ...VALID, RECONCILE_CRON: 'daily' })).toEqual(['RECONCILE_CRON: must be a cron expression such as "0 9 * * 1" (minute hour day month weekday)']);
   });
 });
 

@@ -1,14 +1,12 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { auditEvents } from '../../src/db/schema';
 import { bindingOf } from '../../src/db/integrations';
 import { ACTION_IDS, CALLBACK_IDS, CHANGES_BLOCK_ID, INPUT_ACTION_ID, REQUEST_BLOCK_IDS as B } from '../../src/slack/ids';
 import { BYPASS_BLOCK_IDS, BYPASS_GROUP_PICKER } from '../../src/slack/views/request-modal';
 import { validateView } from '../support/block-kit-rules';
-import { startEntraStandIn, type EntraStandIn } from '../support/entra-stand-in';
-import { startJiraStandIn, type JiraStandIn } from '../support/jira-stand-in';
-import { startOktaStandIn, type OktaStandIn } from '../support/okta-stand-in';
 import { PEOPLE, startHarness, type Harness } from './harness';
 import { buttons, cardFor, clickButton, openRequestModal, requestValues, VALID_FORM, type RequestForm } from './flows';
+import { addEmailedPeople, bypassValues, vendorStage } from './vendors';
 
 /**
  * Issue 12, the request side: a person picks the bypass group from Okta's (or Entra ID's) groups and the people it
@@ -17,44 +15,22 @@ import { buttons, cardFor, clickButton, openRequestModal, requestValues, VALID_F
  */
 
 let h: Harness | undefined;
-let okta: OktaStandIn | undefined;
-let entra: EntraStandIn | undefined;
-let jira: JiraStandIn | undefined;
-afterEach(async () => {
-  await h?.close();
-  await Promise.all([okta?.close(), entra?.close(), jira?.close()]);
-  h = okta = entra = jira = undefined;
-});
+const { okta, entra, jira, start: startVendors } = vendorStage(() => h);
 
 type Block = { type: string; block_id?: string; label?: { text: string }; hint?: { text: string }; element?: Record<string, unknown> };
 const viewOf = (id: string) => h!.standIn.views.find((v) => v.id === id)!.view as { blocks: Block[] };
 const inputIds = (id: string) => viewOf(id).blocks.filter((b) => b.type === 'input').map((b) => b.block_id);
 
 async function withOkta(options: { jira?: boolean; entra?: boolean } = {}) {
-  okta = await startOktaStandIn();
-  const env: Record<string, string> = { OKTA_ORG_URL: okta.url, OKTA_API_TOKEN: okta.apiToken };
-  if (options.jira) {
-    jira = await startJiraStandIn();
-    Object.assign(env, { JIRA_BASE_URL: jira.url, JIRA_EMAIL: jira.account.email, JIRA_API_TOKEN: jira.account.apiToken, JIRA_PROJECT_KEY: jira.projectKey });
-  }
-  if (options.entra) {
-    entra = await startEntraStandIn();
-    Object.assign(env, { ENTRA_TENANT_ID: entra.tenantId, ENTRA_CLIENT_ID: entra.app.clientId, ENTRA_CLIENT_SECRET: entra.app.clientSecret, ENTRA_LOGIN_URL: entra.url, ENTRA_GRAPH_URL: entra.url });
-  }
-  h = await startHarness({ env });
-  // Slack gives an app with users:read.email each person's profile email; the owner has none on their profile.
-  h.standIn.addUser({ id: PEOPLE.requester, name: 'ana', realName: 'Ana Lima', tz: 'Europe/London', email: 'ana@acme.com' });
-  h.standIn.addUser({ id: PEOPLE.security, name: 'sam', realName: 'Sam Reyes', tz: 'Europe/London', email: 'sam@acme.com' });
-  h.standIn.addUser({ id: PEOPLE.committee1, name: 'kim', realName: 'Kim Osei', tz: 'Europe/London', email: 'kim@acme.com' });
+  const vendors = await startVendors({ okta: true, ...options });
+  h = await startHarness({ env: vendors.env });
+  // The owner has no email on their Slack profile.
+  addEmailedPeople(h, [PEOPLE.requester, PEOPLE.security, PEOPLE.committee1]);
   return h;
 }
 
 function values(form: RequestForm, bypass: { group?: string; people?: string[] } = {}) {
-  return {
-    ...requestValues({ ...VALID_FORM, ...form }),
-    [BYPASS_BLOCK_IDS.group]: { [BYPASS_GROUP_PICKER]: { type: 'external_select', selected_option: bypass.group ? { text: { type: 'plain_text', text: 'group' }, value: bypass.group } : null } },
-    [BYPASS_BLOCK_IDS.people]: { [INPUT_ACTION_ID]: { type: 'multi_users_select', selected_users: bypass.people ?? [] } },
-  };
+  return { ...requestValues({ ...VALID_FORM, ...form }), ...bypassValues(bypass) };
 }
 
 async function submit(viewId: string, form: RequestForm, bypass?: { group?: string; people?: string[] }) {
@@ -74,9 +50,9 @@ const requestedEvents = () =>
 describe('the bypass group and its people in the request form', () => {
   it('offers a bypass group from Okta, searched as the person types, and the people it covers, within Block Kit limits', async () => {
     await withOkta();
-    okta!.addGroup({ name: 'MFA-exempt', description: 'Not asked for MFA' });
-    okta!.addGroup({ name: 'MFA-legacy-hr' });
-    okta!.addGroup({ name: 'VPN-split-tunnel' });
+    okta().addGroup({ name: 'MFA-exempt', description: 'Not asked for MFA' });
+    okta().addGroup({ name: 'MFA-legacy-hr' });
+    okta().addGroup({ name: 'VPN-split-tunnel' });
     const viewId = await openRequestModal(h!);
     expect(inputIds(viewId).slice(-2)).toEqual([BYPASS_BLOCK_IDS.group, BYPASS_BLOCK_IDS.people]);
     const group = viewOf(viewId).blocks.find((b) => b.block_id === BYPASS_BLOCK_IDS.group)!;
@@ -94,8 +70,8 @@ describe('the bypass group and its people in the request form', () => {
 
   it('names the vendor on each option when Okta and Entra ID are both configured', async () => {
     await withOkta({ entra: true });
-    okta!.addGroup({ name: 'MFA-exempt' });
-    entra!.addGroup({ displayName: 'MFA-exempt-contractors' });
+    okta().addGroup({ name: 'MFA-exempt' });
+    entra().addGroup({ displayName: 'MFA-exempt-contractors' });
     await openRequestModal(h!);
     const options = await h!.driver.blockSuggestion({ userId: PEOPLE.requester, actionId: BYPASS_GROUP_PICKER, blockId: BYPASS_BLOCK_IDS.group, value: 'MFA', viewCallbackId: CALLBACK_IDS.request });
     const texts = (options.json as { options: { text: { text: string } }[] }).options.map((o) => o.text.text).sort();
@@ -104,9 +80,9 @@ describe('the bypass group and its people in the request form', () => {
 
   it('stores the group and the people with their Okta ids with the request, and records them in its audit event', async () => {
     await withOkta();
-    const groupId = okta!.addGroup({ name: 'MFA-exempt' });
-    const ana = okta!.addUser({ email: 'ana@acme.com', firstName: 'Ana', lastName: 'Lima' });
-    const sam = okta!.addUser({ email: 'sam@acme.com', firstName: 'Sam', lastName: 'Reyes' });
+    const groupId = okta().addGroup({ name: 'MFA-exempt' });
+    const ana = okta().addUser({ email: 'ana@acme.com', firstName: 'Ana', lastName: 'Lima' });
+    const sam = okta().addUser({ email: 'sam@acme.com', firstName: 'Sam', lastName: 'Reyes' });
     const viewId = await openRequestModal(h!);
     const answer = await submit(viewId, {}, { group: `okta:${groupId}`, people: [PEOPLE.requester, PEOPLE.security] });
     expect(answer?.errors).toBeUndefined();
@@ -128,13 +104,13 @@ describe('the bypass group and its people in the request form', () => {
       ],
     });
     // Nothing is added to the group before approval.
-    expect(okta!.group(groupId)!.members.size).toBe(0);
+    expect(okta().group(groupId)!.members.size).toBe(0);
   });
 
   it('refuses a person without an Okta account, naming them, and a person without a profile email, and stores nothing', async () => {
     await withOkta();
-    const groupId = okta!.addGroup({ name: 'MFA-exempt' });
-    okta!.addUser({ email: 'sam@acme.com' });
+    const groupId = okta().addGroup({ name: 'MFA-exempt' });
+    okta().addUser({ email: 'sam@acme.com' });
     const viewId = await openRequestModal(h!);
     const answer = await submit(viewId, {}, { group: `okta:${groupId}`, people: [PEOPLE.requester, PEOPLE.security] });
     expect(answer?.response_action).toBe('errors');
@@ -148,8 +124,8 @@ describe('the bypass group and its people in the request form', () => {
 
   it('refuses a group Okta does not have, a group without people and people without a group', async () => {
     await withOkta();
-    okta!.addUser({ email: 'ana@acme.com' });
-    const groupId = okta!.addGroup({ name: 'MFA-exempt' });
+    okta().addUser({ email: 'ana@acme.com' });
+    const groupId = okta().addGroup({ name: 'MFA-exempt' });
     const viewId = await openRequestModal(h!);
     const gone = await submit(viewId, {}, { group: 'okta:00gGONE', people: [PEOPLE.requester] });
     expect(gone!.errors![BYPASS_BLOCK_IDS.group]).toContain('Okta no longer has that group');
@@ -165,10 +141,10 @@ describe('the bypass group and its people in the request form', () => {
 
   it('asks to try again when Okta cannot be reached, since the binding needs its ids', async () => {
     await withOkta();
-    okta!.addUser({ email: 'ana@acme.com' });
-    const groupId = okta!.addGroup({ name: 'MFA-exempt' });
+    okta().addUser({ email: 'ana@acme.com' });
+    const groupId = okta().addGroup({ name: 'MFA-exempt' });
     const viewId = await openRequestModal(h!);
-    okta!.fail(10, 503);
+    okta().fail(10, 503);
     const answer = await submit(viewId, {}, { group: `okta:${groupId}`, people: [PEOPLE.requester] });
     expect(answer!.errors![BYPASS_BLOCK_IDS.group]).toBe('Okta could not be reached to check the group and its people; the request needs their Okta ids. Try again in a moment.');
     expect(requestedEvents()).toEqual([]);
@@ -198,9 +174,9 @@ describe('amending a request sent back for changes', () => {
 
   it('shows the stored group and people, and replaces them with what the amended form names, in the same audit event', async () => {
     await withOkta();
-    const groupId = okta!.addGroup({ name: 'MFA-exempt' });
-    const ana = okta!.addUser({ email: 'ana@acme.com' });
-    const sam = okta!.addUser({ email: 'sam@acme.com' });
+    const groupId = okta().addGroup({ name: 'MFA-exempt' });
+    const ana = okta().addUser({ email: 'ana@acme.com' });
+    const sam = okta().addUser({ email: 'sam@acme.com' });
     const viewId = await openRequestModal(h!);
     expect((await submit(viewId, {}, { group: `okta:${groupId}`, people: [PEOPLE.requester] }))?.errors).toBeUndefined();
 
@@ -222,9 +198,9 @@ describe('amending a request sent back for changes', () => {
 describe('a Jira key as the external reference', () => {
   it('is a field error when Jira has no such issue, and passes when it has', async () => {
     await withOkta({ jira: true });
-    const key = jira!.addIssue({ summary: 'Replace the HR system' });
+    const key = jira().addIssue({ summary: 'Replace the HR system' });
     const viewId = await openRequestModal(h!);
-    const missing = `${jira!.projectKey}-9999`;
+    const missing = `${jira().projectKey}-9999`;
     const refused = await submit(viewId, { externalRef: missing });
     expect(refused!.errors![B.externalRef]).toBe(`${missing} is not a Jira issue this app can see; check the key, or leave the field empty and the app creates an issue on approval.`);
     expect(requestedEvents()).toEqual([]);
@@ -237,8 +213,8 @@ describe('a Jira key as the external reference', () => {
   it('takes the request with a warning the requester sees when Jira cannot be reached', async () => {
     await withOkta({ jira: true });
     const viewId = await openRequestModal(h!);
-    jira!.fail(10, 503);
-    const key = `${jira!.projectKey}-142`;
+    jira().fail(10, 503);
+    const key = `${jira().projectKey}-142`;
     const answer = await submit(viewId, { externalRef: key });
     expect(answer?.response_action).toBe('update');
     expect(validateView(answer!.view as never)).toEqual([]);
