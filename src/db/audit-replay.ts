@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { calendarDateIn } from '../domain/calendar';
 import { APPROVAL_ROUTES, DECISION_OUTCOMES, type ApprovalRoute, type DecisionOutcome, type ExceptionStatus } from '../domain/exception';
 import { TRANSITIONS, type LifecycleAction } from '../domain/lifecycle';
-import type { AuditEventKind, RenewalStatus } from './schema';
+import type { AmendmentStatus, AuditEventKind, RenewalStatus } from './schema';
 
 export interface TrailEvent {
   id: number;
@@ -52,6 +52,22 @@ export interface RenewalState {
   decidedAt: string | null;
 }
 
+export interface AmendmentState {
+  round: number;
+  status: AmendmentStatus;
+  requestedBy: string;
+  reason: string;
+  scope: string;
+  affectedSystems: string | null;
+  compensatingControls: string;
+  previousScope: string;
+  previousAffectedSystems: string | null;
+  previousCompensatingControls: string;
+  route: ApprovalRoute | null;
+  createdAt: string;
+  decidedAt: string | null;
+}
+
 /** What the trail says about one exception; the register's rows are read into the same shape to be compared. */
 export interface ExceptionState {
   status: ExceptionStatus;
@@ -85,6 +101,7 @@ export interface ExceptionState {
   assessments: AssessmentState[];
   decisions: DecisionState[];
   renewals: RenewalState[];
+  amendments: AmendmentState[];
   /** Replay only, no column: sent back for changes and not yet amended (the record reads it from the trail too). */
   sentBack?: boolean;
 }
@@ -125,6 +142,8 @@ const CheckinAnswered = z.object({ answer: z.enum(['yes', 'no']) });
 const RenewalRequested = z.object({ round: round.min(1), progress: text, percentComplete: z.number().int(), evidenceUrl: optionalText, controlTestedOn: date, expiresOn: date });
 const ChangesRequested = z.object({ round: z.literal(0), stage: z.enum(['assessment', 'decision']) });
 const Amended = z.object({ round: z.literal(0), request: Requested });
+const AmendmentRequested = z.object({ round: round.min(1), reason: text, scope: text, affectedSystems: optionalText, compensatingControls: text });
+const AmendmentDecided = z.object({ round: round.min(1), comment: optionalText });
 const RenewalDecided = z.object({ round: round.min(1), comment: optionalText, newExpiresOn: date.nullish() });
 
 /** A trail that cannot be replayed: the event (null when there is none), and what about it does not fit the events before it. */
@@ -155,6 +174,19 @@ function openRenewal(state: ExceptionState, event: TrailEvent, round: number, st
   const renewal = state.renewals.find((r) => r.round === round);
   if (!renewal || renewal.status !== status || round !== state.currentRound) throw new ReplayProblem(event.id, `${event.kind} for renewal ${round}, which is not ${status.replace('_', ' ')}`);
   return renewal;
+}
+
+function openAmendment(state: ExceptionState, event: TrailEvent, round: number, status: AmendmentStatus): AmendmentState {
+  const amendment = state.amendments.find((a) => a.round === round);
+  if (!amendment || amendment.status !== status || round !== state.currentRound || state.status !== 'active') {
+    throw new ReplayProblem(event.id, `${event.kind} for amendment round ${round}, which is not ${status.replace('_', ' ')} on an active exception`);
+  }
+  return amendment;
+}
+
+/** An exception that ends takes any change of its terms still waiting with it: there is nothing left to change. */
+function withdrawOpenAmendments(state: ExceptionState, event: TrailEvent): void {
+  for (const amendment of state.amendments) if (amendment.status === 'requested' || amendment.status === 'pending_approval') Object.assign(amendment, { status: 'withdrawn', decidedAt: event.occurredAt });
 }
 
 function decide(state: ExceptionState, event: TrailEvent, round: number, outcome: DecisionOutcome, comment: string | null): void {
@@ -212,7 +244,10 @@ const APPLY: Record<AuditEventKind, Apply> = {
     decide(state, event, 0, 'reject', decided.comment);
     state.closedAt = event.occurredAt;
   },
-  'exception.expired': (state, event) => move(state, event, 'expire'),
+  'exception.expired': (state, event) => {
+    move(state, event, 'expire');
+    withdrawOpenAmendments(state, event);
+  },
   'exception.closed': (state, event) => close(state, event, 'close'),
   'exception.withdrawn': withdraw,
   'exception.revoked': (state, event) => close(state, event, 'revoke'),
@@ -305,6 +340,50 @@ const APPLY: Record<AuditEventKind, Apply> = {
     decide(state, event, decided.round, 'reject', decided.comment);
     Object.assign(renewal, { status: 'rejected', decidedAt: event.occurredAt });
   },
+  'amendment.requested': (state, event) => {
+    const change = details(AmendmentRequested, event);
+    if (state.status !== 'active' || change.round !== state.currentRound + 1) throw new ReplayProblem(event.id, `a change of terms in round ${change.round} of an exception that is ${state.status.replace('_', ' ')} in round ${state.currentRound}`);
+    if (event.actorId !== state.ownerId && event.actorId !== state.requesterId) throw new ReplayProblem(event.id, `a change of terms asked by ${event.actorId}, who is neither its owner nor its requester`);
+    state.currentRound = change.round;
+    state.amendments.push({
+      round: change.round,
+      status: 'requested',
+      requestedBy: event.actorId,
+      reason: change.reason,
+      scope: change.scope,
+      affectedSystems: change.affectedSystems,
+      compensatingControls: change.compensatingControls,
+      previousScope: state.scope,
+      previousAffectedSystems: state.affectedSystems,
+      previousCompensatingControls: state.compensatingControls,
+      route: null,
+      createdAt: event.occurredAt,
+      decidedAt: null,
+    });
+  },
+  'amendment.assessed': (state, event) => {
+    const amendment = openAmendment(state, event, details(Assessed, event).round, 'requested');
+    Object.assign(amendment, { status: 'pending_approval', route: assess(state, event).route });
+  },
+  'amendment.vote_recorded': (state, event) => {
+    const vote = details(Vote, event);
+    openAmendment(state, event, vote.round, 'pending_approval');
+    decide(state, event, vote.round, vote.outcome, vote.comment);
+  },
+  // Approved, the new terms are the exception's; its expiry stays where it was.
+  'amendment.approved': (state, event) => {
+    const decided = details(AmendmentDecided, event);
+    const amendment = openAmendment(state, event, decided.round, 'pending_approval');
+    decide(state, event, decided.round, 'approve', decided.comment);
+    Object.assign(amendment, { status: 'approved', decidedAt: event.occurredAt });
+    Object.assign(state, { scope: amendment.scope, affectedSystems: amendment.affectedSystems, compensatingControls: amendment.compensatingControls });
+  },
+  'amendment.rejected': (state, event) => {
+    const decided = details(AmendmentDecided, event);
+    const amendment = openAmendment(state, event, decided.round, 'pending_approval');
+    decide(state, event, decided.round, 'reject', decided.comment);
+    Object.assign(amendment, { status: 'rejected', decidedAt: event.occurredAt });
+  },
   'policy.imported': notAboutAnException,
   'review.posted': notAboutAnException,
   'metrics.posted': notAboutAnException,
@@ -327,6 +406,7 @@ function close(state: ExceptionState, event: TrailEvent, action: 'close' | 'revo
   move(state, event, action);
   Object.assign(state, { closedAt: event.occurredAt, closingNote: closed.note });
   for (const renewal of state.renewals) if (renewal.status === 'requested' || renewal.status === 'pending_approval') Object.assign(renewal, { status: 'withdrawn', decidedAt: event.occurredAt });
+  withdrawOpenAmendments(state, event);
 }
 
 /** Only its requester withdraws a request, before its assessment; one sent back stops waiting for them. */
@@ -366,6 +446,7 @@ export function replayException(events: readonly TrailEvent[], timeZone: string)
     assessments: [],
     decisions: [],
     renewals: [],
+    amendments: [],
   };
   for (const event of rest) APPLY[event.kind](state, event, timeZone);
   return state;
@@ -380,7 +461,7 @@ export interface Discrepancy {
 
 const ABSENT = 'nothing';
 
-const COLUMNS: Record<Exclude<keyof ExceptionState, 'assessments' | 'decisions' | 'renewals' | 'sentBack'>, string> = {
+const COLUMNS: Record<Exclude<keyof ExceptionState, 'assessments' | 'decisions' | 'renewals' | 'amendments' | 'sentBack'>, string> = {
   status: 'status',
   policyKey: 'policy',
   title: 'title',
@@ -415,6 +496,21 @@ const ASSESSMENT_FIELDS: (keyof AssessmentState)[] = ['assessorId', 'likelihood'
 const DECISION_FIELDS: (keyof DecisionState)[] = ['outcome', 'comment', 'decidedAt'];
 const RENEWAL_FIELDS: (keyof RenewalState)[] = ['status', 'requestedBy', 'progress', 'percentComplete', 'evidenceUrl', 'controlTestedOn', 'requestedExpiresOn', 'route', 'newExpiresOn', 'createdAt', 'decidedAt'];
 
+const AMENDMENT_FIELDS: (keyof AmendmentState)[] = [
+  'status',
+  'requestedBy',
+  'reason',
+  'scope',
+  'affectedSystems',
+  'compensatingControls',
+  'previousScope',
+  'previousAffectedSystems',
+  'previousCompensatingControls',
+  'route',
+  'createdAt',
+  'decidedAt',
+];
+
 /** Every field as text, the rows of the other tables one entry each, so that two states compare key by key. */
 function flatten(state: ExceptionState): Map<string, string> {
   const fields = new Map<string, string>();
@@ -422,6 +518,7 @@ function flatten(state: ExceptionState): Map<string, string> {
   for (const a of state.assessments) fields.set(`assessment of round ${a.round}`, JSON.stringify(a, ASSESSMENT_FIELDS));
   for (const d of state.decisions) fields.set(`decision of round ${d.round} by ${d.deciderId}`, JSON.stringify(d, DECISION_FIELDS));
   for (const r of state.renewals) fields.set(`renewal ${r.round}`, JSON.stringify(r, RENEWAL_FIELDS));
+  for (const a of state.amendments) fields.set(`amendment of round ${a.round}`, JSON.stringify(a, AMENDMENT_FIELDS));
   return fields;
 }
 

@@ -31,6 +31,12 @@ export const AUDIT_EVENT_KINDS = [
   'renewal.vote_recorded',
   'renewal.approved',
   'renewal.rejected',
+  /** A change to an active exception's terms (scope, affected systems, compensating control), decided as a round of its own (issue 11). */
+  'amendment.requested',
+  'amendment.assessed',
+  'amendment.vote_recorded',
+  'amendment.approved',
+  'amendment.rejected',
   /** A change applied in an identity provider or change-management tool, or an attempt that failed (issue 12). */
   'integration.applied',
   'integration.failed',
@@ -200,6 +206,42 @@ export const renewals = sqliteTable(
     index('renewals_status_idx').on(table.status),
     check('renewals_status_check', oneOf(table.status, RENEWAL_STATUSES)),
     check('renewals_percent_check', sql`${table.percentComplete} between 0 and 100`),
+  ],
+);
+
+export const AMENDMENT_STATUSES = ['requested', 'pending_approval', 'approved', 'rejected', 'withdrawn'] as const;
+export type AmendmentStatus = (typeof AMENDMENT_STATUSES)[number];
+
+/**
+ * A change to an active exception's terms, assessed and decided as a round of its own (numbered with the renewals):
+ * the exception stays active on its old terms, kept here beside the new ones, until the change is approved.
+ */
+export const amendments = sqliteTable(
+  'amendments',
+  {
+    id: integer('id').primaryKey(),
+    exceptionId: integer('exception_id')
+      .notNull()
+      .references(() => exceptions.id),
+    round: integer('round').notNull(),
+    requestedBy: text('requested_by').notNull(),
+    reason: text('reason').notNull(),
+    scope: text('scope').notNull(),
+    affectedSystems: text('affected_systems'),
+    compensatingControls: text('compensating_controls').notNull(),
+    previousScope: text('previous_scope').notNull(),
+    previousAffectedSystems: text('previous_affected_systems'),
+    previousCompensatingControls: text('previous_compensating_controls').notNull(),
+    status: text('status', { enum: AMENDMENT_STATUSES }).notNull(),
+    route: text('route', { enum: APPROVAL_ROUTES }),
+    submissionKey: text('submission_key').unique(),
+    createdAt: text('created_at').notNull(),
+    decidedAt: text('decided_at'),
+  },
+  (table) => [
+    uniqueIndex('amendments_round_idx').on(table.exceptionId, table.round),
+    index('amendments_status_idx').on(table.status),
+    check('amendments_status_check', oneOf(table.status, AMENDMENT_STATUSES)),
   ],
 );
 

@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { assertMayAssess, assertMayDecide, type DecisionParties } from './authority';
 import { DomainError } from './errors';
 import type { ApprovalRoute, ExceptionStatus } from './exception';
-import { CONTROL_CHARACTERS, type ExceptionRequest } from './request';
+import { fieldErrorsFrom, type FieldErrors } from './field-errors';
+import { CONTROL_CHARACTERS, ExceptionRequestText, type ExceptionRequest } from './request';
 import type { Roles } from './roles';
 import { StaleInteraction, type MessageLocation, type OpenStage } from './shown-for';
 
@@ -17,7 +18,8 @@ import { StaleInteraction, type MessageLocation, type OpenStage } from './shown-
  * - An active exception is never edited in place. Its scope, affected systems and compensating control are what was
  *   approved; changing them is an amendment that is assessed and approved again, and until the new terms are
  *   approved the exception stays active on its old ones. Its expiry moves only by renewal, and another policy or
- *   owner is another request. (No form offers that amendment yet: see `activeAmendmentPlan`.)
+ *   owner is another request. `/exception amend` offers that change (`validateTermChange`); it is a round of its
+ *   own, numbered with the renewals, assessed and decided like one.
  */
 
 /** What the requester is asked to change: a sentence they can act on, like a rejection's reason. */
@@ -119,7 +121,7 @@ export function amendmentRefused(ref: string, status: ExceptionStatus, verb: 'se
   if (status === 'active' || status === 'expired') {
     return new DomainError(
       'invalid_transition',
-      `${ref} is already decided (${status}), so it cannot be ${verb}. Its scope, affected systems and compensating control are the terms it was approved on: changing them needs assessment and approval again, and until then it stays on its old terms. Its expiry moves by renewal.`,
+      `${ref} is already decided (${status}), so it cannot be ${verb}. Its scope, affected systems and compensating control are the terms it was approved on: ${status === 'active' ? `propose a change with \`/exception amend ${ref}\`; it is assessed and approved again, and until then it stays on its old terms` : 'changing them needs assessment and approval again'}. Its expiry moves by renewal.`,
     );
   }
   return new DomainError('invalid_transition', `${ref} is ${status.replace('_', ' ')}, so it cannot be ${verb}. Nothing was changed.`);
@@ -141,4 +143,53 @@ export function assertDecidedOnThisVersion(amended: boolean, pressedOn: MessageL
   if (!amended || !pressedOn || !current || (pressedOn.channel === current.channel && pressedOn.ts === current.ts)) return;
   const lead = 'This was for the version sent back for changes; the amended request is decided here';
   throw new StaleInteraction(`This was for the version sent back for changes; the amended request is decided on its own decision message. Nothing was changed.`, lead, current);
+}
+
+/** The fields of a change to an active exception's terms, in the form's order. */
+export const TERM_CHANGE_FIELDS = ['scope', 'affectedSystems', 'compensatingControls', 'reason'] as const;
+export type TermChangeField = (typeof TERM_CHANGE_FIELDS)[number];
+export type TermChangeDraft = Partial<Record<TermChangeField, string>>;
+
+/** The terms a change of an active exception can touch: exactly the substantive ones. */
+export type ActiveTerms = Pick<RequestTerms, 'scope' | 'compensatingControls' | 'affectedSystems'>;
+
+export interface TermChange extends ActiveTerms {
+  reason: string;
+}
+
+const TermChangeText = ExceptionRequestText.pick({ scope: true, compensatingControls: true, affectedSystems: true }).extend({
+  reason: z
+    .string({ error: 'Say why the terms change: the security team assesses the change from it.' })
+    .trim()
+    .min(10, { error: 'Say why the terms change in at least 10 characters: the security team assesses the change from it.' })
+    .max(2000, { error: 'Why the terms change must be at most 2000 characters; link to a document for the details.' })
+    .refine((value) => !CONTROL_CHARACTERS.test(value), { error: 'Why the terms change contains control characters; paste it as plain text.' }),
+});
+
+export type TermChangeValidation = { ok: true; change: TermChange; changes: FieldChange[] } | { ok: false; errors: FieldErrors<TermChangeField> };
+
+/** A proposed change of an active exception's terms: each field as a request's, and at least one of them different. */
+export function validateTermChange(input: TermChangeDraft, current: ActiveTerms): TermChangeValidation {
+  const parsed = TermChangeText.safeParse(input);
+  if (!parsed.success) return { ok: false, errors: fieldErrorsFrom<TermChangeField>(parsed.error.issues) };
+  const change: TermChange = { ...parsed.data, affectedSystems: parsed.data.affectedSystems ?? null };
+  const changes = SUBSTANTIVE_FIELDS.filter((field) => change[field] !== current[field]).map((field) => ({ field, from: current[field], to: change[field] }));
+  if (changes.length === 0) {
+    return { ok: false, errors: { scope: 'Nothing is changed yet: edit the scope, the affected systems or the compensating control, or cancel.' } };
+  }
+  return { ok: true, change, changes };
+}
+
+/** A change of terms as stored: the new terms beside the ones they replace. */
+export interface ProposedTerms extends ActiveTerms {
+  previousScope: string;
+  previousAffectedSystems: string | null;
+  previousCompensatingControls: string;
+}
+
+const PREVIOUS = { scope: 'previousScope', affectedSystems: 'previousAffectedSystems', compensatingControls: 'previousCompensatingControls' } as const;
+
+/** What a change of terms changes, field by field, in the form's order. */
+export function termChangesOf(proposed: ProposedTerms): FieldChange[] {
+  return SUBSTANTIVE_FIELDS.filter((field) => proposed[PREVIOUS[field]] !== proposed[field]).map((field) => ({ field, from: proposed[PREVIOUS[field]], to: proposed[field] }));
 }

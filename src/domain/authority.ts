@@ -81,7 +81,7 @@ export function assertOwnerHasNotDeclined(ref: string, ownerId: string, confirma
 }
 
 /** Closing and renewing belong to the people accountable for the exception: its owner and its requester. */
-export function assertIsAccountable(actorId: string, parties: Parties, verb: 'close' | 'renew'): void {
+export function assertIsAccountable(actorId: string, parties: Parties, verb: 'close' | 'renew' | 'change the terms of'): void {
   if (actorId !== parties.ownerId && actorId !== parties.requesterId) {
     throw new DomainError('not_authorised', `Only the owner or the requester can ${verb} this exception. Ask the owner (<@${parties.ownerId}>) to do it.`);
   }

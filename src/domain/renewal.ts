@@ -81,8 +81,9 @@ export function renewalRoute(assessed: ApprovalRoute, originalRoute: ApprovalRou
   return { route: reasons.length > 0 ? 'committee' : assessed, reasons };
 }
 
-export function assertNoOpenRenewal(openRound: number | undefined, ref: string): void {
-  if (openRound !== undefined) {
-    throw new DomainError('conflict', `${ref} already has a renewal waiting for assessment or a decision. Wait for it to be decided first.`);
+/** One round at a time: a renewal or a change of terms waiting (`open`) is decided before another is asked for. */
+export function assertNoOpenRenewal(open: 'renewal' | 'change of terms' | undefined, ref: string): void {
+  if (open !== undefined) {
+    throw new DomainError('conflict', `${ref} already has a ${open === 'renewal' ? 'renewal' : 'change of its terms'} waiting for assessment or a decision. Wait for it to be decided first.`);
   }
 }

@@ -32,10 +32,16 @@ export interface CurrentRound {
   expiresOn: string;
   /** The message the current stage is acted on: the triage card for an assessment, the round's decision message for a decision. */
   card: MessageLocation | null;
+  /** What each later round is, where it is not a renewal of that number: rounds count changes of terms too. */
+  roundNames?: Record<number, string>;
 }
 
 export function roundName(round: number): string {
   return round === 0 ? 'the original request' : `renewal ${round}`;
+}
+
+function nameOf(round: number, current: CurrentRound): string {
+  return current.roundNames?.[round] ?? roundName(round);
 }
 
 /** Refused because it was shown for something else; `lead` takes a link to where the current round is handled. */
@@ -66,7 +72,7 @@ function shownRound(shown: ShownFor, current: CurrentRound): number | undefined 
 }
 
 function staleRefusal(shownAs: string, current: CurrentRound): StaleInteraction {
-  const now = roundName(current.round);
+  const now = nameOf(current.round, current);
   if (current.stage === null) {
     const text = `${shownAs}; ${now} is what stands now, and it waits for nobody. Nothing was changed.`;
     return new StaleInteraction(text, text, null);
@@ -84,11 +90,11 @@ function staleRefusal(shownAs: string, current: CurrentRound): StaleInteraction 
 export function assertShownFor(shown: ShownFor, current: CurrentRound, stage: OpenStage): void {
   const round = shownRound(shown, current);
   if (round === undefined) throw staleRefusal('This was posted before the latest renewal', current);
-  if (round !== current.round) throw staleRefusal(`This was for ${roundName(round)}`, current);
+  if (round !== current.round) throw staleRefusal(`This was for ${nameOf(round, current)}`, current);
   if (shown.stage !== undefined && shown.stage !== stage) {
-    throw staleRefusal(`This was for the ${shown.stage === 'assessment' ? 'risk assessment' : 'decision'} of ${roundName(round)}`, current);
+    throw staleRefusal(`This was for the ${shown.stage === 'assessment' ? 'risk assessment' : 'decision'} of ${nameOf(round, current)}`, current);
   }
   if (stage === 'decision' && shown.expiresOn !== undefined && shown.expiresOn !== current.expiresOn) {
-    throw staleRefusal(`You were shown an expiry of ${shown.expiresOn}, but ${roundName(round)} now asks for ${current.expiresOn}`, current);
+    throw staleRefusal(`You were shown an expiry of ${shown.expiresOn}, but ${nameOf(round, current)} now asks for ${current.expiresOn}`, current);
   }
 }

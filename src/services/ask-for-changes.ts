@@ -13,10 +13,16 @@ import { queueNotifications, type Notification } from './notifications';
 function assertSendable(ctx: ServiceContext, record: ExceptionRecord, actorId: string, shown: ShownFor | undefined): 'assessment' | 'decision' {
   if (record.sentBack) throw new DomainError('invalid_transition', `${record.ref} was already sent back to <@${record.requesterId}> for changes; it waits for them to amend it. Nothing was changed.`);
   const stage = record.open?.stage;
+  if (record.amendment && stage) {
+    throw new DomainError(
+      'invalid_transition',
+      `The change of terms of ${record.ref} cannot be sent back for changes: reject it saying what to change, and the owner can ask again with \`/exception amend ${record.ref}\`. Nothing was changed.`,
+    );
+  }
   if (record.round > 0) {
     throw new DomainError(
       'invalid_transition',
-      `Renewal ${record.round} of ${record.ref} cannot be sent back for changes: a renewal stands on its evidence. Reject it saying what is missing; the owner can ask again with more. Nothing was changed.`,
+      `Renewal ${record.renewal?.number ?? record.round} of ${record.ref} cannot be sent back for changes: a renewal stands on its evidence. Reject it saying what is missing; the owner can ask again with more. Nothing was changed.`,
     );
   }
   if (!stage) throw amendmentRefused(record.ref, record.status, 'sent back');

@@ -1,6 +1,6 @@
 import { and, eq } from 'drizzle-orm';
 import { appendAuditEvent } from '../db/audit-chain';
-import { assessments, exceptions, renewals } from '../db/schema';
+import { amendments, assessments, exceptions, renewals } from '../db/schema';
 import { sentBackRefusal } from '../domain/amendment';
 import { assertMayAssess } from '../domain/authority';
 import { calendarDateIn, daysBetween } from '../domain/calendar';
@@ -22,7 +22,8 @@ function assertAssessable(ctx: ServiceContext, record: ExceptionRecord, actorId:
   if (record.open?.stage === 'assessment') return;
   if (record.sentBack) throw sentBackRefusal(record.ref, record.requesterId, 'assessed');
   if (record.round === 0) nextStatus(record.status, 'assess');
-  throw new DomainError('invalid_transition', `${record.ref} is not waiting for a risk assessment${record.renewal ? ` (its renewal is ${record.renewal.status.replace('_', ' ')})` : ''}.`);
+  const round = record.renewal ? ` (its renewal is ${record.renewal.status.replace('_', ' ')})` : record.amendment ? ` (the change of its terms is ${record.amendment.status.replace('_', ' ')})` : '';
+  throw new DomainError('invalid_transition', `${record.ref} is not waiting for a risk assessment${round}.`);
 }
 
 /** Checked before the assessment modal opens, so nobody fills in a form they may not submit. */
@@ -44,10 +45,10 @@ export type AssessRiskResult =
   | { ok: true; ref: string; score: number; route: ApprovalRoute }
   | { ok: false; errors: FieldErrors<AssessmentField> };
 
-/** The duration asked for, counted from the day it was asked, as the person saw it in the form. */
+/** The duration asked for, counted from the day it was asked, as the person saw it in the form; a change of terms keeps its expiry. */
 function requestedDays(ctx: ServiceContext, record: ExceptionRecord): number {
-  const askedOn = record.renewal ? record.renewal.createdAt : record.createdAt;
-  const until = record.renewal ? record.renewal.requestedExpiresOn : record.requestedExpiresOn;
+  const askedOn = record.renewal?.createdAt ?? record.amendment?.createdAt ?? record.createdAt;
+  const until = record.renewal?.requestedExpiresOn ?? (record.amendment ? record.expiresOn : null) ?? record.requestedExpiresOn;
   return daysBetween(calendarDateIn(new Date(askedOn), ctx.timeZone), until);
 }
 
@@ -62,12 +63,18 @@ export function assessRisk(ctx: ServiceContext, command: AssessRiskCommand): Ass
       const record = getRecordFor(tx, command.exceptionId, command.assessorId, ctx.roles);
       assertAssessable(ctx, record, command.assessorId, command.shown);
       const assessed = routeApproval({ score: assessment.score, structural: record.structural, durationDays: requestedDays(ctx, record) }, ctx.rules);
-      const routing: Routing = record.renewal
-        ? (({ route, reasons }) => ({ route, reasons: [...assessed.reasons, ...reasons] }))(renewalRoute(assessed.route, record.originalRoute, record.round))
-        : assessed;
+      // A change of terms, like a renewal, is never decided on a lighter route than the exception was; it is no renewal, so it counts none.
+      const later = record.renewal ? renewalRoute(assessed.route, record.originalRoute, record.renewal.number) : record.amendment ? renewalRoute(assessed.route, record.originalRoute, 0) : null;
+      const routing: Routing = later ? { route: later.route, reasons: [...assessed.reasons, ...later.reasons] } : assessed;
       const at = now.toISOString();
 
-      const moved = record.renewal
+      const moved = record.amendment
+        ? tx
+            .update(amendments)
+            .set({ status: 'pending_approval', route: routing.route })
+            .where(and(eq(amendments.exceptionId, record.id), eq(amendments.round, record.round), eq(amendments.status, 'requested')))
+            .run()
+        : record.renewal
         ? tx
             .update(renewals)
             .set({ status: 'pending_approval', route: routing.route })
@@ -97,7 +104,7 @@ export function assessRisk(ctx: ServiceContext, command: AssessRiskCommand): Ass
       appendAuditEvent(tx, {
         exceptionId: record.id,
         actorId: command.assessorId,
-        kind: record.renewal ? 'renewal.assessed' : 'exception.assessed',
+        kind: record.renewal ? 'renewal.assessed' : record.amendment ? 'amendment.assessed' : 'exception.assessed',
         payload: { round: record.round, ...assessment, route: routing.route, reasons: routing.reasons },
         occurredAt: at,
       });
@@ -112,7 +119,7 @@ export function assessRisk(ctx: ServiceContext, command: AssessRiskCommand): Ass
             channel: routing.route === 'committee' ? ctx.channels.committee : ctx.channels.approvals,
           },
           // Whoever asked learns whom it now waits on, without having to ask.
-          { kind: 'direct_message', exceptionId: record.id, recipientId: record.renewal?.requestedBy ?? record.requesterId, message: 'assessed' },
+          { kind: 'direct_message', exceptionId: record.id, recipientId: record.renewal?.requestedBy ?? record.amendment?.requestedBy ?? record.requesterId, message: 'assessed' },
         ],
         now,
       );

@@ -1,6 +1,6 @@
 import { and, eq, inArray } from 'drizzle-orm';
 import { appendAuditEvent } from '../db/audit-chain';
-import { exceptions, renewals } from '../db/schema';
+import { amendments, exceptions, renewals } from '../db/schema';
 import { assertIsAccountable, mayRevoke } from '../domain/authority';
 import { ClosingNote } from '../domain/closing';
 import { DomainError } from '../domain/errors';
@@ -53,11 +53,17 @@ export function closeException(ctx: ServiceContext, command: { exceptionId: numb
         .set({ status: 'withdrawn', decidedAt: at })
         .where(and(eq(renewals.exceptionId, record.id), inArray(renewals.status, ['requested', 'pending_approval'])))
         .run();
+      // Nor is there anything left to change.
+      const changeWithdrawn = tx
+        .update(amendments)
+        .set({ status: 'withdrawn', decidedAt: at })
+        .where(and(eq(amendments.exceptionId, record.id), inArray(amendments.status, ['requested', 'pending_approval'])))
+        .run();
       appendAuditEvent(tx, {
         exceptionId: record.id,
         actorId: command.actorId,
         kind: action === 'close' ? 'exception.closed' : 'exception.revoked',
-        payload: { note: note.data, renewalWithdrawn: withdrawn.changes > 0 },
+        payload: { note: note.data, renewalWithdrawn: withdrawn.changes > 0, amendmentWithdrawn: changeWithdrawn.changes > 0 },
         occurredAt: at,
       });
       const others = [...new Set([record.ownerId, record.requesterId])].filter((id) => id !== command.actorId);

@@ -1,6 +1,6 @@
 import { and, eq } from 'drizzle-orm';
 import { appendAuditEvent } from '../db/audit-chain';
-import { decisions, exceptions, renewals } from '../db/schema';
+import { amendments, decisions, exceptions, renewals } from '../db/schema';
 import type { Tx } from '../db/client';
 import { assertDecidedOnThisVersion, sentBackRefusal } from '../domain/amendment';
 import { assertMayDecide, assertOwnerHasNotDeclined } from '../domain/authority';
@@ -38,7 +38,12 @@ function assertDecidable(ctx: ServiceContext, record: ExceptionRecord, actorId: 
   if (record.open?.stage !== 'decision' || !record.route) {
     if (record.sentBack) throw sentBackRefusal(record.ref, record.requesterId, 'decided');
     if (record.round === 0) throw transitionRefused(record.status, outcome);
-    throw new DomainError('invalid_transition', `The renewal of ${record.ref} is ${record.renewal?.status.replace('_', ' ') ?? 'not open'}, so it cannot be ${outcome === 'approve' ? 'approved' : 'rejected'} now.`);
+    const verb = outcome === 'approve' ? 'approved' : 'rejected';
+    if (record.amendment) {
+      const where = record.status === 'active' ? record.amendment.status.replace('_', ' ') : `withdrawn: ${record.ref} is ${record.status.replace('_', ' ')}`;
+      throw new DomainError('invalid_transition', `The change of terms of ${record.ref} is ${where}, so it cannot be ${verb} now.`);
+    }
+    throw new DomainError('invalid_transition', `The renewal of ${record.ref} is ${record.renewal?.status.replace('_', ' ') ?? 'not open'}, so it cannot be ${verb} now.`);
   }
   assertDecidedOnThisVersion(record.amended !== null && record.round === 0, shown?.pressedOn, record.approvalMessage);
   assertMayDecide(actorId, { ...record, assessorId: record.assessment?.assessorId }, record.route, ctx.roles);
@@ -96,6 +101,41 @@ function concludeRenewal(
   return [{ kind: 'refresh_card', exceptionId: record.id, card: 'triage' }, ...decisionMessages(record, outcome === 'approved' ? 'renewal_approved' : 'renewal_rejected')];
 }
 
+/**
+ * An approved change of terms makes the new scope, affected systems and compensating control the exception's; its
+ * expiry and status stay. A rejection leaves it on the terms it had.
+ */
+function concludeAmendment(tx: Tx, record: ExceptionRecord, outcome: 'approved' | 'rejected', vote: { deciderId: string; comment: string | null; tally: Tally; now: Date }): Notification[] {
+  const at = vote.now.toISOString();
+  const amendment = record.amendment as NonNullable<ExceptionRecord['amendment']>;
+  if (outcome === 'approved') {
+    const moved = tx
+      .update(exceptions)
+      .set({ scope: amendment.scope, affectedSystems: amendment.affectedSystems, compensatingControls: amendment.compensatingControls, updatedAt: at })
+      .where(and(eq(exceptions.id, record.id), eq(exceptions.status, 'active'), eq(exceptions.currentRound, record.round)))
+      .run();
+    if (moved.changes === 0) throw new DomainError('conflict', `${record.ref} changed a moment ago; look at it again.`);
+  }
+  const concluded = tx
+    .update(amendments)
+    .set({ status: outcome, decidedAt: at })
+    .where(and(eq(amendments.exceptionId, record.id), eq(amendments.round, record.round), eq(amendments.status, 'pending_approval')))
+    .run();
+  if (concluded.changes === 0) throw new DomainError('conflict', `The change of terms of ${record.ref} was decided by someone else a moment ago.`);
+  appendAuditEvent(tx, {
+    exceptionId: record.id,
+    actorId: vote.deciderId,
+    kind: outcome === 'approved' ? 'amendment.approved' : 'amendment.rejected',
+    payload: { round: record.round, comment: vote.comment, tally: vote.tally },
+    occurredAt: at,
+  });
+  const told = [...new Set([amendment.requestedBy, record.ownerId, record.requesterId])];
+  return [
+    { kind: 'refresh_card', exceptionId: record.id, card: 'triage' },
+    ...told.map((recipientId) => ({ kind: 'direct_message' as const, exceptionId: record.id, recipientId, message: outcome === 'approved' ? ('amendment_approved' as const) : ('amendment_rejected' as const) })),
+  ];
+}
+
 export interface DecideCommand {
   exceptionId: number;
   deciderId: string;
@@ -135,10 +175,12 @@ export function decideException(ctx: ServiceContext, command: DecideCommand): De
           appendAuditEvent(tx, {
             exceptionId: record.id,
             actorId: command.deciderId,
-            kind: record.renewal ? 'renewal.vote_recorded' : 'exception.vote_recorded',
+            kind: record.renewal ? 'renewal.vote_recorded' : record.amendment ? 'amendment.vote_recorded' : 'exception.vote_recorded',
             payload: { round: record.round, outcome: command.outcome, comment, tally },
             occurredAt: at,
           });
+        } else if (record.amendment) {
+          notifications.push(...concludeAmendment(tx, record, tally.outcome, { deciderId: command.deciderId, comment, tally, now }));
         } else if (record.renewal) {
           notifications.push(...concludeRenewal(ctx, tx, record, tally.outcome, { deciderId: command.deciderId, comment, tally, now }));
         } else {

@@ -1,5 +1,5 @@
 import { and, asc, desc, eq, inArray, sql } from 'drizzle-orm';
-import { assessments, auditEvents, decisions, exceptionBindings, exceptionIssues, exceptions, integrationTasks, policies, renewals, type RenewalStatus } from '../db/schema';
+import { amendments as amendmentRows, assessments, auditEvents, decisions, exceptionBindings, exceptionIssues, exceptions, integrationTasks, policies, renewals, type AmendmentStatus, type RenewalStatus } from '../db/schema';
 import { integrationStatus, type IntegrationStatus } from '../db/integrations';
 import type { Db, Tx } from '../db/client';
 import { hiddenFrom, maySee, maySeeEverything, ownerConfirmationOf, type OwnerConfirmation } from '../domain/authority';
@@ -8,7 +8,7 @@ import { formatExceptionRef, type ApprovalRoute, type DecisionOutcome, type Exce
 import type { Roles } from '../domain/roles';
 import type { CurrentRound, OpenStage } from '../domain/shown-for';
 import type { AmendableField } from '../domain/amendment';
-import type { RenewalState } from '../db/audit-replay';
+import type { AmendmentState, RenewalState } from '../db/audit-replay';
 
 export type Reader = Db | Tx;
 
@@ -17,8 +17,14 @@ export interface SlackMessageRef {
   ts: string;
 }
 
-/** A renewal as the cards show it: what the trail records of it, less the route (the record carries that once). */
-export type RenewalRecord = Omit<RenewalState, 'route'>;
+/**
+ * A renewal as the cards show it: what the trail records of it, less the route (the record carries that once).
+ * `number` counts renewals only (1 for the first): rounds also count changes of terms.
+ */
+export type RenewalRecord = Omit<RenewalState, 'route'> & { number: number };
+
+/** A change of an active exception's terms: the new terms beside the ones it stays on until the change is approved. */
+export type AmendmentRecord = Omit<AmendmentState, 'route'>;
 
 /** What is waiting on people right now: an assessment or a decision, of the first request or of a renewal. */
 export interface OpenDecision {
@@ -93,6 +99,10 @@ export interface ExceptionRecord {
   renewals: RenewalRecord[];
   /** The renewal being assessed or decided now, if any. */
   renewal: RenewalRecord | null;
+  /** Every change of its terms asked for since it was approved, oldest first; rounds are numbered with the renewals. */
+  amendments: AmendmentRecord[];
+  /** The change of terms of the current round, open or just decided, if the current round is one. */
+  amendment: AmendmentRecord | null;
   open: OpenDecision | null;
   /** From the trail (no column holds it): sent back for changes and not amended since. */
   sentBack: SentBack | null;
@@ -102,14 +112,19 @@ export interface ExceptionRecord {
   integration: IntegrationStatus;
 }
 
-/** `createdAt`: when the request as it stands was made, its latest amendment's time if it was amended. */
-function openDecisionOf(status: ExceptionStatus, round: number, createdAt: string, renewal: Pick<RenewalRecord, 'status' | 'createdAt'> | null, assessedAt: string | undefined): OpenDecision | null {
+type OpenRound = { kind: 'renewal' | 'amendment'; status: RenewalStatus | AmendmentStatus; createdAt: string };
+
+/**
+ * `createdAt`: when the request as it stands was made, its latest amendment's time if it was amended. A renewal can
+ * still be decided once its exception expired (it brings it back); a change of terms only while it is active.
+ */
+function openDecisionOf(status: ExceptionStatus, round: number, createdAt: string, renewal: OpenRound | null, assessedAt: string | undefined): OpenDecision | null {
   if (round === 0) {
     if (status === 'requested') return { stage: 'assessment', round, since: createdAt };
     if (status === 'pending_approval' && assessedAt) return { stage: 'decision', round, since: assessedAt };
     return null;
   }
-  if (status !== 'active' && status !== 'expired') return null;
+  if (status !== 'active' && (status !== 'expired' || renewal?.kind !== 'renewal')) return null;
   if (renewal?.status === 'requested') return { stage: 'assessment', round, since: renewal.createdAt };
   if (renewal?.status === 'pending_approval' && assessedAt) return { stage: 'decision', round, since: assessedAt };
   return null;
@@ -152,6 +167,7 @@ function recordQueries(db: Reader) {
       .orderBy(asc(decisions.id))
       .prepare(),
     renewals: db.select().from(renewals).where(eq(renewals.exceptionId, id)).orderBy(asc(renewals.round)).prepare(),
+    amendments: db.select().from(amendmentRows).where(eq(amendmentRows.exceptionId, id)).orderBy(asc(amendmentRows.round)).prepare(),
     ownerAnswer: db
       .select({ kind: auditEvents.kind })
       .from(auditEvents)
@@ -159,7 +175,7 @@ function recordQueries(db: Reader) {
       .orderBy(desc(auditEvents.id))
       .limit(1)
       .prepare(),
-    amendments: db
+    amendmentEvents: db
       .select({ id: auditEvents.id, kind: auditEvents.kind, actorId: auditEvents.actorId, occurredAt: auditEvents.occurredAt, payload: auditEvents.payload })
       .from(auditEvents)
       .where(and(eq(auditEvents.exceptionId, id), inArray(auditEvents.kind, AMENDMENT_KINDS)))
@@ -213,7 +229,8 @@ export function loadExceptionRecord(db: Reader, id: number): ExceptionRecord | u
   const votes = queries.votes.all({ id, round });
   const history: RenewalRecord[] = queries.renewals
     .all({ id })
-    .map((r) => ({
+    .map((r, index) => ({
+      number: index + 1,
       round: r.round,
       status: r.status,
       requestedBy: r.requestedBy,
@@ -227,9 +244,12 @@ export function loadExceptionRecord(db: Reader, id: number): ExceptionRecord | u
       decidedAt: r.decidedAt,
     }));
   const renewal = round > 0 ? (history.find((r) => r.round === round) ?? null) : null;
+  const termChanges: AmendmentRecord[] = queries.amendments.all({ id }).map(({ id: _id, exceptionId: _exceptionId, submissionKey: _key, route: _route, ...a }) => a);
+  const amendment = round > 0 ? (termChanges.find((a) => a.round === round) ?? null) : null;
+  const openRound: OpenRound | null = renewal ? { kind: 'renewal', ...renewal } : amendment ? { kind: 'amendment', ...amendment } : null;
   const original = round > 0 ? queries.originalRoute.get({ id }) : assessment;
   const ownerAnswer = queries.ownerAnswer.get({ id, ownerId: e.ownerId })?.kind;
-  const { sentBack: lastSentBack, amended } = amendmentStateOf(queries.amendments.all({ id }));
+  const { sentBack: lastSentBack, amended } = amendmentStateOf(queries.amendmentEvents.all({ id }));
   // Withdrawn while sent back, it waits for nobody: only a request still `requested` waits for its requester.
   const sentBack = e.status === 'requested' ? lastSentBack : null;
   return {
@@ -282,7 +302,9 @@ export function loadExceptionRecord(db: Reader, id: number): ExceptionRecord | u
     originalRoute: original?.route ?? null,
     renewals: history,
     renewal,
-    open: sentBack ? null : openDecisionOf(e.status, round, amended?.at ?? e.createdAt, renewal, assessment?.assessedAt),
+    amendments: termChanges,
+    amendment,
+    open: sentBack ? null : openDecisionOf(e.status, round, amended?.at ?? e.createdAt, openRound, assessment?.assessedAt),
     sentBack,
     amended,
     integration: row.integrated ? integrationStatus(db, e.id, e.status) : {},
@@ -295,8 +317,10 @@ export function currentRoundOf(record: ExceptionRecord): CurrentRound {
   return {
     round: record.round,
     stage,
-    expiresOn: record.renewal?.requestedExpiresOn ?? record.requestedExpiresOn,
+    // A change of terms keeps the expiry the exception has.
+    expiresOn: record.renewal?.requestedExpiresOn ?? (record.amendment ? record.expiresOn : null) ?? record.requestedExpiresOn,
     card: stage === 'assessment' ? record.triageMessage : stage === 'decision' ? record.approvalMessage : null,
+    roundNames: Object.fromEntries([...record.renewals.map((r) => [r.round, `renewal ${r.number}`]), ...record.amendments.map((a) => [a.round, 'the change of terms'])]),
   };
 }
 
@@ -329,7 +353,9 @@ export interface WaitingItem {
   deciders: string[];
   /** Who assessed the current round, if it has been: they never decide it. */
   assessorId: string | null;
-  /** Who asked for what waits: the requester, or whoever asked for the renewal. */
+  /** What waits: the first request, a renewal, or a change of its terms. */
+  kind: 'request' | 'renewal' | 'amendment';
+  /** Who asked for what waits: the requester, or whoever asked for the renewal or the change. */
   askedBy: string;
 }
 
@@ -361,7 +387,14 @@ export function listWaiting(db: Reader): WaitingItem[] {
     .innerJoin(exceptions, and(eq(exceptions.id, renewals.exceptionId), eq(exceptions.currentRound, renewals.round)))
     .where(and(inArray(renewals.status, ['requested', 'pending_approval']), inArray(exceptions.status, ['active', 'expired'])))
     .all();
-  const candidates = [...requests, ...renewing];
+  const changing = db
+    .select({ ...columns, renewalStatus: amendmentRows.status, renewalCreatedAt: amendmentRows.createdAt, renewalRequestedBy: amendmentRows.requestedBy })
+    .from(amendmentRows)
+    .innerJoin(exceptions, and(eq(exceptions.id, amendmentRows.exceptionId), eq(exceptions.currentRound, amendmentRows.round)))
+    .where(and(inArray(amendmentRows.status, ['requested', 'pending_approval']), eq(exceptions.status, 'active')))
+    .all()
+    .map((c) => ({ ...c, kind: 'amendment' as const }));
+  const candidates = [...requests.map((c) => ({ ...c, kind: 'request' as const })), ...renewing.map((c) => ({ ...c, kind: 'renewal' as const })), ...changing];
   const assessedAt = new Map<number, string>();
   const assessedBy = new Map<number, string>();
   const decided = new Map<number, string[]>();
@@ -396,10 +429,10 @@ export function listWaiting(db: Reader): WaitingItem[] {
   }
   return candidates
     .flatMap((c) => {
-      const renewal = c.renewalStatus && c.renewalCreatedAt ? { status: c.renewalStatus, createdAt: c.renewalCreatedAt } : null;
+      const renewal = c.kind !== 'request' && c.renewalStatus && c.renewalCreatedAt ? { kind: c.kind, status: c.renewalStatus, createdAt: c.renewalCreatedAt } : null;
       const { sentBack, amended } = amendmentStateOf(amendments.get(c.id) ?? []);
       const open = sentBack ? null : openDecisionOf(c.status, c.round, amended?.at ?? c.createdAt, renewal, assessedAt.get(c.id));
-      return open ? [{ id: c.id, requesterId: c.requesterId, ownerId: c.ownerId, route: c.route, open, deciders: decided.get(c.id) ?? [], assessorId: assessedBy.get(c.id) ?? null, askedBy: c.renewalRequestedBy ?? c.requesterId }] : [];
+      return open ? [{ id: c.id, kind: c.kind, requesterId: c.requesterId, ownerId: c.ownerId, route: c.route, open, deciders: decided.get(c.id) ?? [], assessorId: assessedBy.get(c.id) ?? null, askedBy: c.renewalRequestedBy ?? c.requesterId }] : [];
     })
     .sort((a, b) => (a.open.since < b.open.since ? -1 : a.open.since > b.open.since ? 1 : a.id - b.id));
 }

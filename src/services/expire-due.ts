@@ -1,6 +1,6 @@
-import { and, asc, eq, lt } from 'drizzle-orm';
+import { and, asc, eq, inArray, lt } from 'drizzle-orm';
 import { appendAuditEvent } from '../db/audit-chain';
-import { exceptions } from '../db/schema';
+import { amendments, exceptions } from '../db/schema';
 import { calendarDateIn } from '../domain/calendar';
 import { formatExceptionRef } from '../domain/exception';
 import { nextStatus } from '../domain/lifecycle';
@@ -35,7 +35,13 @@ export function expireDue(ctx: ServiceContext, now: Date): string[] {
           .set({ status: nextStatus('active', 'expire'), updatedAt: at })
           .where(and(eq(exceptions.id, exception.id), eq(exceptions.status, 'active')))
           .run();
-        appendAuditEvent(tx, { exceptionId: exception.id, actorId: SCHEDULER_ACTOR, kind: 'exception.expired', payload: { expiresOn: exception.expiresOn, today }, occurredAt: at });
+        // A change of terms still waiting ends with it (a renewal waits on: approved, it brings the exception back).
+        const changeWithdrawn = tx
+          .update(amendments)
+          .set({ status: 'withdrawn', decidedAt: at })
+          .where(and(eq(amendments.exceptionId, exception.id), inArray(amendments.status, ['requested', 'pending_approval'])))
+          .run();
+        appendAuditEvent(tx, { exceptionId: exception.id, actorId: SCHEDULER_ACTOR, kind: 'exception.expired', payload: { expiresOn: exception.expiresOn, today, ...(changeWithdrawn.changes > 0 ? { amendmentWithdrawn: true } : {}) }, occurredAt: at });
         notifications.push({ kind: 'refresh_card', exceptionId: exception.id, card: 'triage' }, { kind: 'refresh_card', exceptionId: exception.id, card: 'approval' });
         for (const recipientId of new Set([exception.ownerId, exception.requesterId])) expiredFor.set(recipientId, [...(expiredFor.get(recipientId) ?? []), exception.id]);
       }

@@ -1,6 +1,7 @@
 import { and, gt, gte, inArray, lt, sql, type SQL } from 'drizzle-orm';
 import { integrationStatus, type IntegrationStatus } from '../db/integrations';
-import { assessments, auditEvents, decisions, driftFindings, exceptionBindings, exceptionIssues, exceptions, integrationTasks, policies, reconciliationRuns, renewals } from '../db/schema';
+import { assessments, auditEvents, decisions, driftFindings, exceptionBindings, exceptionIssues, exceptions, integrationTasks, policies, reconciliationRuns, renewals, amendments } from '../db/schema';
+import { AMENDABLE_FIELD_LABELS, termChangesOf, type ProposedTerms } from '../domain/amendment';
 import { addCalendarDays, calendarDateIn, type CalendarDate } from '../domain/calendar';
 import { formatExceptionRef, type ExceptionStatus } from '../domain/exception';
 import { bypassIntent } from '../domain/integrations';
@@ -43,6 +44,8 @@ export const EXPORT_COLUMNS = [
   'original_expires_on',
   'renewal_count',
   'renewals',
+  /** Each change of its terms asked for since approval: both versions of each field it changed, and what became of it. */
+  'term_changes',
   'last_reviewed_at',
   'last_reviewed_by',
   'last_control_checkin',
@@ -175,6 +178,12 @@ export function* exportRegister(db: Reader, filter: ExportFilter = {}): Generato
           control_tested_on as controlTestedOn, new_expires_on as newExpiresOn, requested_expires_on as requestedExpiresOn, evidence_url as evidenceUrl, progress
         from ${renewals} where ${ofPage} order by exception_id, round`),
     );
+    const changed = groupBy(
+      db.all<{ exceptionId: number; round: number; status: string; createdAt: string; requestedBy: string; reason: string } & ProposedTerms>(sql`
+        select exception_id as exceptionId, round, status, created_at as createdAt, requested_by as requestedBy, reason, scope, affected_systems as affectedSystems,
+          compensating_controls as compensatingControls, previous_scope as previousScope, previous_affected_systems as previousAffectedSystems, previous_compensating_controls as previousCompensatingControls
+        from ${amendments} where ${ofPage} order by exception_id, round`),
+    );
     // Most exceptions name no vendor: only those that do are read in full.
     const integrated = new Set(
       db
@@ -189,12 +198,17 @@ export function* exportRegister(db: Reader, filter: ExportFilter = {}): Generato
     for (const e of rows) {
       const assessment = (assessed.get(e.id) ?? []).at(-1);
       const integration = integrated.has(e.id) ? integrationStatus(db, e.id, e.status) : undefined;
-      const renewal = (renewed.get(e.id) ?? []).find((r) => r.round === e.currentRound && (r.status === 'requested' || r.status === 'pending_approval'));
+      const renewalNumber = new Map((renewed.get(e.id) ?? []).map((r, index) => [r.round, index + 1]));
+      const open = (r: { round: number; status: string }) => r.round === e.currentRound && (r.status === 'requested' || r.status === 'pending_approval');
+      const renewal = (renewed.get(e.id) ?? []).find(open);
+      const change = (changed.get(e.id) ?? []).find(open);
+      // Rounds count renewals and changes of terms together; each is named as people know it.
+      const roundName = (round: number) => (round === 0 ? 'request' : renewalNumber.has(round) ? `renewal ${renewalNumber.get(round)}` : 'change of terms');
       const votes = decided.get(e.id) ?? [];
       yield {
         id: formatExceptionRef(e.id),
         status: e.status,
-        waiting_for: waitingFor(e, renewal),
+        waiting_for: waitingFor(e, renewal ? { name: roundName(renewal.round), status: renewal.status } : change && e.status === 'active' ? { name: 'change of terms', status: change.status } : undefined),
         policy_key: e.policyKey,
         policy_title: e.policyTitle,
         title: e.title,
@@ -216,7 +230,7 @@ export function* exportRegister(db: Reader, filter: ExportFilter = {}): Generato
         risk_assessed_by: assessment?.assessorId ?? null,
         risk_assessed_at: assessment?.assessedAt ?? null,
         decided_by: e.route,
-        decisions: votes.map((v) => `${v.round === 0 ? 'request' : `renewal ${v.round}`}: ${v.outcome} by ${v.deciderId} at ${v.decidedAt}${v.comment ? ` (${v.comment})` : ''}`).join('; '),
+        decisions: votes.map((v) => `${roundName(v.round)}: ${v.outcome} by ${v.deciderId} at ${v.decidedAt}${v.comment ? ` (${v.comment})` : ''}`).join('; '),
         requested_at: e.createdAt,
         approved_at: e.activatedAt,
         expires_on: e.expiresOn,
@@ -225,7 +239,15 @@ export function* exportRegister(db: Reader, filter: ExportFilter = {}): Generato
         renewals: (renewed.get(e.id) ?? [])
           .map(
             (r) =>
-              `renewal ${r.round} (${r.status}) asked ${r.createdAt} by ${r.requestedBy}: ${r.percentComplete}% done, control tested ${r.controlTestedOn}, until ${r.newExpiresOn ?? r.requestedExpiresOn}${r.evidenceUrl ? `, evidence ${r.evidenceUrl}` : ''}; progress: ${r.progress}`,
+              `${roundName(r.round)} (${r.status}) asked ${r.createdAt} by ${r.requestedBy}: ${r.percentComplete}% done, control tested ${r.controlTestedOn}, until ${r.newExpiresOn ?? r.requestedExpiresOn}${r.evidenceUrl ? `, evidence ${r.evidenceUrl}` : ''}; progress: ${r.progress}`,
+          )
+          .join(' | '),
+        term_changes: (changed.get(e.id) ?? [])
+          .map(
+            (c) =>
+              `change of terms (${c.status}) asked ${c.createdAt} by ${c.requestedBy}: ${termChangesOf(c)
+                .map((f) => `${AMENDABLE_FIELD_LABELS[f.field].toLowerCase()} from "${f.from ?? ''}" to "${f.to ?? ''}"`)
+                .join(', ')}; why: ${c.reason}`,
           )
           .join(' | '),
         last_reviewed_at: e.lastReviewedAt,
@@ -267,10 +289,10 @@ function inSync(status: ExceptionStatus, integration: IntegrationStatus, missing
 }
 
 /** In the words the cards use; empty when nothing waits on anyone. */
-function waitingFor(e: Pick<ExceptionColumns, 'status' | 'sentBack'>, renewal: { round: number; status: string } | undefined): string {
+function waitingFor(e: Pick<ExceptionColumns, 'status' | 'sentBack'>, round: { name: string; status: string } | undefined): string {
   if (e.status === 'requested') return e.sentBack ? 'requester (sent back for changes)' : 'risk assessment';
   if (e.status === 'pending_approval') return 'decision';
-  if (renewal && (e.status === 'active' || e.status === 'expired')) return `renewal ${renewal.round} ${renewal.status === 'requested' ? 'risk assessment' : 'decision'}`;
+  if (round && (e.status === 'active' || e.status === 'expired')) return `${round.name} ${round.status === 'requested' ? 'risk assessment' : 'decision'}`;
   return '';
 }
 

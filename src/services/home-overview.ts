@@ -28,6 +28,8 @@ export interface MyException extends ExceptionSummary {
   daysLeft: number | null;
   /** What a renewal of it waits for, if one is open. */
   renewing: 'assessment' | 'decision' | null;
+  /** Whether what is open is a change of its terms rather than a renewal. */
+  changingTerms: boolean;
   /** The bypass group it carries, when it names one, and whether the identity provider has caught up. */
   bypass: BypassStatus | null;
   /** Their own request, not yet decided: they may withdraw it. */
@@ -84,6 +86,7 @@ export function homeOverview(ctx: ServiceContext, userId: string): HomeOverview 
   const mine = listExceptions(ctx.db, { involving: userId, limit: HOME_LIST_LIMIT + 1 });
   const open = listWaiting(ctx.db);
   const renewing = new Map(open.filter((item) => item.open.round > 0).map((item) => [item.id, item.open.stage]));
+  const changing = new Set(open.filter((item) => item.kind === 'amendment').map((item) => item.id));
   // Full records only for what the tab shows, oldest wait first.
   const actionable = open.filter((item) => canAct(ctx, userId, item));
   const decisions = actionable.slice(0, HOME_LIST_LIMIT).flatMap((item) => {
@@ -109,6 +112,7 @@ export function homeOverview(ctx: ServiceContext, userId: string): HomeOverview 
       ...row,
       daysLeft: row.expiresOn && row.status === 'active' ? daysBetween(today, row.expiresOn) : null,
       renewing: renewing.get(row.id) ?? null,
+      changingTerms: changing.has(row.id),
       bypass: bound.has(row.id) ? (integrationStatus(ctx.db, row.id, row.status).bypass ?? null) : null,
       mayWithdraw: mayWithdraw(userId, row),
     })),

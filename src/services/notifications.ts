@@ -11,7 +11,7 @@ import type { ConnectorErrorCode } from '../integrations/port';
 export const CARDS = ['triage', 'approval'] as const;
 export type Card = (typeof CARDS)[number];
 
-export const DIRECT_MESSAGES = ['receipt', 'owner_named', 'owner_declined', 'approved', 'rejected', 'expired', 'closed', 'revoked', 'renewal_approved', 'renewal_rejected'] as const;
+export const DIRECT_MESSAGES = ['receipt', 'owner_named', 'owner_declined', 'approved', 'rejected', 'expired', 'closed', 'revoked', 'renewal_approved', 'renewal_rejected', 'amendment_approved', 'amendment_rejected'] as const;
 export type DirectMessage = (typeof DIRECT_MESSAGES)[number];
 
 /**
@@ -41,7 +41,7 @@ export type Notification =
   /** `expiredOn`, for an expiry notice: the day that ended, which a renewal approved before delivery moves on. */
   | { kind: 'direct_message'; exceptionId: number; recipientId: string; message: DirectMessage | StandingMessage; expiredOn?: string; run?: string }
   /** A nudge in the thread of the card where someone has to act; `stall_nudge_again` once it has been escalated. */
-  | { kind: 'thread_reply'; exceptionId: number; card: Card; message: 'stall_nudge' | 'stall_nudge_again' | 'renewal_requested'; mentions: string[]; workingDays: number }
+  | { kind: 'thread_reply'; exceptionId: number; card: Card; message: 'stall_nudge' | 'stall_nudge_again' | 'renewal_requested' | 'amendment_requested'; mentions: string[]; workingDays: number }
   /** Whoever the request waited on, told in that card's thread that its requester withdrew it. */
   | { kind: 'thread_reply'; exceptionId: number; card: Card; message: 'request_withdrawn'; mentions: string[] }
   /** Tells whoever asked that their request stalls: whom it waits on and since when, and who was nudged. Dropped if the round moved on. */

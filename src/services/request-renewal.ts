@@ -1,6 +1,6 @@
-import { and, eq } from 'drizzle-orm';
+import { eq } from 'drizzle-orm';
 import { appendAuditEvent } from '../db/audit-chain';
-import { exceptions, renewals } from '../db/schema';
+import { renewals } from '../db/schema';
 import { assertIsAccountable } from '../domain/authority';
 import { addCalendarDays, calendarDateIn } from '../domain/calendar';
 import { DomainError } from '../domain/errors';
@@ -8,14 +8,14 @@ import { assertNoOpenRenewal, validateRenewal, type RenewalDraft, type RenewalFi
 import { durationCeiling, type FieldErrors } from '../domain/request';
 import type { ServiceContext } from './context';
 import { getExceptionRecord, getRecordFor, type ExceptionRecord } from './exception-record';
-import { queueNotifications } from './notifications';
+import { openNextRound } from './next-round';
 
 function assertRenewable(ctx: ServiceContext, record: ExceptionRecord, actorId: string): void {
   assertIsAccountable(actorId, record, 'renew');
   if (record.status !== 'active') {
     throw new DomainError('invalid_transition', `${record.ref} is ${record.status.replace('_', ' ')}; only an active exception can be renewed. Request a new exception with /exception request instead.`);
   }
-  assertNoOpenRenewal(record.open ? record.open.round : undefined, record.ref);
+  assertNoOpenRenewal(record.open ? (record.amendment ? 'change of terms' : 'renewal') : undefined, record.ref);
 }
 
 export interface RenewalForm {
@@ -44,7 +44,8 @@ function previousPercent(record: ExceptionRecord): number | undefined {
 }
 
 /** `expiresOn`: when the exception still ends unless the renewal is approved, for the requester's confirmation. */
-export type RequestRenewalResult = { ok: true; ref: string; round: number; duplicate: boolean; expiresOn: string | null } | { ok: false; errors: FieldErrors<RenewalField> };
+/** `number`: which renewal it is (1 for the first); `round` also counts changes of terms. */
+export type RequestRenewalResult = { ok: true; ref: string; round: number; number: number; duplicate: boolean; expiresOn: string | null } | { ok: false; errors: FieldErrors<RenewalField> };
 
 export function requestRenewal(ctx: ServiceContext, command: { exceptionId: number; actorId: string; input: RenewalDraft; submissionKey?: string }): RequestRenewalResult {
   const now = ctx.clock();
@@ -54,8 +55,8 @@ export function requestRenewal(ctx: ServiceContext, command: { exceptionId: numb
       if (command.submissionKey) {
         const existing = tx.select({ round: renewals.round }).from(renewals).where(eq(renewals.submissionKey, command.submissionKey)).get();
         if (existing) {
-          const { ref, expiresOn } = getExceptionRecord(tx, command.exceptionId);
-          return { ok: true as const, ref, round: existing.round, duplicate: true, expiresOn };
+          const { ref, expiresOn, renewals: asked } = getExceptionRecord(tx, command.exceptionId);
+          return { ok: true as const, ref, round: existing.round, number: asked.find((r) => r.round === existing.round)?.number ?? asked.length, duplicate: true, expiresOn };
         }
       }
       const record = getRecordFor(tx, command.exceptionId, command.actorId, ctx.roles);
@@ -64,14 +65,7 @@ export function requestRenewal(ctx: ServiceContext, command: { exceptionId: numb
       const validation = validateRenewal(command.input, today, durationCeiling(record.structural, ctx.rules, record.policy), previousPercent(record));
       if (!validation.ok) return validation;
       const { renewal } = validation;
-      const round = record.round + 1;
-      const moved = tx
-        .update(exceptions)
-        // The earlier decision message keeps its outcome; the renewal is decided in a message of its own.
-        .set({ currentRound: round, approvalChannel: null, approvalTs: null, updatedAt: at })
-        .where(and(eq(exceptions.id, record.id), eq(exceptions.currentRound, record.round), eq(exceptions.status, 'active')))
-        .run();
-      if (moved.changes === 0) throw new DomainError('conflict', `${record.ref} changed a moment ago; look at it again.`);
+      const round = openNextRound(ctx, tx, record, 'renewal_requested', now);
       tx.insert(renewals)
         .values({
           exceptionId: record.id,
@@ -88,22 +82,7 @@ export function requestRenewal(ctx: ServiceContext, command: { exceptionId: numb
         })
         .run();
       appendAuditEvent(tx, { exceptionId: record.id, actorId: command.actorId, kind: 'renewal.requested', payload: { round, ...renewal }, occurredAt: at });
-      queueNotifications(
-        tx,
-        [
-          { kind: 'refresh_card', exceptionId: record.id, card: 'triage' },
-          {
-            kind: 'thread_reply',
-            exceptionId: record.id,
-            card: 'triage',
-            message: 'renewal_requested',
-            mentions: [...ctx.roles.securityTeam].filter((id) => id !== record.ownerId && id !== record.requesterId),
-            workingDays: 0,
-          },
-        ],
-        now,
-      );
-      return { ok: true as const, ref: record.ref, round, duplicate: false, expiresOn: record.expiresOn };
+      return { ok: true as const, ref: record.ref, round, number: record.renewals.length + 1, duplicate: false, expiresOn: record.expiresOn };
     },
     { behavior: 'immediate' },
   );

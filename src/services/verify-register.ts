@@ -1,7 +1,7 @@
 import { and, asc, eq, gt, inArray, isNotNull, notInArray } from 'drizzle-orm';
 import { verifyAuditChain, type ChainVerdict } from '../db/audit-chain';
 import { compareWithTrail, replayException, ReplayProblem, type Discrepancy, type ExceptionState, type TrailEvent } from '../db/audit-replay';
-import { assessments, auditEvents, decisions, exceptions, policies, renewals } from '../db/schema';
+import { amendments, assessments, auditEvents, decisions, exceptions, policies, renewals } from '../db/schema';
 import type { Db } from '../db/client';
 import type { SourcedAnchor } from '../domain/audit-anchor';
 import { formatExceptionRef } from '../domain/exception';
@@ -59,12 +59,16 @@ function registerStates(db: Db, ids: number[]): Map<number, ExceptionState> {
       assessments: [],
       decisions: [],
       renewals: [],
+      amendments: [],
     });
   }
   for (const { id: _id, exceptionId, ...a } of db.select().from(assessments).where(inArray(assessments.exceptionId, ids)).orderBy(asc(assessments.round)).all()) states.get(exceptionId)?.assessments.push(a);
   for (const { id: _id, exceptionId, ...d } of db.select().from(decisions).where(inArray(decisions.exceptionId, ids)).orderBy(asc(decisions.id)).all()) states.get(exceptionId)?.decisions.push(d);
   for (const { id: _id, exceptionId, submissionKey: _key, ...r } of db.select().from(renewals).where(inArray(renewals.exceptionId, ids)).orderBy(asc(renewals.round)).all()) {
     states.get(exceptionId)?.renewals.push(r);
+  }
+  for (const { id: _id, exceptionId, submissionKey: _key, ...a } of db.select().from(amendments).where(inArray(amendments.exceptionId, ids)).orderBy(asc(amendments.round)).all()) {
+    states.get(exceptionId)?.amendments.push(a);
   }
   return states;
 }

@@ -38,6 +38,8 @@ export interface RegisterListing {
   ended?: Partial<Record<ExceptionStatus, number>>;
   /** Which of the listed exceptions wait on a renewal's assessment or decision. */
   renewing?: number[];
+  /** Which of those are a change of terms rather than a renewal. */
+  changingTerms?: number[];
   today: string;
 }
 
@@ -51,9 +53,11 @@ function groupOf(row: ExceptionSummary, renewing: ReadonlySet<number>, soon: str
 }
 
 /** The open register grouped by what needs attention: each group shows its share of LIST_LIMIT, oldest wait and soonest expiry first. */
-function groupedRegister(ctx: ServiceContext, today: string): Pick<RegisterListing, 'groups' | 'ended' | 'rows' | 'more' | 'renewing'> {
+function groupedRegister(ctx: ServiceContext, today: string): Pick<RegisterListing, 'groups' | 'ended' | 'rows' | 'more' | 'renewing' | 'changingTerms'> {
   const open = listExceptions(ctx.db, { statuses: ['requested', 'pending_approval', 'active', 'expired'], limit: Number.MAX_SAFE_INTEGER });
-  const renewing = new Set(listWaiting(ctx.db).flatMap((item) => (item.open.round > 0 ? [item.id] : [])));
+  const waiting = listWaiting(ctx.db);
+  const renewing = new Set(waiting.flatMap((item) => (item.open.round > 0 ? [item.id] : [])));
+  const changing = new Set(waiting.flatMap((item) => (item.kind === 'amendment' ? [item.id] : [])));
   const soon = addCalendarDays(today, EXPIRING_SOON_DAYS);
   const byGroup = new Map<ListGroup, ExceptionSummary[]>(LIST_GROUPS.map((g) => [g, []]));
   const ended: Partial<Record<ExceptionStatus, number>> = {};
@@ -70,7 +74,7 @@ function groupedRegister(ctx: ServiceContext, today: string): Pick<RegisterListi
   const share = Math.floor(LIST_LIMIT / LIST_GROUPS.length);
   const groups = LIST_GROUPS.map((group) => ({ group, rows: byGroup.get(group)!.slice(0, share), total: byGroup.get(group)!.length })).filter((g) => g.total > 0);
   const rows = groups.flatMap((g) => g.rows);
-  return { groups, ended, rows, more: groups.some((g) => g.total > g.rows.length), renewing: rows.flatMap((r) => (renewing.has(r.id) ? [r.id] : [])) };
+  return { groups, ended, rows, more: groups.some((g) => g.total > g.rows.length), renewing: rows.flatMap((r) => (renewing.has(r.id) ? [r.id] : [])), changingTerms: rows.flatMap((r) => (changing.has(r.id) ? [r.id] : [])) };
 }
 
 /** Anyone lists their own exceptions; the whole register is for those who run the process and for auditors. */

@@ -1,6 +1,7 @@
 import type { RequestField } from '../domain/request';
 import type { AssessmentField } from '../domain/risk';
 import type { RenewalField } from '../domain/renewal';
+import type { TermChangeField } from '../domain/amendment';
 
 /** Every identifier Slack sends back to us, defined once so builders and listeners cannot drift apart. */
 export const SLASH_COMMAND = '/exception';
@@ -18,6 +19,8 @@ export const CALLBACK_IDS = {
   amendment: 'request_amendment',
   /** The requester's confirmation that they withdraw their request, with an optional reason. */
   withdrawal: 'request_withdrawal',
+  /** The owner's or requester's proposed change to an active exception's scope, affected systems or compensating control. */
+  changeTerms: 'change_terms',
 } as const;
 
 export const ACTION_IDS = {
@@ -43,6 +46,8 @@ export const ACTION_IDS = {
   amendRequest: 'amend_request',
   /** The requester's button on their request (DMs, App Home): opens the confirmation to withdraw it. */
   withdrawRequest: 'withdraw_request',
+  /** The owner's or requester's button on an active exception: opens the "Change terms" form, prefilled. */
+  changeTerms: 'change_terms',
 } as const;
 
 /** The message shortcut "Request an exception from this message" (manifest.yml names the same id). */
@@ -75,6 +80,14 @@ export const RENEWAL_BLOCK_IDS: Record<RenewalField, string> = {
   evidenceUrl: 'evidence_url',
   controlTestedOn: 'control_tested_on',
   expiresOn: 'new_expires_on',
+};
+
+/** The "Change terms" form: each proposed term in the block named after it, like the request form's. */
+export const TERM_CHANGE_BLOCK_IDS: Record<TermChangeField, string> = {
+  scope: 'scope',
+  affectedSystems: 'affected_systems',
+  compensatingControls: 'compensating_controls',
+  reason: 'change_reason',
 };
 
 export const REJECTION_BLOCK_ID = 'reason';

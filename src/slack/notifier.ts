@@ -47,7 +47,7 @@ import {
   checkinAlert,
   expirySummary,
   informalPointer,
-  renewalRequestedNote,
+  amendmentRequestedNote, renewalRequestedNote,
 } from './views/follow-up-messages';
 import { reviewOverdue, reviewRegister, reviewSummary, type ReviewContext } from './views/quarterly-review-messages';
 import { latestReviewQuarter } from '../services/quarterly-review';
@@ -554,6 +554,8 @@ export function createNotifier(deps: NotifierDeps): Notifier {
             ? withdrawnNote(record, notification.mentions)
             : notification.message === 'renewal_requested'
               ? renewalRequestedNote(record, notification.mentions)
+              : notification.message === 'amendment_requested'
+                ? amendmentRequestedNote(record, notification.mentions)
               : stallNudge(record, notification.mentions, notification.workingDays, { again: notification.message === 'stall_nudge_again' });
         await post({ channel: thread.channel, thread_ts: thread.ts, ...reply, unfurl_links: false });
         break;

@@ -32,6 +32,7 @@ const EXCEPTION_BUTTONS: ReadonlySet<string> = new Set([
   ACTION_IDS.approve,
   ACTION_IDS.reject,
   ACTION_IDS.renew,
+  ACTION_IDS.changeTerms,
   ACTION_IDS.close,
   ACTION_IDS.reapprove,
   ACTION_IDS.revoke,

@@ -12,7 +12,7 @@ import { importPolicies } from '../../src/services/policy-catalogue';
 import { runJobs } from '../../src/jobs/run-jobs';
 import { and, eq } from 'drizzle-orm';
 import { checkins } from '../../src/db/schema';
-import { ACTION_IDS, ASSESSMENT_BLOCK_IDS, CALLBACK_IDS, CHANGES_BLOCK_ID, CLOSING_NOTE_BLOCK_ID, INPUT_ACTION_ID, REJECTION_BLOCK_ID, RENEWAL_BLOCK_IDS, REQUEST_BLOCK_IDS, WITHDRAWAL_REASON_BLOCK_ID } from '../../src/slack/ids';
+import { ACTION_IDS, ASSESSMENT_BLOCK_IDS, CALLBACK_IDS, CHANGES_BLOCK_ID, CLOSING_NOTE_BLOCK_ID, INPUT_ACTION_ID, REJECTION_BLOCK_ID, RENEWAL_BLOCK_IDS, REQUEST_BLOCK_IDS, TERM_CHANGE_BLOCK_IDS, WITHDRAWAL_REASON_BLOCK_ID } from '../../src/slack/ids';
 import { requestValues, type RequestForm } from '../e2e/flows';
 import { createSlackDriver } from '../support/slack-driver';
 import { startSlackStandIn, type SlackCall, type StoredMessage } from '../support/slack-stand-in';
@@ -242,6 +242,29 @@ async function renew(userId: string, form: { progress: string; percent: string; 
   await settle();
 }
 
+/** `/exception amend EXC-0001` as `userId`, with the form's three terms as `terms` gives them and the reason for the change. */
+async function changeTerms(userId: string, terms: { scope: string; compensatingControls: string; reason: string }): Promise<void> {
+  await driver.slashCommand({ userId, text: 'amend EXC-0001' });
+  await settle();
+  const view = standIn.callsTo('views.open').at(-1)!.response.view as { id: string; private_metadata: string; blocks: { block_id?: string; element?: { initial_value?: string } }[] };
+  const prefilled = (block: string) => view.blocks.find((b) => b.block_id === block)?.element?.initial_value ?? null;
+  const text = (value: string | null) => ({ [INPUT_ACTION_ID]: { type: 'plain_text_input', value } });
+  const response = await driver.viewSubmission({
+    userId,
+    callbackId: CALLBACK_IDS.changeTerms,
+    viewId: view.id,
+    privateMetadata: view.private_metadata,
+    values: {
+      [TERM_CHANGE_BLOCK_IDS.scope]: text(terms.scope),
+      [TERM_CHANGE_BLOCK_IDS.affectedSystems]: text(prefilled(TERM_CHANGE_BLOCK_IDS.affectedSystems)),
+      [TERM_CHANGE_BLOCK_IDS.compensatingControls]: text(terms.compensatingControls),
+      [TERM_CHANGE_BLOCK_IDS.reason]: text(terms.reason),
+    },
+  });
+  printConfirmation(response.json);
+  await settle();
+}
+
 try {
   say('Alice asks for an exception, but her justification is "because it\'s urgent" and she names no compensating control.');
   await request(PEOPLE.alice, { policy: 'MFA-01', title: 'Contractor MFA grace period', scope: 'Two contractors joining the finance team', justification: "because it's urgent", compensatingControls: '', owner: PEOPLE.alice, expiresOn: inDays(30) });
@@ -392,6 +415,16 @@ try {
   await assess('EXC-0001', 2, 2, 'One contractor already on MFA; the remaining risk is one account for two more weeks.');
   const renewalCard = standIn.messages('C0APPROVALS').find((m) => JSON.stringify(m.blocks).includes('renewal 1 of EXC-0001') && JSON.stringify(m.blocks).includes('"text":"Decision needed'))!;
   await click(renewalCard, ACTION_IDS.approve, PEOPLE.ciso);
+
+  say('The first contractor is on MFA now, so Alice asks to change the terms: the scope shrinks to one contractor, and the SOC reviews that login hourly. EXC-0001 stays active on its old terms until the change is assessed and approved.');
+  await changeTerms(PEOPLE.alice, {
+    scope: 'One contractor on the finance team, until the hardware key arrives',
+    compensatingControls: 'Access only from a managed laptop on the VPN, sessions limited to 8 hours, logins reviewed hourly by the SOC.',
+    reason: 'The first contractor has a hardware key and is on MFA; only the second one still needs the exception.',
+  });
+  await assess('EXC-0001', 2, 1, 'One account left, on a managed laptop, watched hourly.');
+  const changeCard = standIn.messages('C0APPROVALS').findLast((m) => JSON.stringify(m.blocks).includes('change of terms of EXC-0001') && JSON.stringify(m.blocks).includes('"text":"Decision needed'))!;
+  await click(changeCard, ACTION_IDS.approve, PEOPLE.ciso);
 
   say('Alice opens App Home: her own figures first, then EXC-0001 with its age, policy, risk, Renew, Close and View details.');
   await driver.event({ type: 'app_home_opened', user: PEOPLE.alice, channel: 'D0HOME', tab: 'home' });

@@ -127,7 +127,7 @@ describe('App Home', () => {
     };
     const active = item('EXC-0001');
     expect(active.text).toContain('Active · until Fri 15 Jan 2027 (in 48 days) · MFA-01 · risk 4 (low) · requested 3 days ago');
-    expect(active.actions).toEqual([ACTION_IDS.renew, ACTION_IDS.close, ACTION_IDS.viewRecord]);
+    expect(active.actions).toEqual([ACTION_IDS.renew, ACTION_IDS.changeTerms, ACTION_IDS.close, ACTION_IDS.viewRecord]);
     const waiting = item('EXC-0002');
     expect(waiting.text).toContain('Waiting for risk assessment · MFA-01 · risk not yet assessed · requested 3 days ago');
     expect(waiting.actions).toEqual([ACTION_IDS.viewRecord]);

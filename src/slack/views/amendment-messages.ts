@@ -130,7 +130,7 @@ function waitsOn(record: ExceptionRecord, cards: CardContext): string {
 export function assessedMessage(record: ExceptionRecord, cards: CardContext): SlackMessage | undefined {
   const a = record.assessment;
   if (record.open?.stage !== 'decision' || !a) return undefined;
-  const what = record.renewal ? `your renewal ${record.round} of ${subject(record)}` : `your request ${subject(record)}`;
+  const what = record.renewal ? `your renewal ${record.renewal.number} of ${subject(record)}` : record.amendment ? `your change of terms of ${subject(record)}` : `your request ${subject(record)}`;
   const risk = `risk ${a.likelihood} × ${a.impact} = *${a.score}* (${riskBand(a.score, cards.committeeRiskThreshold)})`;
   const waiting = waitsOn(record, cards);
   return {

@@ -9,6 +9,7 @@ import { calendarDay, calendarDayFrom, escapeMrkdwnWithin, mention, plainText, s
 import { viewDetailsButton } from './record-modal';
 import { withdrawButton } from './withdrawal-messages';
 import { bypassTrouble, bypassWarning } from './integration-lines';
+import { askedBy, onRound } from './term-change-lines';
 
 function section(text: string): types.SectionBlock {
   return { type: 'section', text: { type: 'mrkdwn', text } };
@@ -40,7 +41,7 @@ function myItem(row: MyException, ctx: CardContext, today: string): types.KnownB
       : row.status === 'expired' && row.expiresOn
         ? ` on ${calendarDay(row.expiresOn, today)}`
         : '';
-  const renewing = row.renewing ? ` · its renewal waits for ${row.renewing === 'assessment' ? 'a risk assessment' : 'a decision'}` : '';
+  const renewing = row.renewing ? ` · ${row.changingTerms ? 'the change of its terms' : 'its renewal'} waits for ${row.renewing === 'assessment' ? 'a risk assessment' : 'a decision'}` : '';
   const attention = row.attentionReason && row.status === 'active' ? '\n:warning: Needs attention: its control check-in failed or went unanswered.' : '';
   const bypass = row.bypass && bypassWarning(row.status, row.bypass) ? `\n${bypassTrouble(row.status, row.bypass)}` : '';
   const requested = daysBetween(today, row.createdAt.slice(0, 10));
@@ -52,7 +53,7 @@ function myItem(row: MyException, ctx: CardContext, today: string): types.KnownB
       type: 'actions',
       block_id: `mine_${row.id}`,
       elements: [
-        ...(canAct && !row.renewing ? [button(ACTION_IDS.renew, 'Renew', row.id)] : []),
+        ...(canAct && !row.renewing ? [button(ACTION_IDS.renew, 'Renew', row.id), button(ACTION_IDS.changeTerms, 'Change terms', row.id)] : []),
         ...(canAct ? [button(ACTION_IDS.close, 'Close', row.id)] : []),
         ...(row.mayWithdraw ? [withdrawButton(row.id)] : []),
         viewDetailsButton(row.id),
@@ -105,11 +106,11 @@ export function appHome(overview: HomeOverview, ctx: CardContext): types.HomeVie
     const what =
       stage === 'review'
         ? `the committee's review: open past its original expiry (${record.originalExpiresOn ? calendarDay(record.originalExpiresOn, today) : 'unknown'})`
-        : `${stage === 'assessment' ? 'risk assessment' : record.route === 'committee' ? 'your committee vote' : 'your decision'}${record.renewal ? ` on renewal ${record.round}` : ''}`;
+        : `${stage === 'assessment' ? 'risk assessment' : record.route === 'committee' ? 'your committee vote' : 'your decision'}${onRound(record)}`;
     const since = record.open ? ` since ${slackTime(record.open.since)}` : '';
     blocks.push(
       section(
-        `*${record.ref}* · ${escapeMrkdwnWithin(record.title, 300)}\nWaiting for ${what}${since} · ${escapeMrkdwnWithin(record.policy.key, 64)} · ${risk(record.riskScore, ctx)} · requested by ${mention(record.renewal?.requestedBy ?? record.requesterId)}`,
+        `*${record.ref}* · ${escapeMrkdwnWithin(record.title, 300)}\nWaiting for ${what}${since} · ${escapeMrkdwnWithin(record.policy.key, 64)} · ${risk(record.riskScore, ctx)} · requested by ${mention(askedBy(record))}`,
       ),
     );
     blocks.push({

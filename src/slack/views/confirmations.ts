@@ -11,13 +11,25 @@ function confirmation(title: string, blocks: types.KnownBlock[]): types.ModalVie
   return { type: 'modal', title: plainText(title, 24), close: plainText('Done', 24), blocks };
 }
 
-export function renewalRequestedConfirmation(result: { ref: string; round: number; expiresOn: string | null }, today: CalendarDate, timeZone: string): types.ModalView {
+export function renewalRequestedConfirmation(result: { ref: string; number: number; expiresOn: string | null }, today: CalendarDate, timeZone: string): types.ModalView {
   const until = result.expiresOn ? ` Until then it still expires ${calendarDayFrom(result.expiresOn, today)}, ending at midnight ${timeZone}.` : '';
   return confirmation('Renewal requested', [
-    section(`:white_check_mark: *Renewal ${result.round} of ${result.ref} is requested.*`),
+    section(`:white_check_mark: *Renewal ${result.number} of ${result.ref} is requested.*`),
     section(
       `*What happens next:* the security team assesses its risk afresh, then the approver or the steering committee decides.${until}\n` +
         'You get a DM with the decision; reminders about this expiry stop while the renewal waits.',
+    ),
+  ]);
+}
+
+/** The exception keeps its terms meanwhile: the confirmation says so, and that its expiry is not touched. */
+export function termChangeRequestedConfirmation(result: { ref: string }): types.ModalView {
+  return confirmation('Change requested', [
+    section(`:white_check_mark: *The change of terms of ${result.ref} is requested.*`),
+    section(
+      '*What happens next:* the security team assesses the risk of the new terms, then the approver or the steering committee decides. ' +
+        `Until it is approved, ${result.ref} stays active on its current terms; its expiry does not move.\n` +
+        'You get a DM with the decision.',
     ),
   ]);
 }

@@ -4,7 +4,8 @@ import type { Closing } from '../../services/close-exception';
 import type { ExceptionRecord } from '../../services/exception-record';
 import { ASSESSMENT_BLOCK_IDS as A, CALLBACK_IDS, CLOSING_NOTE_BLOCK_ID, FRESH_JUSTIFICATION_BLOCK_ID, INPUT_ACTION_ID, REJECTION_BLOCK_ID } from '../ids';
 import { shownForValue } from '../shown-for-value';
-import { calendarDay, escapeMrkdwn, labelledSection, mention, plainText, slackTime } from './mrkdwn';
+import { calendarDay, escapeMrkdwn, labelledSection, mention, mrkdwnContext as context, plainText, slackTime } from './mrkdwn';
+import { termChangeBlocks } from './term-change-lines';
 
 function ratingSelect(blockId: string, label: string, labels: readonly string[]): types.InputBlock {
   return {
@@ -30,7 +31,7 @@ function renewalSummary(record: ExceptionRecord): types.KnownBlock[] {
   return [
     {
       type: 'section',
-      text: { type: 'mrkdwn', text: `*Renewal ${renewal.round}*, asked by ${mention(renewal.requestedBy)} ${slackTime(renewal.createdAt)}` },
+      text: { type: 'mrkdwn', text: `*Renewal ${renewal.number}*, asked by ${mention(renewal.requestedBy)} ${slackTime(renewal.createdAt)}` },
       fields: [
         { type: 'mrkdwn', text: `*Remediation*\n${renewal.percentComplete}% complete` },
         { type: 'mrkdwn', text: `*Control last tested*\n${calendarDay(renewal.controlTestedOn)}` },
@@ -45,12 +46,24 @@ function renewalSummary(record: ExceptionRecord): types.KnownBlock[] {
   ];
 }
 
+/**
+ * What a change of terms asks the assessor to weigh: why, and each changed term as it is and as proposed. The
+ * exception's expiry stays, so none is asked.
+ */
+function termChangeSummary(record: ExceptionRecord): types.KnownBlock[] {
+  if (!record.amendment) return [];
+  return [...termChangeBlocks(record.amendment, 1200), context(`Its expiry stays ${record.expiresOn ? calendarDay(record.expiresOn) : 'as it is'}: a change of terms never moves it.`), { type: 'divider' }];
+}
+
 function summary(record: ExceptionRecord): types.KnownBlock[] {
+  // The changed terms are shown above in both versions; the control is repeated only when it stays as it is.
+  const controlChanged = record.amendment ? record.amendment.compensatingControls !== record.amendment.previousCompensatingControls : false;
   return [
     { type: 'section', text: { type: 'mrkdwn', text: `*${record.ref}* · ${escapeMrkdwn(record.title)}\nPolicy: ${escapeMrkdwn(record.policy.key)} · ${escapeMrkdwn(record.policy.title)}` } },
     ...renewalSummary(record),
+    ...termChangeSummary(record),
     labelledSection('Business justification', record.justification),
-    labelledSection('Compensating control', record.compensatingControls),
+    ...(controlChanged ? [] : [labelledSection(record.amendment ? 'Compensating control (unchanged)' : 'Compensating control', record.compensatingControls)]),
   ];
 }
 
@@ -80,11 +93,12 @@ export function assessmentModal(record: ExceptionRecord, threshold: number): typ
 }
 
 export function rejectionModal(record: ExceptionRecord): types.ModalView {
+  const change = Boolean(record.amendment);
   return {
     type: 'modal',
     callback_id: CALLBACK_IDS.rejection,
     private_metadata: shownForValue(record, 'decision'),
-    title: plainText('Reject exception', 24),
+    title: plainText(change ? 'Reject the change' : 'Reject exception', 24),
     submit: plainText('Reject', 24),
     close: plainText('Cancel', 24),
     blocks: [
@@ -93,7 +107,12 @@ export function rejectionModal(record: ExceptionRecord): types.ModalView {
         type: 'input',
         block_id: REJECTION_BLOCK_ID,
         label: plainText('Reason for rejecting', 2000),
-        hint: plainText('The requester sees this reason; say what would have to change.', 2000),
+        hint: plainText(
+          change
+            ? `Whoever asked for the change sees this reason; ${record.ref} stays active on its current terms. Say what would make the change acceptable.`
+            : 'The requester sees this reason; say what would have to change.',
+          2000,
+        ),
         element: { type: 'plain_text_input', action_id: INPUT_ACTION_ID, multiline: true, min_length: 10, max_length: 2000 },
       },
     ],

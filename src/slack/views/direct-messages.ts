@@ -1,4 +1,5 @@
 import type { types } from '@slack/bolt';
+import { AMENDABLE_FIELD_LABELS, termChangesOf } from '../../domain/amendment';
 import type { OwnerAnswer } from '../../services/confirm-owner';
 import type { DirectMessage } from '../../services/notifications';
 import { ACTION_IDS } from '../ids';
@@ -120,6 +121,32 @@ export function directMessage(kind: DirectMessage, record: ExceptionRecord, cal:
           ),
         ],
       };
+    case 'amendment_approved':
+      return {
+        text: `The change of terms of ${record.ref} was approved: it now stands on its new terms.`,
+        blocks: [
+          section(
+            `:white_check_mark: The change of terms of ${link(record)} was *approved*${record.amendment ? ` (${termChangesOf(record.amendment).map((c) => AMENDABLE_FIELD_LABELS[c.field].toLowerCase()).join(', ')})` : ''}. ` +
+              `It stands on the new terms from now on and still expires ${endOfDay(record.expiresOn ?? record.requestedExpiresOn, cal)}.`,
+          ),
+          // What it now says is what the owner must keep to: each changed term as approved.
+          ...(record.amendment
+            ? termChangesOf(record.amendment).map((c) => labelledSection(`${AMENDABLE_FIELD_LABELS[c.field]}, from now on`, typeof c.to === 'string' && c.to !== '' ? c.to : 'none'))
+            : [labelledSection('Compensating control', record.compensatingControls)]),
+        ],
+      };
+    case 'amendment_rejected': {
+      const rejection = record.decisions.find((d) => d.outcome === 'reject');
+      return {
+        text: `The change of terms of ${record.ref} was rejected: it stays on its current terms.`,
+        blocks: [
+          section(
+            `:x: The change of terms of ${link(record)} was *rejected*. ${record.status === 'active' ? `It stays active on the terms it was approved on, until ${endOfDay(record.expiresOn ?? record.requestedExpiresOn, cal)}.` : 'It has ended; the policy applies in full.'}`,
+          ),
+          ...(rejection?.comment ? [labelledSection('Reason', rejection.comment)] : []),
+        ],
+      };
+    }
     case 'renewal_rejected': {
       const rejection = record.decisions.find((d) => d.outcome === 'reject');
       return {

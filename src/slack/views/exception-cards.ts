@@ -13,6 +13,8 @@ import { amendmentBlocks, sentBackLine } from './amendment-messages';
 import { isWithdrawn } from '../../domain/withdrawal';
 import { withdrawnLine } from './withdrawal-messages';
 import { integrationBlocks } from './integration-lines';
+import { roundName, roundOf, termChangeBlocks } from './term-change-lines';
+import { AMENDABLE_FIELD_LABELS, termChangesOf } from '../../domain/amendment';
 
 export interface SlackMessage {
   text: string;
@@ -51,7 +53,8 @@ function section(text: string, accessory?: types.Button): types.SectionBlock {
 function statusLine(record: ExceptionRecord): string {
   if (record.sentBack) return 'Sent back for changes';
   if (isWithdrawn(record)) return 'Withdrawn';
-  const open = record.renewal && record.open ? ` · renewal ${record.round} waiting for ${record.open.stage === 'assessment' ? 'risk assessment' : 'a decision'}` : '';
+  const name = roundName(record);
+  const open = name && record.open ? ` · ${name} waiting for ${record.open.stage === 'assessment' ? 'risk assessment' : 'a decision'}` : '';
   return `${STATUS_LABELS[record.status]}${open}`;
 }
 
@@ -80,8 +83,14 @@ function settledLine(record: ExceptionRecord): string {
   const label = `*${STATUS_LABELS[record.status]}*`;
   switch (record.status) {
     case 'active': {
-      const renewal = record.renewal?.status === 'rejected' && rejection ? ` · renewal ${record.round} rejected by ${mention(rejection.deciderId)}` : '';
-      return `:white_check_mark: ${label} until the end of ${record.expiresOn ? calendarDay(record.expiresOn) : 'its expiry day'}${renewal}`;
+      const approval = approvalsOf(record).at(-1);
+      const lastRound =
+        (record.renewal?.status === 'rejected' || record.amendment?.status === 'rejected') && rejection
+          ? ` · ${roundName(record)} rejected by ${mention(rejection.deciderId)}`
+          : record.amendment?.status === 'approved' && approval
+            ? ` · change of terms approved by ${mention(approval.deciderId)}`
+            : '';
+      return `:white_check_mark: ${label} until the end of ${record.expiresOn ? calendarDay(record.expiresOn) : 'its expiry day'}${lastRound}`;
     }
     case 'rejected':
       if (isWithdrawn(record)) return withdrawnLine(record);
@@ -101,7 +110,9 @@ function nowLine(record: ExceptionRecord, ctx: CardContext, card: 'triage' | 'ap
   const open = record.open;
   const risk = riskText(record, ctx);
   // An exception can expire while its renewal waits: the card says so before anything else.
-  const waiting = !record.renewal ? 'Waiting' : record.status === 'active' ? `Renewal ${record.round} waiting` : `${STATUS_LABELS[record.status]} · renewal ${record.round} waiting`;
+  const name = roundName(record);
+  const Name = name ? `${name.charAt(0).toUpperCase()}${name.slice(1)}` : null;
+  const waiting = !name ? 'Waiting' : record.status === 'active' ? `${Name} waiting` : `${STATUS_LABELS[record.status]} · ${name} waiting`;
   if (record.sentBack) return sentBackLine(record, record.sentBack);
   if (open?.stage === 'assessment') return `:hourglass_flowing_sand: *${waiting} for risk assessment* by the security team since ${slackTime(open.since)}${risk}`;
   if (open?.stage === 'decision' && record.route === 'committee') {
@@ -143,15 +154,16 @@ function decisionField(record: ExceptionRecord, ctx: CardContext): string | unde
   if (record.open || record.decisions.length === 0 || isWithdrawn(record)) return undefined;
   const rejection = record.decisions.find((d) => d.outcome === 'reject');
   const deciders = rejection ? [rejection.deciderId] : approvalsOf(record).map((d) => d.deciderId);
-  return `*Decided by*\n${names(deciders)}${record.route === 'committee' ? ' (steering committee)' : ''}`;
+  return `*${record.amendment ? 'Change of terms decided by' : 'Decided by'}*\n${names(deciders)}${record.route === 'committee' ? ' (steering committee)' : ''}`;
 }
 
-/** The evidence a renewal stands on, shown to whoever assesses and decides it. */
-function renewalDetails(record: ExceptionRecord): types.KnownBlock[] {
+/** What a later round asks, shown to whoever assesses and decides it: a renewal's evidence, or a change's both versions. */
+function roundDetails(record: ExceptionRecord): types.KnownBlock[] {
+  if (record.amendment) return [{ type: 'divider' }, ...termChangeBlocks(record.amendment, SHORT)];
   const renewal = record.renewal;
   if (!renewal) return [];
   const facts = [
-    `*Renewal ${renewal.round}* requested by ${mention(renewal.requestedBy)} ${slackTime(renewal.createdAt)}`,
+    `*Renewal ${renewal.number}* requested by ${mention(renewal.requestedBy)} ${slackTime(renewal.createdAt)}`,
     `Remediation *${renewal.percentComplete}%* complete · compensating control last tested on *${calendarDay(renewal.controlTestedOn)}* · new expiry asked: *${calendarDay(renewal.requestedExpiresOn)}*`,
     ...(renewal.evidenceUrl ? [`Evidence: ${escapeMrkdwnWithin(renewal.evidenceUrl, 600)}`] : []),
   ];
@@ -172,8 +184,12 @@ function summaryFields(record: ExceptionRecord, ctx: CardContext): types.Section
   return { type: 'section', fields: fields.map((text) => ({ type: 'mrkdwn', text })) };
 }
 
-/** The request's own text, each field cut to a few lines; says so when anything was cut, and where the rest is. */
+/**
+ * The request's own text, each field cut to a few lines; says so when anything was cut, and where the rest is. In a
+ * change-of-terms round the changed terms are left out: the change above shows them, in both versions.
+ */
 function requestDetails(record: ExceptionRecord): types.KnownBlock[] {
+  const changed = new Set<string>(record.amendment ? termChangesOf(record.amendment).map((c) => AMENDABLE_FIELD_LABELS[c.field]) : []);
   const fields: [label: string, value: string | null][] = [
     ['Scope', record.scope],
     ['Business justification', record.justification],
@@ -182,7 +198,7 @@ function requestDetails(record: ExceptionRecord): types.KnownBlock[] {
     ['External reference', record.externalRef],
     ['Why structural', record.structuralReason],
   ];
-  const present = fields.filter((field): field is [string, string] => Boolean(field[1]));
+  const present = fields.filter((field): field is [string, string] => Boolean(field[1]) && !changed.has(field[0]));
   const blocks: types.KnownBlock[] = present.map(([label, value]) => labelledSection(label, value, SHORT));
   if (present.some(([, value]) => escapeMrkdwn(value).length > SHORT)) blocks.push(context('Shortened here: *View details* shows the whole request and its history.'));
   return blocks;
@@ -221,8 +237,8 @@ export function triageCard(record: ExceptionRecord, ctx: CardContext): SlackMess
   blocks.push(...amendmentBlocks(record));
   for (const conflict of conflicts(record, ctx)) blocks.push(context(conflict));
   if (record.attentionReason) blocks.push(context(`:warning: *Needs attention:* ${escapeMrkdwn(record.attentionReason)}`));
-  // A renewal is what is asked now: its evidence comes before the request it renews.
-  blocks.push(summaryFields(record, ctx), ...renewalDetails(record), ...requestDetails(record));
+  // A renewal or a change of terms is what is asked now: it comes before the request it renews or changes.
+  blocks.push(summaryFields(record, ctx), ...roundDetails(record), ...requestDetails(record));
   const assessed = assessmentLine(record, ctx);
   if (assessed && !assessing) blocks.push(context(assessed));
   // Only a link Slack itself made is shown as a link, so a stored value can never forge one.
@@ -249,6 +265,14 @@ function outcomeLine(record: ExceptionRecord, quorum: number): string | undefine
   const rejection = record.decisions.find((d) => d.outcome === 'reject');
   const now = record.status === 'active' ? '' : ` Now ${STATUS_LABELS[record.status].toLowerCase()}.`;
   const approved = approvalsOf(record).length > 0;
+  if (record.amendment) {
+    if (record.amendment.status === 'approved' && approved) {
+      return `:white_check_mark: *Change of terms approved* ${approvedBy(record, quorum)}. ${record.ref} stands on the new terms; it still expires at the end of *${record.expiresOn ? calendarDay(record.expiresOn) : 'its expiry day'}*.`;
+    }
+    if (record.amendment.status === 'rejected' && rejection) return `:x: *Change of terms rejected* by ${mention(rejection.deciderId)} ${slackTime(rejection.decidedAt)}. ${record.ref} stays on the terms it had.`;
+    if (record.amendment.status === 'withdrawn') return `:heavy_minus_sign: *Change of terms withdrawn*: ${record.ref} is ${STATUS_LABELS[record.status].toLowerCase()}, so it is not decided.`;
+    return undefined;
+  }
   if (record.renewal) {
     if (record.renewal.status === 'approved' && approved && record.renewal.newExpiresOn) {
       return `:white_check_mark: *Renewal approved* ${approvedBy(record, quorum)}. Expires at the end of *${calendarDay(record.renewal.newExpiresOn)}*.${now}`;
@@ -303,7 +327,9 @@ export function assessButton(record: ExceptionRecord): types.Button {
 /** Approve and Reject, bound to the round and expiry they were shown for, the same on a card and in App Home. */
 export function decisionButtons(record: ExceptionRecord): types.Button[] {
   const value = shownForValue(record, 'decision');
-  const round = record.renewal ? `renewal ${record.round} of ` : '';
+  const round = roundOf(record);
+  // A change of terms keeps the expiry the exception has; only a renewal or the first request asks for one.
+  const until = record.amendment ? (record.expiresOn ?? currentRoundOf(record).expiresOn) : currentRoundOf(record).expiresOn;
   return [
     {
       type: 'button',
@@ -314,7 +340,7 @@ export function decisionButtons(record: ExceptionRecord): types.Button[] {
       // One click activates a security exception: ask once more, naming what is being accepted.
       confirm: {
         title: plainText(`Approve ${record.ref}?`, 100),
-        text: { type: 'plain_text', text: truncate(`You accept the risk of ${round}"${record.title}" until ${currentRoundOf(record).expiresOn}.`, 300) },
+        text: { type: 'plain_text', text: truncate(`You accept the risk of ${round}"${record.title}" until ${until}.`, 300) },
         confirm: plainText('Approve', 30),
         deny: plainText('Cancel', 30),
       },
@@ -342,8 +368,10 @@ export function askForChangesButton(record: ExceptionRecord, stage: OpenStage): 
  */
 export function approvalCard(record: ExceptionRecord, tally: Tally, ctx: CardContext, options: { threaded: boolean }): SlackMessage {
   const pending = record.open?.stage === 'decision';
-  const subject = record.renewal ? `renewal ${record.round} of ${title(record)}` : title(record);
-  const heading = pending ? `Decision needed: ${subject}` : `Decision: ${subject} · ${record.renewal ? `renewal ${record.renewal.status.replace('_', ' ')}` : statusLine(record)}`;
+  const name = roundName(record);
+  const subject = name ? `${name} of ${title(record)}` : title(record);
+  const settled = record.amendment ? record.amendment.status.replace('_', ' ') : record.renewal ? `renewal ${record.renewal.status.replace('_', ' ')}` : statusLine(record);
+  const heading = pending ? `Decision needed: ${subject}` : `Decision: ${subject} · ${settled}`;
   const blocks: types.KnownBlock[] = [header(heading)];
   if (pending) {
     const deciders = decidersLine(record, tally, ctx);
@@ -357,16 +385,16 @@ export function approvalCard(record: ExceptionRecord, tally: Tally, ctx: CardCon
     blocks.push(section(outcomeLine(record, ctx.committeeQuorum) ?? settledLine(record), viewDetailsButton(record.id)));
     blocks.push(...integrationBlocks(record.status, record.integration));
     const rejection = record.decisions.find((d) => d.outcome === 'reject');
-    if ((record.status === 'rejected' || record.renewal?.status === 'rejected') && rejection?.comment) blocks.push(labelledSection('Reason for rejecting', rejection.comment, REASON_ROOM));
+    if ((record.status === 'rejected' || record.renewal?.status === 'rejected' || record.amendment?.status === 'rejected') && rejection?.comment) blocks.push(labelledSection('Reason for rejecting', rejection.comment, REASON_ROOM));
   }
   if (!options.threaded) blocks.push(summaryFields(record, ctx));
-  blocks.push(...renewalDetails(record));
+  blocks.push(...roundDetails(record));
   if (!options.threaded) blocks.push(...requestDetails(record));
   const assessed = assessmentLine(record, ctx);
   if (assessed) blocks.push(context(assessed));
   if (record.assessment) blocks.push(labelledSection('Risk rationale', record.assessment.rationale, SHORT));
   const votes = votesLine(record, tally);
   if (votes) blocks.push(section(votes));
-  const text = pending ? `Decision needed on ${record.renewal ? `renewal ${record.round} of ` : ''}${record.ref}: ${escapeMrkdwn(record.title)}` : `${record.ref} ${statusLine(record).toLowerCase()}: ${escapeMrkdwn(record.title)}`;
+  const text = pending ? `Decision needed on ${roundOf(record)}${record.ref}: ${escapeMrkdwn(record.title)}` : `${record.ref} ${statusLine(record).toLowerCase()}: ${escapeMrkdwn(record.title)}`;
   return { text, blocks };
 }

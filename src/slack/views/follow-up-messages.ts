@@ -1,4 +1,5 @@
 import type { types } from '@slack/bolt';
+import { AMENDABLE_FIELD_LABELS, termChangesOf } from '../../domain/amendment';
 import type { ExceptionRecord } from '../../services/exception-record';
 import { ACTION_IDS } from '../ids';
 import type { SlackMessage } from './exception-cards';
@@ -78,11 +79,27 @@ export function renewalRequestedNote(record: ExceptionRecord, mentions: string[]
   const renewal = record.renewal;
   const who = mentions.length > 0 ? `${mentions.map(mention).join(' ')}: ` : '';
   return {
-    text: `Renewal ${record.round} of ${record.ref} requested.`,
+    text: `Renewal ${renewal?.number ?? record.round} of ${record.ref} requested.`,
     blocks: [
       section(
-        `${who}renewal ${record.round} of ${record.ref} was requested by ${mention(renewal?.requestedBy ?? record.ownerId)}, ${renewal?.percentComplete ?? 0}% remediated. ` +
+        `${who}renewal ${renewal?.number ?? record.round} of ${record.ref} was requested by ${mention(renewal?.requestedBy ?? record.ownerId)}, ${renewal?.percentComplete ?? 0}% remediated. ` +
           'It needs a fresh risk assessment: press *Assess risk* on the card above.',
+      ),
+    ],
+  };
+}
+
+/** Told in the card's thread: the owner asks to change the terms of an active exception, which needs a fresh assessment. */
+export function amendmentRequestedNote(record: ExceptionRecord, mentions: string[]): SlackMessage {
+  const amendment = record.amendment;
+  const who = mentions.length > 0 ? `${mentions.map(mention).join(' ')}: ` : '';
+  const fields = amendment ? termChangesOf(amendment).map((c) => AMENDABLE_FIELD_LABELS[c.field].toLowerCase()).join(' and ') : 'terms';
+  return {
+    text: `${record.ref}: a change of its terms was requested.`,
+    blocks: [
+      section(
+        `${who}${mention(amendment?.requestedBy ?? record.ownerId)} asks to change the ${fields} of ${record.ref}. It stays active on its current terms until the change is approved. ` +
+          'The change needs a fresh risk assessment: press *Assess risk* on the card above.',
       ),
     ],
   };

@@ -77,6 +77,14 @@ function outcome(record: ExceptionRecord, cal: OrgCalendar): string {
 function reminderBlocks({ record, expiresOn }: PersonalNotices['reminders'][number], cal: OrgCalendar): types.KnownBlock[] {
   if (record.status === 'active' && record.open) {
     const waiting = record.open.stage === 'assessment' ? 'the security team’s risk assessment' : 'a decision';
+    if (record.amendment) {
+      // A change of terms never moves the expiry, and no renewal can be asked while it is open; an earlier renewal may have moved it since the reminder.
+      return [
+        section(
+          `${line(record)}\n:hourglass_flowing_sand: Change of terms requested by ${mention(record.amendment.requestedBy)}, waiting for ${waiting}. It does not move the expiry: it ${record.expiresOn && record.expiresOn !== expiresOn ? 'was renewed and now' : 'still'} expires ${endOfDay(record.expiresOn ?? expiresOn, cal)}, and can be renewed once the change is decided.`,
+        ),
+      ];
+    }
     return [section(`${line(record)}\n:hourglass_flowing_sand: Renewal requested${record.renewal ? ` by ${mention(record.renewal.requestedBy)}` : ''}, waiting for ${waiting}. Until it is approved it still expires ${endOfDay(expiresOn, cal)}.`)];
   }
   if (record.status === 'active' && record.expiresOn !== expiresOn && record.expiresOn) {

@@ -6,21 +6,27 @@ import { riskBand } from '../../domain/risk';
 import { withdrawalReasonOf } from '../../domain/withdrawal';
 import type { ExceptionRecord } from '../../services/exception-record';
 import type { RecordView } from '../../services/view-register';
+import { AMENDABLE_FIELD_LABELS, type AmendableField } from '../../domain/amendment';
 import { ACTION_IDS } from '../ids';
 import type { CardContext } from './exception-cards';
 import { appliedSection } from './integration-lines';
 import { calendarDay, calendarDayFrom, escapeMrkdwnWithin, labelledSection, mention, plainText, slackDate, slackTime, truncate } from './mrkdwn';
+import { roundName, termChangeBlocks } from './term-change-lines';
 
 /** "View details": opens the whole record in a modal; any card, DM or App Home item may carry it. */
 export function viewDetailsButton(exceptionId: number): types.Button {
   return { type: 'button', action_id: ACTION_IDS.viewRecord, text: plainText('View details'), value: String(exceptionId) };
 }
 
-/** What the reader may do about the record, with the same action ids (and handlers) as everywhere else. */
+/**
+ * What the reader may do about the record, with the same action ids (and handlers) as everywhere else. Terms change
+ * under the same conditions as a renewal: its owner or requester, active, no round open.
+ */
 export function recordButtons(view: Pick<RecordView, 'record' | 'canRenew' | 'canClose' | 'canRevoke'>): types.Button[] {
   const id = String(view.record.id);
   return [
     ...(view.canRenew ? [{ type: 'button' as const, action_id: ACTION_IDS.renew, text: plainText('Renew'), value: id }] : []),
+    ...(view.canRenew ? [{ type: 'button' as const, action_id: ACTION_IDS.changeTerms, text: plainText('Change terms'), value: id }] : []),
     ...(view.canClose ? [{ type: 'button' as const, action_id: ACTION_IDS.close, text: plainText('Close exception'), value: id }] : []),
     ...(view.canRevoke ? [{ type: 'button' as const, action_id: ACTION_IDS.revoke, text: plainText('Revoke'), style: 'danger' as const, value: id }] : []),
   ];
@@ -41,19 +47,23 @@ function sentenceOf(value: unknown, fallback: string): string {
 const WAITING_FOR: Record<string, string> = { assessment: 'a risk assessment', decision: 'a decision' };
 
 /** One event as people say it, without who did it; `quote` is their own words (a reason, a comment, a note), shown escaped. */
-function describe(entry: AuditEntry, ctx: CardContext, today: string): { what: string; quote?: string | null; byApp?: boolean } {
+function describe(entry: AuditEntry, ctx: CardContext, today: string, renewalNumbers: ReadonlyMap<number, number>): { what: string; quote?: string | null; byApp?: boolean } {
   const p = entry.payload;
-  const round = count(p.round);
+  const asked = count(p.round);
+  // A renewal is named by its own number: rounds count changes of terms too.
+  const round = asked === null ? null : (renewalNumbers.get(asked) ?? asked);
   const ofRenewal = round ? ` renewal ${round}` : ' it';
   switch (entry.kind) {
     case 'exception.requested':
       return { what: 'requested it' };
     case 'exception.assessed':
-    case 'renewal.assessed': {
+    case 'renewal.assessed':
+    case 'amendment.assessed': {
       const score = count(p.score);
       const route = p.route === 'committee' ? 'the steering committee decides' : p.route === 'fast_path' ? 'one approver decides' : null;
       const sum = score === null ? '' : `: ${count(p.likelihood) ?? '?'} × ${count(p.impact) ?? '?'} = ${score}, ${riskBand(score, ctx.committeeRiskThreshold)}`;
-      return { what: `assessed the risk${round ? ` of renewal ${round}` : ''}${sum}${route ? `; ${route}` : ''}`, quote: text(p.rationale) };
+      const of = entry.kind === 'amendment.assessed' ? ' of the change of terms' : round ? ` of renewal ${round}` : '';
+      return { what: `assessed the risk${of}${sum}${route ? `; ${route}` : ''}`, quote: text(p.rationale) };
     }
     case 'exception.vote_recorded':
     case 'renewal.vote_recorded':
@@ -76,6 +86,22 @@ function describe(entry: AuditEntry, ctx: CardContext, today: string): { what: s
     }
     case 'renewal.rejected':
       return { what: `rejected renewal ${round ?? ''}`.trim(), quote: text(p.comment) };
+    case 'amendment.requested': {
+      const fields = Array.isArray(p.changes)
+        ? p.changes.flatMap((c: unknown) => {
+            const field = typeof c === 'object' && c !== null ? (c as { field?: unknown }).field : undefined;
+            return typeof field === 'string' && field in AMENDABLE_FIELD_LABELS ? [AMENDABLE_FIELD_LABELS[field as AmendableField].toLowerCase()] : [];
+          })
+        : [];
+      const named = fields.length <= 1 ? (fields[0] ?? 'terms') : `${fields.slice(0, -1).join(', ')} and ${fields.at(-1)}`;
+      return { what: `asked to change the ${named}`, quote: text(p.reason) };
+    }
+    case 'amendment.vote_recorded':
+      return { what: `voted to ${p.outcome === 'reject' ? 'reject' : 'approve'} the change of terms`, quote: text(p.comment) };
+    case 'amendment.approved':
+      return { what: 'approved the change of terms: it stands on the new terms from now on, with its expiry unchanged', quote: text(p.comment) };
+    case 'amendment.rejected':
+      return { what: 'rejected the change of terms: it stays on the terms it had', quote: text(p.comment) };
     case 'exception.expired':
       return { what: `It expired at the end of ${day(p.expiresOn, today) ?? 'its last day'}.`, byApp: true };
     case 'exception.closed':
@@ -123,8 +149,10 @@ function describe(entry: AuditEntry, ctx: CardContext, today: string): { what: s
 
 /** The trail in plain words, one line each, dated in each reader's own zone; people's own words are quoted, cut to `quoteMax` characters. */
 export function historyLines(history: readonly AuditEntry[], ctx: CardContext, today: string, quoteMax: number): string[] {
+  const renewalRounds = history.filter((entry) => entry.kind === 'renewal.requested').map((entry) => count(entry.payload.round));
+  const renewalNumbers = new Map(renewalRounds.flatMap((round, index) => (round === null ? [] : [[round, index + 1] as const])));
   return history.map((entry) => {
-    const { what, quote, byApp } = describe(entry, ctx, today);
+    const { what, quote, byApp } = describe(entry, ctx, today, renewalNumbers);
     const who = entry.actorId === 'scheduler' || byApp ? '' : `${mention(entry.actorId)} `;
     const words = byApp && entry.actorId !== 'scheduler' ? `${mention(entry.actorId)}: ${what}` : `${who}${what}`;
     return `${slackTime(entry.occurredAt)} · ${words}${quote ? `: “${escapeMrkdwnWithin(quote, quoteMax).replace(/\s*\n\s*/g, ' ')}”` : ''}`;
@@ -156,7 +184,8 @@ export function standingLine(record: ExceptionRecord, ctx: CardContext, today: s
         : record.status === 'requested' || record.status === 'pending_approval'
           ? ` · asks until ${calendarDay(record.requestedExpiresOn, today)}`
           : '';
-  const renewal = record.renewal && record.open ? ` · renewal ${record.round} waiting for ${WAITING_FOR[record.open.stage]}` : '';
+  const name = roundName(record);
+  const renewal = name && record.open ? ` · ${name} waiting for ${WAITING_FOR[record.open.stage]}` : '';
   const risk = record.riskScore === null ? ' · risk not yet assessed' : ` · risk ${record.riskScore} (${riskBand(record.riskScore, ctx.committeeRiskThreshold)})`;
   const route = record.route === 'committee' ? ' · decision by the steering committee' : record.route === 'fast_path' ? ' · decision by one approver' : '';
   return `*${STATUS_LABELS[record.status]}*${until}${renewal}${risk}${route}`;
@@ -185,12 +214,25 @@ export function rejectionReasons(record: ExceptionRecord, max: number): types.Se
 function renewalBlocks(record: ExceptionRecord, today: string): types.KnownBlock[] {
   return record.renewals.flatMap((r) => {
     const facts = [
-      `*Renewal ${r.round}* · ${r.status.replace('_', ' ')} · asked by ${mention(r.requestedBy)} ${slackTime(r.createdAt)}`,
+      `*Renewal ${r.number}* · ${r.status.replace('_', ' ')} · asked by ${mention(r.requestedBy)} ${slackTime(r.createdAt)}`,
       `${r.percentComplete}% of the fix done · control last tested ${calendarDay(r.controlTestedOn, today)} · asked until ${calendarDay(r.requestedExpiresOn, today)}${r.newExpiresOn ? ` · granted until ${calendarDay(r.newExpiresOn, today)}` : ''}`,
       r.evidenceUrl ? `Evidence: ${escapeMrkdwnWithin(r.evidenceUrl, 600)}` : 'No evidence link given.',
     ];
     return [{ type: 'section', text: { type: 'mrkdwn', text: facts.join('\n') } } as types.SectionBlock, labelledSection('Progress reported', r.progress, 2000)];
   });
+}
+
+/** Changes of terms the modal lists in full; older ones stay in the history lines, so the modal keeps within its blocks. */
+const TERM_CHANGES_SHOWN = 5;
+
+/** The latest changes of terms asked for, newest first: who asked and why, and each changed field in both versions. */
+function termChangeHistory(record: ExceptionRecord): types.KnownBlock[] {
+  const shown = record.amendments.slice(-TERM_CHANGES_SHOWN).reverse();
+  const older = record.amendments.length - shown.length;
+  return [
+    ...shown.flatMap((a) => termChangeBlocks(a, 1000)),
+    ...(older > 0 ? [{ type: 'context', elements: [{ type: 'mrkdwn', text: `${older} earlier change${older === 1 ? '' : 's'} of terms: see the history below.` }] } as types.ContextBlock] : []),
+  ];
 }
 
 /** The most a modal holds; the history gives way first, keeping its latest events. */
@@ -216,6 +258,7 @@ export function recordModal(view: RecordView, ctx: CardContext): types.ModalView
     ...(record.externalRef ? [labelledSection('External reference', record.externalRef)] : []),
     ...(record.structuralReason ? [labelledSection('Why structural', record.structuralReason)] : []),
     ...(record.renewals.length > 0 ? [{ type: 'divider' } as types.DividerBlock, ...renewalBlocks(record, today)] : []),
+    ...(record.amendments.length > 0 ? [{ type: 'divider' } as types.DividerBlock, ...termChangeHistory(record)] : []),
     { type: 'divider' },
   ];
   let lines = historyLines(history, ctx, today, 1500);

@@ -7,6 +7,7 @@ import type { CardContext, SlackMessage } from './exception-cards';
 import { calendarDay, calendarDayFrom, escapeMrkdwnWithin, labelledSection, mention, plainText, truncate } from './mrkdwn';
 import { appliedSection } from './integration-lines';
 import { historyLines, packedSections, partiesLine, recordButtons, rejectionReasons, standingLine, viewDetailsButton } from './record-modal';
+import { termChangeBlocks } from './term-change-lines';
 
 function section(text: string): types.SectionBlock {
   return { type: 'section', text: { type: 'mrkdwn', text: truncate(text, 3000) } };
@@ -37,15 +38,15 @@ const GROUP_HEADINGS: Record<ListGroup, string> = {
 
 const GROUP_STATUS: Record<ListGroup, string> = { waiting: 'pending_approval', sent_back: 'requested', expiring_soon: 'active', needs_attention: 'active', active: 'active' };
 
-function line(r: ExceptionSummary, ctx: CardContext, today: string, renewing: ReadonlySet<number>): string {
-  const renewal = renewing.has(r.id) ? ' · its renewal waits for assessment or a decision' : '';
+function line(r: ExceptionSummary, ctx: CardContext, today: string, renewing: ReadonlySet<number>, changing: ReadonlySet<number>): string {
+  const renewal = renewing.has(r.id) ? ` · ${changing.has(r.id) ? 'the change of its terms' : 'its renewal'} waits for assessment or a decision` : '';
   const until = r.status === 'active' && r.expiresOn ? ` · until ${calendarDayFrom(r.expiresOn, today)}` : r.expiresOn ? ` · ${calendarDay(r.expiresOn, today)}` : '';
   const risk = r.riskScore === null ? '' : ` · risk ${r.riskScore} (${riskBand(r.riskScore, ctx.committeeRiskThreshold)})`;
   return `*${r.ref}* · ${escapeMrkdwnWithin(r.title, 120)} · ${escapeMrkdwnWithin(r.policyKey, 64)} · ${r.sentBack ? 'Sent back for changes' : STATUS_LABELS[r.status]}${until}${renewal}${risk} · owner ${mention(r.ownerId)}`;
 }
 
-function linesIn(rows: readonly ExceptionSummary[], ctx: CardContext, today: string, renewing: ReadonlySet<number> = new Set()): types.SectionBlock[] {
-  const lines = rows.map((r) => line(r, ctx, today, renewing));
+function linesIn(rows: readonly ExceptionSummary[], ctx: CardContext, today: string, renewing: ReadonlySet<number> = new Set(), changing: ReadonlySet<number> = new Set()): types.SectionBlock[] {
+  const lines = rows.map((r) => line(r, ctx, today, renewing, changing));
   const blocks: types.SectionBlock[] = [];
   for (let i = 0; i < lines.length; i += 10) blocks.push(section(lines.slice(i, i + 10).join('\n')));
   return blocks;
@@ -57,9 +58,10 @@ export function registerList(listing: RegisterListing, ctx: CardContext): SlackM
   if (listing.groups) {
     if (listing.groups.length === 0) return { text: 'No exceptions are open.', blocks: [section('No exceptions are open: none waits, none is active.')] };
     const renewing = new Set(listing.renewing);
+    const changing = new Set(listing.changingTerms);
     const blocks: types.KnownBlock[] = [section('*The register*, what needs attention first:')];
     for (const group of listing.groups) {
-      blocks.push(section(`*${GROUP_HEADINGS[group.group]}* (${group.total})`), ...linesIn(group.rows, ctx, today, renewing));
+      blocks.push(section(`*${GROUP_HEADINGS[group.group]}* (${group.total})`), ...linesIn(group.rows, ctx, today, renewing, changing));
       const left = group.total - group.rows.length;
       if (left > 0) blocks.push(context(`…and ${left} more. \`/exception list all ${GROUP_STATUS[group.group]}\` lists them by status, or ask for the export.`));
     }
@@ -125,6 +127,8 @@ export function recordDetails(view: RecordView, ctx: CardContext): SlackMessage 
     ...rejectionReasons(record, 700),
     ...appliedSection(record.status, record.integration),
     ...fields.flatMap(([label, value, budget]) => (value ? [labelledSection(label, value, budget)] : [])),
+    // A change of terms waiting, in both versions; once decided the history says so, and the record modal keeps both.
+    ...(record.amendment && record.open ? termChangeBlocks(record.amendment, 500) : []),
   ];
   const room = MESSAGE_TEXT_ROOM - textLength(blocks);
   let lines = historyLines(history.slice(-SHOW_HISTORY), ctx, today, 180);

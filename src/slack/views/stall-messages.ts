@@ -7,6 +7,7 @@ import type { Notification } from '../../services/notifications';
 import type { CardContext, SlackMessage } from './exception-cards';
 import { escapeMrkdwn, mention, slackTime, truncate } from './mrkdwn';
 import { viewDetailsButton } from './record-modal';
+import { askedBy, onRound } from './term-change-lines';
 
 /** Text an escalation's list may take, below Slack's 12,000 for all the blocks of a message together. */
 const LIST_BUDGET = 9000;
@@ -30,7 +31,7 @@ const escalationFor = (record: ExceptionRecord): EscalationTarget => escalationT
 
 /** Whom a request waits on, by name where the card's context names them: "a risk assessment by the security team". */
 function waitingFor(record: ExceptionRecord, ctx: CardContext): string {
-  const renewal = record.renewal ? ` on renewal ${record.round}` : '';
+  const renewal = onRound(record);
   if (record.open?.stage === 'assessment') return `a risk assessment${renewal} by the security team`;
   if (record.route === 'committee') {
     const tally = tallyVotes(record.decisions, 'committee', ctx.committeeQuorum);
@@ -45,7 +46,7 @@ function waitingFor(record: ExceptionRecord, ctx: CardContext): string {
 const since = (record: ExceptionRecord) => (record.open ? ` since ${slackTime(record.open.since)}` : '');
 
 function itemLine(record: ExceptionRecord, ctx: CardContext): string {
-  const asked = mention(record.renewal?.requestedBy ?? record.requesterId);
+  const asked = mention(askedBy(record));
   return `• *${record.ref}* · ${escapeMrkdwn(truncate(record.title, 150))} (${escapeMrkdwn(record.policy.key)}) · waiting for ${waitingFor(record, ctx)}${since(record)} · asked by ${asked}`;
 }
 
@@ -104,7 +105,7 @@ export function stallEscalation(records: ExceptionRecord[], workingDays: number,
 /** In the thread of the card where someone has to act; `again` once the request has been escalated. */
 export function stallNudge(record: ExceptionRecord, mentions: string[], workingDays: number, options: { again: boolean }): SlackMessage {
   const who = mentions.length > 0 ? `${mentions.map(mention).join(' ')} ` : '';
-  const what = `${record.open?.stage === 'assessment' ? 'a risk assessment' : 'a decision'}${record.renewal ? ` on renewal ${record.round}` : ''}`;
+  const what = `${record.open?.stage === 'assessment' ? 'a risk assessment' : 'a decision'}${onRound(record)}`;
   const target = ESCALATION_TARGET[escalationFor(record)];
   const next = options.again
     ? `It was escalated to ${target} after ${ESCALATE_AFTER_WORKING_DAYS} working days. Please act on it above; this reminder comes every ${NUDGE_AGAIN_EVERY_WORKING_DAYS} working days until someone does.`
@@ -126,7 +127,7 @@ export function stallNotice(record: ExceptionRecord, notice: Pick<StallNotice, '
   const card = notice.stage === 'assessment' ? record.triageMessage : record.approvalMessage;
   const where = card ? ` in <#${card.channel}>` : '';
   const nudged = notice.stage === 'assessment' ? 'the security team' : record.route === 'committee' ? 'the committee members who still have to vote' : 'the approvers';
-  const what = record.renewal ? `Your renewal ${record.round} of *${record.ref}*` : `Your request *${record.ref}*`;
+  const what = record.renewal ? `Your renewal ${record.renewal.number} of *${record.ref}*` : record.amendment ? `Your change of terms of *${record.ref}*` : `Your request *${record.ref}*`;
   const status = notice.escalated
     ? `It has waited more than ${ESCALATE_AFTER_WORKING_DAYS} working days, so we escalated it to ${ESCALATION_TARGET[escalationFor(record)]}, and ${nudged} are reminded${where} every ${NUDGE_AGAIN_EVERY_WORKING_DAYS} working days until someone acts.`
     : `That is ${notice.workingDays} working days, so we reminded ${nudged}${where} today.`;

@@ -61,6 +61,8 @@ function record(overrides: Partial<ExceptionRecord> = {}): ExceptionRecord {
     originalRoute: null,
     renewals: [],
     renewal: null,
+    amendments: [],
+    amendment: null,
     open: { stage: 'assessment', round: 0, since: AT },
     sentBack: null,
     amended: null,
@@ -71,7 +73,7 @@ function record(overrides: Partial<ExceptionRecord> = {}): ExceptionRecord {
 
 const assessed = { assessorId: 'U0SEC1', likelihood: 4, impact: 4, score: 16, rationale: full(2000), routeReasons: ['risk score 16 is at or above the committee threshold of 12'], assessedAt: AT };
 const vote = (deciderId: string, outcome: 'approve' | 'reject' = 'approve') => ({ deciderId, outcome, comment: outcome === 'reject' ? full(2000) : null, decidedAt: AT });
-const renewal = { round: 1, status: 'requested' as const, requestedBy: 'U0OWN', progress: full(2000), percentComplete: 60, evidenceUrl: full(500), controlTestedOn: '2026-12-20', requestedExpiresOn: '2027-12-01', newExpiresOn: null, createdAt: AT, decidedAt: null };
+const renewal = { number: 1, round: 1, status: 'requested' as const, requestedBy: 'U0OWN', progress: full(2000), percentComplete: 60, evidenceUrl: full(500), controlTestedOn: '2026-12-20', requestedExpiresOn: '2027-12-01', newExpiresOn: null, createdAt: AT, decidedAt: null };
 
 const committeeWaiting = record({ status: 'pending_approval', route: 'committee', riskScore: 16, assessment: assessed, open: { stage: 'decision', round: 0, since: AT }, approvalMessage: { channel: 'C0COMMITTEE', ts: '2.2' } });
 const STATES: [string, ExceptionRecord][] = [
@@ -118,6 +120,54 @@ describe('cards at the limits of every field, in each state', () => {
     for (const message of messages) expect(validateBlocks(message.blocks, 'message')).toEqual([]);
     expect(JSON.stringify(messages[1]!.blocks)).toContain('&amp;&amp;');
     expect(stallNotice(committeeWaiting, { round: 0, stage: 'assessment', escalated: false, workingDays: 3 }, CTX)).toBeUndefined();
+  });
+});
+
+describe('a change of terms at the limits of every field', () => {
+  const change = (status: 'requested' | 'pending_approval' | 'approved' | 'rejected') => ({
+    round: 1,
+    status,
+    requestedBy: 'U0OWN',
+    reason: full(2000),
+    scope: `<${full(L.scope.max - 1)}`,
+    affectedSystems: null,
+    compensatingControls: `<${full(L.compensatingControls.max - 1)}`,
+    previousScope: full(L.scope.max),
+    previousAffectedSystems: full(L.affectedSystems.max),
+    previousCompensatingControls: full(L.compensatingControls.max),
+    createdAt: AT,
+    decidedAt: status === 'approved' || status === 'rejected' ? AT : null,
+  });
+  const active = { status: 'active' as const, route: 'committee' as const, riskScore: 16, expiresOn: '2027-10-01', originalExpiresOn: '2027-10-01', round: 1, assessment: assessed };
+  const CHANGES: [string, ExceptionRecord, string][] = [
+    ['waiting for assessment', record({ ...active, amendment: change('requested'), amendments: [change('requested')], open: { stage: 'assessment', round: 1, since: AT } }), 'Change of terms waiting for risk assessment'],
+    ['waiting for the committee', record({ ...active, amendment: change('pending_approval'), amendments: [change('pending_approval')], open: { stage: 'decision', round: 1, since: AT }, decisions: [vote('U0COM1')] }), 'Change of terms waiting for the steering committee'],
+    ['approved', record({ ...active, amendment: change('approved'), amendments: [change('approved')], open: null, decisions: [vote('U0COM1'), vote('U0COM3')] }), 'change of terms approved by'],
+    ['rejected', record({ ...active, amendment: change('rejected'), amendments: [change('rejected')], open: null, decisions: [vote('U0COM1', 'reject')] }), 'change of terms rejected by'],
+  ];
+
+  it.each(CHANGES)('%s: the cards say so, show both versions and stay within Block Kit limits', (_state, r, lead) => {
+    const tally = tallyVotes(r.decisions, 'committee', CTX.committeeQuorum);
+    const triage = triageCard(r, CTX);
+    expect(JSON.stringify(triage.blocks[1])).toContain(lead);
+    for (const message of [triage, approvalCard(r, tally, CTX, { threaded: false }), approvalCard(r, tally, CTX, { threaded: true })]) {
+      expect(validateBlocks(message.blocks, 'message')).toEqual([]);
+      expect(blockTextLength(message.blocks)).toBeLessThanOrEqual(MESSAGE_BLOCK_TEXT_LIMIT);
+      const content = JSON.stringify(message.blocks);
+      // Both versions of each changed field, escaped; never called a renewal.
+      expect(content).toContain('*Scope*\\n_');
+      expect(content).toContain('&lt;&amp;');
+      expect(`${message.text} ${content}`).not.toMatch(/renewal/i);
+    }
+    expect(validateView(assessmentModal(r, 12))).toEqual([]);
+  });
+
+  it('the decision message names the change of terms, and its Approve names what is accepted', () => {
+    const [, waiting] = CHANGES[1]!;
+    const card = approvalCard(waiting, tallyVotes(waiting.decisions, 'committee', CTX.committeeQuorum), CTX, { threaded: false });
+    expect(card.blocks[0]).toMatchObject({ type: 'header', text: { text: expect.stringMatching(/^Decision needed: change of terms of EXC-0007 · /) } });
+    expect(JSON.stringify(card.blocks)).toContain('You accept the risk of the change of terms of');
+    expect(card.text).toMatch(/^Decision needed on the change of terms of EXC-0007/);
   });
 });
 

@@ -52,6 +52,8 @@ function record(id: number, overrides: Partial<ExceptionRecord> = {}): Exception
     originalRoute: 'fast_path',
     renewals: [],
     renewal: null,
+    amendments: [],
+    amendment: null,
     open: null,
     ...overrides,
   } as ExceptionRecord;
@@ -75,6 +77,14 @@ describe("a person's DM for one run", () => {
     ['revoked', record(2, { status: 'revoked' }), 'EXC-0002 was *revoked*'],
     ['renewed', record(2, { expiresOn: '2027-03-01' }), '*Renewed*: it now expires Mon 1 Mar 2027 (in 66 days), ending at midnight Europe/London.'],
     ['waiting on its renewal', record(2, { open: { stage: 'assessment', round: 1, since: AT } }), 'waiting for the security team’s risk assessment'],
+    [
+      'waiting on a change of its terms',
+      record(2, {
+        open: { stage: 'decision', round: 1, since: AT },
+        amendment: { round: 1, status: 'pending_approval', requestedBy: 'U0OWN', reason: 'Fewer users now.', scope: 'hr-app-01, 12 users', affectedSystems: null, compensatingControls: 'VPN only.', previousScope: 'hr-app-01', previousAffectedSystems: null, previousCompensatingControls: 'VPN only.', createdAt: AT, decidedAt: null },
+      }),
+      'Change of terms requested by <@U0OWN>, waiting for a decision. It does not move the expiry',
+    ],
   ])('a reminder for an exception since %s says so and has no buttons', (_, moved, says) => {
     const message = personalDigest({ reminders: [{ record: moved, expiresOn: '2027-01-06' }], checkins: [], expired: [] }, CAL)!;
     expect(actionIds(message.blocks)).toEqual([]);

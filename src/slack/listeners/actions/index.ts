@@ -3,6 +3,7 @@ import type { ListenerDeps } from '../deps';
 import { registerAmendRequest } from './amend-request';
 import { registerAskForChanges } from './ask-for-changes';
 import { registerAssessRisk } from './assess-risk';
+import { registerChangeTermsButton } from './change-terms';
 import { registerCloseButton } from './close';
 import { registerOwnerButtons } from './confirm-owner';
 import { registerFollowUpButtons } from './follow-ups';
@@ -17,6 +18,7 @@ export function registerActions(app: App, deps: ListenerDeps): void {
   registerDecisionButtons(app, deps);
   registerCloseButton(app, deps);
   registerRenewButton(app, deps);
+  registerChangeTermsButton(app, deps);
   registerFollowUpButtons(app, deps);
   registerOwnerButtons(app, deps);
   registerAskForChanges(app, deps);

@@ -1,11 +1,13 @@
 import type { App, RespondFn, SlashCommand, webApi } from '@slack/bolt';
 import { EXCEPTION_STATUSES, parseExceptionRef, type ExceptionStatus } from '../../../domain/exception';
+import { authorizeTermChange } from '../../../services/change-terms';
 import { authorizeClose } from '../../../services/close-exception';
 import { requestFormDefaults } from '../../../services/request-exception';
 import { authorizeRenewal } from '../../../services/request-renewal';
 import { authorizeWithdrawal } from '../../../services/withdraw-request';
 import { withdrawalModal } from '../../views/withdrawal-messages';
 import { SLASH_COMMAND } from '../../ids';
+import { changeTermsModal } from '../../views/change-terms-modal';
 import { closeModal } from '../../views/decision-modals';
 import { helpText } from '../../views/help-text';
 import { renewalModal } from '../../views/renewal-modal';
@@ -27,6 +29,7 @@ const MODALS: Record<string, { needsId: boolean; modal: ModalFor }> = {
   request: { needsId: false, modal: (deps, command) => requestModal({ requesterId: command.user_id, ...requestFormDefaults(deps.services) }) },
   close: { needsId: true, modal: (deps, command, id) => closeModal(authorizeClose(deps.services, id as number, command.user_id)) },
   renew: { needsId: true, modal: (deps, command, id) => renewalModal(authorizeRenewal(deps.services, id as number, command.user_id)) },
+  amend: { needsId: true, modal: (deps, command, id) => changeTermsModal(authorizeTermChange(deps.services, id as number, command.user_id)) },
   withdraw: { needsId: true, modal: (deps, command, id) => withdrawalModal(authorizeWithdrawal(deps.services, id as number, command.user_id)) },
 };
 
