@@ -179,26 +179,40 @@ export const decisions = sqliteTable(
 export const RENEWAL_STATUSES = ['requested', 'pending_approval', 'approved', 'rejected', 'withdrawn'] as const;
 export type RenewalStatus = (typeof RENEWAL_STATUSES)[number];
 
-export const renewals = sqliteTable(
-  'renewals',
-  {
+/** The columns a later round (a renewal, a change of terms) starts with: whose it is, which round, who asked. */
+function laterRoundHead() {
+  return {
     id: integer('id').primaryKey(),
     exceptionId: integer('exception_id')
       .notNull()
       .references(() => exceptions.id),
     round: integer('round').notNull(),
     requestedBy: text('requested_by').notNull(),
+  };
+}
+
+/** ...and the ones it ends with: where it stands, the route it is decided on, the form it came from, when. */
+function laterRoundTail<S extends readonly [string, ...string[]]>(statuses: S) {
+  return {
+    status: text('status', { enum: statuses as unknown as [S[number], ...S[number][]] }).notNull(),
+    route: text('route', { enum: APPROVAL_ROUTES }),
+    submissionKey: text('submission_key').unique(),
+    createdAt: text('created_at').notNull(),
+    decidedAt: text('decided_at'),
+  };
+}
+
+export const renewals = sqliteTable(
+  'renewals',
+  {
+    ...laterRoundHead(),
     progress: text('progress').notNull(),
     percentComplete: integer('percent_complete').notNull(),
     evidenceUrl: text('evidence_url'),
     controlTestedOn: text('control_tested_on').notNull(),
     requestedExpiresOn: text('requested_expires_on').notNull(),
-    status: text('status', { enum: RENEWAL_STATUSES }).notNull(),
-    route: text('route', { enum: APPROVAL_ROUTES }),
     newExpiresOn: text('new_expires_on'),
-    submissionKey: text('submission_key').unique(),
-    createdAt: text('created_at').notNull(),
-    decidedAt: text('decided_at'),
+    ...laterRoundTail(RENEWAL_STATUSES),
   },
   (table) => [
     uniqueIndex('renewals_round_idx').on(table.exceptionId, table.round),
@@ -219,12 +233,7 @@ export type AmendmentStatus = (typeof AMENDMENT_STATUSES)[number];
 export const amendments = sqliteTable(
   'amendments',
   {
-    id: integer('id').primaryKey(),
-    exceptionId: integer('exception_id')
-      .notNull()
-      .references(() => exceptions.id),
-    round: integer('round').notNull(),
-    requestedBy: text('requested_by').notNull(),
+    ...laterRoundHead(),
     reason: text('reason').notNull(),
     scope: text('scope').notNull(),
     affectedSystems: text('affected_systems'),
@@ -232,11 +241,7 @@ export const amendments = sqliteTable(
     previousScope: text('previous_scope').notNull(),
     previousAffectedSystems: text('previous_affected_systems'),
     previousCompensatingControls: text('previous_compensating_controls').notNull(),
-    status: text('status', { enum: AMENDMENT_STATUSES }).notNull(),
-    route: text('route', { enum: APPROVAL_ROUTES }),
-    submissionKey: text('submission_key').unique(),
-    createdAt: text('created_at').notNull(),
-    decidedAt: text('decided_at'),
+    ...laterRoundTail(AMENDMENT_STATUSES),
   },
   (table) => [
     uniqueIndex('amendments_round_idx').on(table.exceptionId, table.round),
