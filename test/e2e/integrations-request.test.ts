@@ -3,6 +3,7 @@ import { auditEvents } from '../../src/db/schema';
 import { bindingOf } from '../../src/db/integrations';
 import { ACTION_IDS, CALLBACK_IDS, CHANGES_BLOCK_ID, INPUT_ACTION_ID, REQUEST_BLOCK_IDS as B } from '../../src/slack/ids';
 import { BYPASS_BLOCK_IDS, BYPASS_GROUP_PICKER } from '../../src/slack/views/request-modal';
+import { VENDOR_ANSWER_BUDGET_MS } from '../../src/slack/listeners/views/bypass-choice';
 import { validateView } from '../support/block-kit-rules';
 import { PEOPLE, startHarness, type Harness } from './harness';
 import { buttons, cardFor, clickButton, openRequestModal, requestValues, VALID_FORM, type RequestForm } from './flows';
@@ -150,6 +151,20 @@ describe('the bypass group and its people in the request form', () => {
     expect(requestedEvents()).toEqual([]);
   });
 
+  it('answers the form within Slack\'s 3 seconds when Okta is slow, asking to try again, and takes the next submission once it answers', async () => {
+    await withOkta();
+    okta().addUser({ email: 'ana@acme.com' });
+    const groupId = okta().addGroup({ name: 'MFA-exempt' });
+    const viewId = await openRequestModal(h!);
+    okta().slowDown(VENDOR_ANSWER_BUDGET_MS + 600);
+    const slow = await submit(viewId, {}, { group: `okta:${groupId}`, people: [PEOPLE.requester] });
+    expect(slow!.errors![BYPASS_BLOCK_IDS.group]).toBe('Okta did not answer in time to check the group and its people; the request needs their Okta ids. Try again in a moment.');
+    expect(requestedEvents()).toEqual([]);
+    okta().slowDown(0);
+    expect((await submit(viewId, {}, { group: `okta:${groupId}`, people: [PEOPLE.requester] }))?.errors).toBeUndefined();
+    expect(bindingOf(h!.app.register.db, 1)).toMatchObject({ groupName: 'MFA-exempt' });
+  });
+
   it('takes a request without a bypass as before when Okta is configured', async () => {
     await withOkta();
     const viewId = await openRequestModal(h!);
@@ -220,6 +235,18 @@ describe('a Jira key as the external reference', () => {
     expect(validateView(answer!.view as never)).toEqual([]);
     expect(JSON.stringify(answer!.view)).toContain(`Jira could not be reached to check ${key}; it is checked again when the exception is approved.`);
     expect(requestedEvents()).toHaveLength(1);
+  });
+
+  it('takes the request with a warning when Jira is too slow to answer within Slack\'s 3 seconds', async () => {
+    await withOkta({ jira: true });
+    const viewId = await openRequestModal(h!);
+    jira().slowDown(VENDOR_ANSWER_BUDGET_MS + 600);
+    const key = `${jira().projectKey}-142`;
+    const answer = await submit(viewId, { externalRef: key });
+    expect(answer?.response_action).toBe('update');
+    expect(JSON.stringify(answer!.view)).toContain(`Jira did not answer in time to check ${key}; it is checked again when the exception is approved.`);
+    expect(requestedEvents()).toHaveLength(1);
+    jira().slowDown(0);
   });
 
   it('checks nothing and shows nothing of the integrations when no connector is configured', async () => {

@@ -30,6 +30,8 @@ export interface JiraStandIn {
   issues(): JiraStandInIssue[];
   rateLimit(times: number, retryAfterSeconds: number): void;
   fail(times: number, status?: 500 | 503): void;
+  /** Every answer from now on waits `ms` first, as from a site that is slow to answer (0: answer at once). */
+  slowDown(ms: number): void;
   close(): Promise<void>;
 }
 
@@ -187,13 +189,16 @@ export async function startJiraStandIn(options: { projectKey?: string } = {}): P
     return { id: issue.id, key: issue.key, fields: { summary: issue.summary, status: { name: issue.status }, labels: issue.labels, issuetype: { name: issue.issueType } } };
   }
 
+  let slowMs = 0;
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       const url = new URL(req.url ?? '/', 'http://127.0.0.1');
       res.on('finish', () => calls.push({ method: req.method ?? 'GET', path: `${url.pathname}${url.search}`, status: res.statusCode }));
-      handle(req, res, url, Buffer.concat(chunks).toString('utf8'));
+      const body = Buffer.concat(chunks).toString('utf8');
+      if (slowMs > 0) setTimeout(() => handle(req, res, url, body), slowMs);
+      else handle(req, res, url, body);
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -213,6 +218,9 @@ export async function startJiraStandIn(options: { projectKey?: string } = {}): P
     },
     fail(times, status = 500) {
       failing = { times, status };
+    },
+    slowDown(ms) {
+      slowMs = ms;
     },
     close: () => new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve()))),
   };

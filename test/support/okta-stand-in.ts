@@ -29,6 +29,8 @@ export interface OktaStandIn {
   rateLimit(times: number, resetInSeconds: number): void;
   /** The next `times` API calls fail with `status`. */
   fail(times: number, status?: 500 | 503): void;
+  /** Every answer from now on waits `ms` first, as from an org that is slow to answer (0: answer at once). */
+  slowDown(ms: number): void;
   close(): Promise<void>;
 }
 
@@ -146,9 +148,10 @@ export async function startOktaStandIn(): Promise<OktaStandIn> {
     return reply(res, 204);
   }
 
+  let slowMs = 0;
   const server = createServer((req, res) => {
     req.resume();
-    req.on('end', () => handle(req, res));
+    req.on('end', () => (slowMs > 0 ? setTimeout(() => handle(req, res), slowMs) : handle(req, res)));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
@@ -185,6 +188,9 @@ export async function startOktaStandIn(): Promise<OktaStandIn> {
     },
     fail(times, status = 500) {
       failing = { times, status };
+    },
+    slowDown(ms) {
+      slowMs = ms;
     },
     close: () => new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve()))),
   };

@@ -2,7 +2,7 @@ import type { webApi } from '@slack/bolt';
 import type { BoundPerson, BypassChoice } from '../../../db/integrations';
 import { looksLikeJiraKey } from '../../../domain/integrations';
 import type { Connectors } from '../../../integrations/connectors';
-import { IDENTITY_VENDORS, VENDOR_LABELS, isConnectorError } from '../../../integrations/port';
+import { IDENTITY_VENDORS, VENDOR_LABELS, isConnectorError, type IdentityConnector, type IdentityVendor } from '../../../integrations/port';
 import type { StructuredLogger } from '../../../logger';
 import { BYPASS_BLOCK_IDS, type BypassPick } from '../../views/request-modal';
 import { UNREACHABLE_PREFIX } from '../options/bypass-group-options';
@@ -17,6 +17,25 @@ export type BypassResolution = { ok: true; choice?: BypassChoice } | { ok: false
 const CONCURRENCY = 8;
 /** A field error names this many people, then counts the rest. */
 const NAMED = 3;
+/**
+ * Slack waits 3 seconds for the answer to a submitted form, then tells the person it failed: what a vendor has not
+ * answered by this budget is taken as unreachable, leaving the rest of the 3 seconds for the register itself.
+ */
+export const VENDOR_ANSWER_BUDGET_MS = 2000;
+const LATE = Symbol('late');
+
+/** `work`'s answer if it comes within the budget, else `late()`'s; a failure after the budget is no one's to handle. */
+async function withinBudget<T>(work: Promise<T>, late: () => T): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<typeof LATE>((resolve) => (timer = setTimeout(() => resolve(LATE), VENDOR_ANSWER_BUDGET_MS)));
+  work.catch(() => undefined);
+  try {
+    const first = await Promise.race([work, deadline]);
+    return first === LATE ? late() : first;
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 interface SlackPerson {
   slackUserId: string;
@@ -38,8 +57,20 @@ export async function resolveBypass(connectors: Connectors, client: webApi.WebCl
   const label = VENDOR_LABELS[vendor];
   if (pick.people.length === 0) return { ok: false, errors: { [BYPASS_BLOCK_IDS.people]: `Choose the people the ${label} group is to cover, or clear Bypass group.` } };
 
+  const { groupId } = pick.group;
+  const late = (): BypassResolution => {
+    logger.warn(`${label} did not answer within ${VENDOR_ANSWER_BUDGET_MS} ms to check the bypass group and people`, { vendor });
+    const text = `${label} did not answer in time to check the group and its people; the request needs their ${label} ids. Try again in a moment.`;
+    return { ok: false, errors: { [BYPASS_BLOCK_IDS.group]: text } };
+  };
+  return withinBudget(lookUpBypass(connector, client, vendor, groupId, pick.people, logger), late);
+}
+
+/** The group and each person found in the vendor, or the field error that says what it did not know. */
+async function lookUpBypass(connector: IdentityConnector, client: webApi.WebClient, vendor: IdentityVendor, groupId: string, picked: readonly string[], logger: StructuredLogger): Promise<BypassResolution> {
+  const label = VENDOR_LABELS[vendor];
   try {
-    const [group, people] = await Promise.all([connector.findGroup(pick.group.groupId), slackPeople(client, pick.people)]);
+    const [group, people] = await Promise.all([connector.findGroup(groupId), slackPeople(client, picked)]);
     if (!group) {
       return { ok: false, errors: { [BYPASS_BLOCK_IDS.group]: `${label} no longer has that group (it was deleted or renamed away). Open the list again and choose a group.` } };
     }
@@ -75,14 +106,20 @@ export async function checkExternalRef(connectors: Connectors, externalRef: stri
   const key = externalRef?.trim();
   const jira = connectors.change;
   if (!jira || !key || !looksLikeJiraKey(key)) return {};
-  try {
-    if (await jira.findIssue(key)) return {};
-    return { error: `${key} is not a Jira issue this app can see; check the key, or leave the field empty and the app creates an issue on approval.` };
-  } catch (error) {
-    if (!isConnectorError(error)) throw error;
-    logger.warn('could not check the external reference in Jira; taking the request with a warning', { code: error.code, message: error.message });
-    return { warning: `Jira could not be reached to check ${key}; it is checked again when the exception is approved.` };
-  }
+  const asked = (async (): Promise<{ error?: string; warning?: string }> => {
+    try {
+      if (await jira.findIssue(key)) return {};
+      return { error: `${key} is not a Jira issue this app can see; check the key, or leave the field empty and the app creates an issue on approval.` };
+    } catch (error) {
+      if (!isConnectorError(error)) throw error;
+      logger.warn('could not check the external reference in Jira; taking the request with a warning', { code: error.code, message: error.message });
+      return { warning: `Jira could not be reached to check ${key}; it is checked again when the exception is approved.` };
+    }
+  })();
+  return withinBudget(asked, () => {
+    logger.warn(`Jira did not answer within ${VENDOR_ANSWER_BUDGET_MS} ms to check the external reference; taking the request with a warning`);
+    return { warning: `Jira did not answer in time to check ${key}; it is checked again when the exception is approved.` };
+  });
 }
 
 function named(people: readonly SlackPerson[]): string {
