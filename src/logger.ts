@@ -1,4 +1,5 @@
 import { LogLevel, type Logger } from '@slack/bolt';
+import { writeSync } from 'node:fs';
 import pino, { type DestinationStream, type Logger as Pino } from 'pino';
 
 const ORDER: Record<LogLevel, number> = { [LogLevel.DEBUG]: 10, [LogLevel.INFO]: 20, [LogLevel.WARN]: 30, [LogLevel.ERROR]: 40 };
@@ -144,22 +145,88 @@ function structured(shared: Shared, bound: (() => Record<string, unknown>) | und
 }
 
 /**
+ * Standard error, shared by every logger in the process so that their lines keep one order. Lines are gathered until
+ * 4 KB wait or a tenth of a second has passed, then written in the event loop's own thread: one system call per
+ * batch, in order, and never a write in flight elsewhere that a later one could overtake. Standard error is made
+ * non-blocking when it is a pipe, so a slow reader that leaves the pipe full costs a write nothing: what it does
+ * not take waits here and is tried again shortly. What still waits when the process exits (process.exit(), after
+ * shutdown or a refused configuration, or a crash) is written before it ends, waiting out a full pipe for at most
+ * ten seconds; only a SIGKILL loses the last tenth of a second. Past 16 MB waiting (a reader that stopped) lines are
+ * dropped rather than memory filled.
+ */
+class StandardError implements DestinationStream {
+  static readonly BATCH = 4096;
+  static readonly PERIOD_MS = 100;
+  static readonly RETRY_MS = 20;
+  static readonly MAX_WAITING = 16 * 1024 * 1024;
+  static readonly EXIT_WAIT_MS = 10_000;
+
+  private queued = '';
+  /** The part of a batch the pipe did not take yet: always written before anything queued after it. */
+  private rest: Buffer | null = null;
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor() {
+    // Opening process.stderr gives a pipe to libuv, which sets it non-blocking: a full pipe answers EAGAIN at once.
+    void process.stderr;
+    process.once('exit', () => this.drain(Date.now() + StandardError.EXIT_WAIT_MS));
+  }
+
+  write(line: string): void {
+    if (this.queued.length + (this.rest?.length ?? 0) + line.length > StandardError.MAX_WAITING) return;
+    this.queued += line;
+    if (this.queued.length >= StandardError.BATCH) this.drain();
+    else this.later(StandardError.PERIOD_MS);
+  }
+
+  /** Writes what waits, in order; `until` (at exit) keeps waiting out a full pipe until then instead of retrying later. */
+  private drain(until?: number): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    for (;;) {
+      if (!this.rest) {
+        if (this.queued === '') return;
+        this.rest = Buffer.from(this.queued);
+        this.queued = '';
+      }
+      try {
+        const written = writeSync(2, this.rest);
+        this.rest = written >= this.rest.length ? null : this.rest.subarray(written);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') {
+          // Nobody reads standard error any more (EPIPE, a closed descriptor): there is nowhere left to write.
+          this.rest = null;
+          this.queued = '';
+          return;
+        }
+        if (until === undefined) return this.later(StandardError.RETRY_MS);
+        if (Date.now() > until) return;
+        Atomics.wait(PAUSE, 0, 0, 5);
+      }
+    }
+  }
+
+  private later(ms: number): void {
+    if (this.timer) return;
+    this.timer = setTimeout(() => this.drain(), ms);
+    // Waiting lines never keep the process alive: exit writes them.
+    this.timer.unref();
+  }
+}
+
+const PAUSE = new Int32Array(new SharedArrayBuffer(4));
+let standardError: StandardError | undefined;
+
+/**
  * One JSON object per line on standard error, so logs can be searched by exception or request; tokens are masked
- * wherever they appear, and the Slack libraries' payloads are dropped from their lines.
- *
- * Lines are written asynchronously (sonic-boom), gathered until 4 KB wait or a tenth of a second has passed: no
- * acknowledgement waits on a write, even when a slow reader leaves the pipe full. (One write per line costs more: each
- * asynchronous write wakes a thread-pool thread and then the event loop, about twice a synchronous write's CPU.)
- * What is still buffered when the process exits — process.exit() included, after shutdown or a refused
- * configuration, or a crash — is written synchronously first (pino flushes every asynchronous destination on exit);
- * only a SIGKILL loses the last tenth of a second. Past 16 MB waiting (a reader that stopped) lines are dropped
- * rather than memory filled. `write`, when given, receives each line instead, without its newline and synchronously:
- * tests read what was logged.
+ * wherever they appear, and the Slack libraries' payloads are dropped from their lines. How lines reach standard
+ * error without holding up a request, in order and whatever the ending: `StandardError`. `write`, when given,
+ * receives each line instead, without its newline and synchronously: tests read what was logged.
  */
 export function createLogger(level: `${LogLevel}` = 'info', write?: (line: string) => void): StructuredLogger {
   const destination: DestinationStream = write
     ? { write: (line) => write(line.endsWith('\n') ? line.slice(0, -1) : line) }
-    : pino.destination({ dest: 2, sync: false, minLength: 4096, periodicFlush: 100, maxLength: 16 * 1024 * 1024 });
+    : (standardError ??= new StandardError());
   const root = pino(
     {
       // Levels are checked here before pino sees a line, so that Bolt's setLevel reaches every child at once.
