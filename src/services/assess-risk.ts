@@ -48,7 +48,7 @@ export type AssessRiskResult =
 /** The duration asked for, counted from the day it was asked, as the person saw it in the form; a change of terms keeps its expiry. */
 function requestedDays(ctx: ServiceContext, record: ExceptionRecord): number {
   const askedOn = record.renewal?.createdAt ?? record.amendment?.createdAt ?? record.createdAt;
-  const until = record.renewal?.requestedExpiresOn ?? (record.amendment ? record.expiresOn : null) ?? record.requestedExpiresOn;
+  const until = currentRoundOf(record).expiresOn;
   return daysBetween(calendarDateIn(new Date(askedOn), ctx.timeZone), until);
 }
 

@@ -118,15 +118,15 @@ type OpenRound = { kind: 'renewal' | 'amendment'; status: RenewalStatus | Amendm
  * `createdAt`: when the request as it stands was made, its latest amendment's time if it was amended. A renewal can
  * still be decided once its exception expired (it brings it back); a change of terms only while it is active.
  */
-function openDecisionOf(status: ExceptionStatus, round: number, createdAt: string, renewal: OpenRound | null, assessedAt: string | undefined): OpenDecision | null {
+function openDecisionOf(status: ExceptionStatus, round: number, createdAt: string, later: OpenRound | null, assessedAt: string | undefined): OpenDecision | null {
   if (round === 0) {
     if (status === 'requested') return { stage: 'assessment', round, since: createdAt };
     if (status === 'pending_approval' && assessedAt) return { stage: 'decision', round, since: assessedAt };
     return null;
   }
-  if (status !== 'active' && (status !== 'expired' || renewal?.kind !== 'renewal')) return null;
-  if (renewal?.status === 'requested') return { stage: 'assessment', round, since: renewal.createdAt };
-  if (renewal?.status === 'pending_approval' && assessedAt) return { stage: 'decision', round, since: assessedAt };
+  if (status !== 'active' && (status !== 'expired' || later?.kind !== 'renewal')) return null;
+  if (later?.status === 'requested') return { stage: 'assessment', round, since: later.createdAt };
+  if (later?.status === 'pending_approval' && assessedAt) return { stage: 'decision', round, since: assessedAt };
   return null;
 }
 
@@ -377,18 +377,18 @@ export function listWaiting(db: Reader): WaitingItem[] {
     route: exceptions.route,
   };
   const requests = db
-    .select({ ...columns, renewalStatus: sql<RenewalStatus | null>`null`, renewalCreatedAt: sql<string | null>`null`, renewalRequestedBy: sql<string | null>`null` })
+    .select({ ...columns, roundStatus: sql<RenewalStatus | null>`null`, roundCreatedAt: sql<string | null>`null`, roundRequestedBy: sql<string | null>`null` })
     .from(exceptions)
     .where(and(inArray(exceptions.status, ['requested', 'pending_approval']), eq(exceptions.currentRound, 0)))
     .all();
   const renewing = db
-    .select({ ...columns, renewalStatus: renewals.status, renewalCreatedAt: renewals.createdAt, renewalRequestedBy: renewals.requestedBy })
+    .select({ ...columns, roundStatus: renewals.status, roundCreatedAt: renewals.createdAt, roundRequestedBy: renewals.requestedBy })
     .from(renewals)
     .innerJoin(exceptions, and(eq(exceptions.id, renewals.exceptionId), eq(exceptions.currentRound, renewals.round)))
     .where(and(inArray(renewals.status, ['requested', 'pending_approval']), inArray(exceptions.status, ['active', 'expired'])))
     .all();
   const changing = db
-    .select({ ...columns, renewalStatus: amendmentRows.status, renewalCreatedAt: amendmentRows.createdAt, renewalRequestedBy: amendmentRows.requestedBy })
+    .select({ ...columns, roundStatus: amendmentRows.status, roundCreatedAt: amendmentRows.createdAt, roundRequestedBy: amendmentRows.requestedBy })
     .from(amendmentRows)
     .innerJoin(exceptions, and(eq(exceptions.id, amendmentRows.exceptionId), eq(exceptions.currentRound, amendmentRows.round)))
     .where(and(inArray(amendmentRows.status, ['requested', 'pending_approval']), eq(exceptions.status, 'active')))
@@ -429,10 +429,10 @@ export function listWaiting(db: Reader): WaitingItem[] {
   }
   return candidates
     .flatMap((c) => {
-      const renewal = c.kind !== 'request' && c.renewalStatus && c.renewalCreatedAt ? { kind: c.kind, status: c.renewalStatus, createdAt: c.renewalCreatedAt } : null;
+      const later = c.kind !== 'request' && c.roundStatus && c.roundCreatedAt ? { kind: c.kind, status: c.roundStatus, createdAt: c.roundCreatedAt } : null;
       const { sentBack, amended } = amendmentStateOf(amendments.get(c.id) ?? []);
-      const open = sentBack ? null : openDecisionOf(c.status, c.round, amended?.at ?? c.createdAt, renewal, assessedAt.get(c.id));
-      return open ? [{ id: c.id, kind: c.kind, requesterId: c.requesterId, ownerId: c.ownerId, route: c.route, open, deciders: decided.get(c.id) ?? [], assessorId: assessedBy.get(c.id) ?? null, askedBy: c.renewalRequestedBy ?? c.requesterId }] : [];
+      const open = sentBack ? null : openDecisionOf(c.status, c.round, amended?.at ?? c.createdAt, later, assessedAt.get(c.id));
+      return open ? [{ id: c.id, kind: c.kind, requesterId: c.requesterId, ownerId: c.ownerId, route: c.route, open, deciders: decided.get(c.id) ?? [], assessorId: assessedBy.get(c.id) ?? null, askedBy: c.roundRequestedBy ?? c.requesterId }] : [];
     })
     .sort((a, b) => (a.open.since < b.open.since ? -1 : a.open.since > b.open.since ? 1 : a.id - b.id));
 }

@@ -2,26 +2,10 @@ import type { types } from '@slack/bolt';
 import type { TermChangeDraft } from '../../domain/amendment';
 import { REQUEST_TEXT_LIMITS as L } from '../../domain/request';
 import type { ExceptionRecord } from '../../services/exception-record';
-import { CALLBACK_IDS, INPUT_ACTION_ID, TERM_CHANGE_BLOCK_IDS as T } from '../ids';
+import { CALLBACK_IDS, TERM_CHANGE_BLOCK_IDS as T } from '../ids';
 import { calendarDay, escapeMrkdwn, mrkdwnContext, mrkdwnSection, plainText } from './mrkdwn';
+import { textInput } from './request-modal';
 import { readInput, type ViewState } from './view-state';
-
-function textInput(blockId: string, label: string, options: { maxLength: number; hint: string; initialValue?: string | null; optional?: boolean }): types.InputBlock {
-  return {
-    type: 'input',
-    block_id: blockId,
-    label: plainText(label, 2000),
-    optional: options.optional ?? false,
-    hint: plainText(options.hint, 2000),
-    element: {
-      type: 'plain_text_input',
-      action_id: INPUT_ACTION_ID,
-      multiline: true,
-      max_length: options.maxLength,
-      ...(options.initialValue ? { initial_value: options.initialValue } : {}),
-    },
-  };
-}
 
 /**
  * "Change terms": the terms the exception was approved on, filled in to be edited, and why they change. Nothing
@@ -43,14 +27,15 @@ export function changeTermsModal(record: ExceptionRecord): types.ModalView {
       ),
       mrkdwnContext('The expiry does not move with a change of terms: to extend it, renew it (`/exception renew`). Another policy or another owner is a new request.'),
       { type: 'divider' },
-      textInput(T.scope, 'Scope', { maxLength: L.scope.max, hint: 'Which systems, people or data the exception covers, as it should read from now on.', initialValue: record.scope }),
-      textInput(T.affectedSystems, 'Affected systems', { optional: true, maxLength: L.affectedSystems.max, hint: 'e.g. hr-app-01, payroll-db. Leave empty if it names none.', initialValue: record.affectedSystems }),
+      textInput(T.scope, 'Scope', { multiline: true, maxLength: L.scope.max, hint: 'Which systems, people or data the exception covers, as it should read from now on.', initialValue: record.scope }),
+      textInput(T.affectedSystems, 'Affected systems', { multiline: true, optional: true, maxLength: L.affectedSystems.max, hint: 'e.g. hr-app-01, payroll-db. Leave empty if it names none.', initialValue: record.affectedSystems }),
       textInput(T.compensatingControls, 'Compensating control', {
+        multiline: true,
         maxLength: L.compensatingControls.max,
         hint: 'What reduces the risk while the exception is active, as it should read from now on.',
         initialValue: record.compensatingControls,
       }),
-      textInput(T.reason, 'Why the terms change', { maxLength: 2000, hint: 'What changed and why, for the security team who assesses the change. At least 10 characters.' }),
+      textInput(T.reason, 'Why the terms change', { multiline: true, maxLength: 2000, hint: 'What changed and why, for the security team who assesses the change. At least 10 characters.' }),
     ],
   };
 }

@@ -7,6 +7,7 @@ import type { ExceptionRecord } from '../../services/exception-record';
 import type { SlackMessage } from './exception-cards';
 import { calendarDay, escapeMrkdwn, labelledSection, mention, plainText, slackTime } from './mrkdwn';
 import { endOfDay, personalDigest, type OrgCalendar } from './personal-digest';
+import { changedTerms } from './term-change-lines';
 
 function section(text: string): types.SectionBlock {
   return { type: 'section', text: { type: 'mrkdwn', text } };
@@ -126,7 +127,7 @@ export function directMessage(kind: DirectMessage, record: ExceptionRecord, cal:
         text: `The change of terms of ${record.ref} was approved: it now stands on its new terms.`,
         blocks: [
           section(
-            `:white_check_mark: The change of terms of ${link(record)} was *approved*${record.amendment ? ` (${termChangesOf(record.amendment).map((c) => AMENDABLE_FIELD_LABELS[c.field].toLowerCase()).join(', ')})` : ''}. ` +
+            `:white_check_mark: The change of terms of ${link(record)} was *approved*${record.amendment ? ` (${changedTerms(record.amendment)})` : ''}. ` +
               `It stands on the new terms from now on and still expires ${endOfDay(record.expiresOn ?? record.requestedExpiresOn, cal)}.`,
           ),
           // What it now says is what the owner must keep to: each changed term as approved.

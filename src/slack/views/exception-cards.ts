@@ -328,8 +328,7 @@ export function assessButton(record: ExceptionRecord): types.Button {
 export function decisionButtons(record: ExceptionRecord): types.Button[] {
   const value = shownForValue(record, 'decision');
   const round = roundOf(record);
-  // A change of terms keeps the expiry the exception has; only a renewal or the first request asks for one.
-  const until = record.amendment ? (record.expiresOn ?? currentRoundOf(record).expiresOn) : currentRoundOf(record).expiresOn;
+  const until = currentRoundOf(record).expiresOn;
   return [
     {
       type: 'button',

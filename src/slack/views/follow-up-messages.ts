@@ -1,11 +1,11 @@
 import type { types } from '@slack/bolt';
-import { AMENDABLE_FIELD_LABELS, termChangesOf } from '../../domain/amendment';
 import type { ExceptionRecord } from '../../services/exception-record';
 import { ACTION_IDS } from '../ids';
 import type { SlackMessage } from './exception-cards';
 import { calendarDay, calendarDayFrom, escapeMrkdwn, mention, plainText, truncate } from './mrkdwn';
 import type { OrgCalendar } from './personal-digest';
 import { viewDetailsButton } from './record-modal';
+import { changedTerms } from './term-change-lines';
 
 /** Block Kit allows 50 blocks a message; an alert keeps room for its heading and the "more" note. */
 const MAX_ITEMS_WITH_BUTTONS = 20;
@@ -93,7 +93,7 @@ export function renewalRequestedNote(record: ExceptionRecord, mentions: string[]
 export function amendmentRequestedNote(record: ExceptionRecord, mentions: string[]): SlackMessage {
   const amendment = record.amendment;
   const who = mentions.length > 0 ? `${mentions.map(mention).join(' ')}: ` : '';
-  const fields = amendment ? termChangesOf(amendment).map((c) => AMENDABLE_FIELD_LABELS[c.field].toLowerCase()).join(' and ') : 'terms';
+  const fields = amendment ? changedTerms(amendment) : 'terms';
   return {
     text: `${record.ref}: a change of its terms was requested.`,
     blocks: [

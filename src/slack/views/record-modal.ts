@@ -11,7 +11,7 @@ import { ACTION_IDS } from '../ids';
 import type { CardContext } from './exception-cards';
 import { appliedSection } from './integration-lines';
 import { calendarDay, calendarDayFrom, escapeMrkdwnWithin, labelledSection, mention, plainText, slackDate, slackTime, truncate } from './mrkdwn';
-import { roundName, termChangeBlocks } from './term-change-lines';
+import { fieldList, roundName, termChangeBlocks } from './term-change-lines';
 
 /** "View details": opens the whole record in a modal; any card, DM or App Home item may carry it. */
 export function viewDetailsButton(exceptionId: number): types.Button {
@@ -90,11 +90,10 @@ function describe(entry: AuditEntry, ctx: CardContext, today: string, renewalNum
       const fields = Array.isArray(p.changes)
         ? p.changes.flatMap((c: unknown) => {
             const field = typeof c === 'object' && c !== null ? (c as { field?: unknown }).field : undefined;
-            return typeof field === 'string' && field in AMENDABLE_FIELD_LABELS ? [AMENDABLE_FIELD_LABELS[field as AmendableField].toLowerCase()] : [];
+            return typeof field === 'string' && field in AMENDABLE_FIELD_LABELS ? [field as AmendableField] : [];
           })
         : [];
-      const named = fields.length <= 1 ? (fields[0] ?? 'terms') : `${fields.slice(0, -1).join(', ')} and ${fields.at(-1)}`;
-      return { what: `asked to change the ${named}`, quote: text(p.reason) };
+      return { what: `asked to change the ${fieldList(fields)}`, quote: text(p.reason) };
     }
     case 'amendment.vote_recorded':
       return { what: `voted to ${p.outcome === 'reject' ? 'reject' : 'approve'} the change of terms`, quote: text(p.comment) };

@@ -55,10 +55,11 @@ export function readRequestOrigin(privateMetadata: string): RequestOrigin | unde
 
 const STRUCTURAL_OPTION = 'structural';
 
-function textInput(
+/** A text input of a form, its initial value cut to what the input accepts; used by every form that edits request fields. */
+export function textInput(
   blockId: string,
   label: string,
-  options: { multiline?: boolean; optional?: boolean; maxLength: number; hint?: string; placeholder?: string; initialValue?: string },
+  options: { multiline?: boolean; optional?: boolean; maxLength: number; hint?: string; placeholder?: string; initialValue?: string | null },
 ): types.InputBlock {
   return {
     type: 'input',

@@ -1,5 +1,5 @@
 import type { types } from '@slack/bolt';
-import { AMENDABLE_FIELD_LABELS, termChangesOf, type FieldChange } from '../../domain/amendment';
+import { AMENDABLE_FIELD_LABELS, termChangesOf, type AmendableField, type FieldChange } from '../../domain/amendment';
 import type { AmendmentRecord, ExceptionRecord } from '../../services/exception-record';
 import { escapeMrkdwnWithin, mention, slackTime, truncate } from './mrkdwn';
 
@@ -50,10 +50,15 @@ function fieldSection(change: FieldChange, status: AmendmentRecord['status'], ma
   return { type: 'section', text: { type: 'mrkdwn', text: truncate(text, 3000) } };
 }
 
-/** The changed fields only, e.g. "scope and compensating control". */
+/** Fields named in a sentence, e.g. "scope, affected systems and compensating control"; "terms" when none is known. */
+export function fieldList(fields: readonly AmendableField[]): string {
+  const named = fields.map((field) => AMENDABLE_FIELD_LABELS[field].toLowerCase());
+  return named.length <= 1 ? (named[0] ?? 'terms') : `${named.slice(0, -1).join(', ')} and ${named.at(-1)}`;
+}
+
+/** The fields a change of terms changes, e.g. "scope and compensating control". */
 export function changedTerms(amendment: AmendmentRecord): string {
-  const fields = termChangesOf(amendment).map((c) => AMENDABLE_FIELD_LABELS[c.field].toLowerCase());
-  return fields.length <= 1 ? (fields[0] ?? 'terms') : `${fields.slice(0, -1).join(', ')} and ${fields.at(-1)}`;
+  return fieldList(termChangesOf(amendment).map((c) => c.field));
 }
 
 const STATUS_WORDS: Record<AmendmentRecord['status'], string> = {
