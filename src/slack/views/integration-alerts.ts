@@ -64,14 +64,15 @@ export function integrationFailureAlert(record: ExceptionRecord, alert: { facts:
     { type: 'context', elements: [{ type: 'mrkdwn', text: truncate(`${escapeMrkdwnWithin(record.title, 150)} · its card and record show where it stands`, 300) }] },
     { type: 'actions', block_id: `integration_${record.id}`, elements: [viewDetailsButton(record.id)] },
   ];
-  return { text: truncate(`${headline}: ${alert.error}`, 3000), blocks };
+  // The fallback text is read as mrkdwn too: what a vendor said is escaped there as well.
+  return { text: truncate(`${headline}: ${escapeMrkdwnWithin(alert.error, 2000)}`, 3000), blocks };
 }
 
 export function integrationDoneNote(record: ExceptionRecord, done: { facts: ChangeFacts; sentence: string }): SlackMessage {
   const vendor = VENDOR_LABELS[done.facts.vendor];
   const what = `${escapeMrkdwnWithin(done.sentence, 500)}, which ${vendor} had not taken when it was reported here`;
   return {
-    text: `Now done in ${vendor}: ${done.sentence}`,
+    text: `Now done in ${vendor}: ${escapeMrkdwnWithin(done.sentence, 500)}`,
     blocks: [
       { type: 'section', text: { type: 'mrkdwn', text: truncate(`:white_check_mark: *Now done in ${vendor}:* ${what}.`, 2900) } },
       { type: 'actions', block_id: `integration_${record.id}`, elements: [viewDetailsButton(record.id)] },
